@@ -1,0 +1,1 @@
+//! Content-addressed cache of stage outputs: memory (moka), disk (cacache, checksummed) and tiers of both.

@@ -1,0 +1,1 @@
+//! Finds a web page's main text, title, byline, language and images.

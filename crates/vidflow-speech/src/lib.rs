@@ -1,0 +1,1 @@
+//! Speaks text with Flite, linked natively, returning PCM with word and phone timings.
