@@ -23,18 +23,22 @@
 
 pub mod article;
 pub mod codec;
+pub mod config;
 pub mod error;
 pub mod key;
 pub mod page;
+pub mod progress;
 pub mod script;
 pub mod speech;
 pub mod timeline;
 pub mod viseme;
 
 pub use article::{Article, ArticleImage, Paragraph};
+pub use config::Config;
 pub use error::{ErrorKind, VidflowError};
 pub use key::{ContentKey, ContentKeyBuilder};
 pub use page::Page;
+pub use progress::{Progress, ProgressSink, StageName};
 pub use script::{Script, Segment};
 pub use speech::{PhoneTiming, Speech, SpeechSegment, WordTiming};
 pub use timeline::{

@@ -20,10 +20,22 @@ pub struct VideoSize {
 impl VideoSize {
     /// The sizes vidflow supports.
     pub const SUPPORTED: [VideoSize; 4] = [
-        VideoSize { width: 1280, height: 720 },
-        VideoSize { width: 1920, height: 1080 },
-        VideoSize { width: 1080, height: 1920 },
-        VideoSize { width: 1080, height: 1080 },
+        VideoSize {
+            width: 1280,
+            height: 720,
+        },
+        VideoSize {
+            width: 1920,
+            height: 1080,
+        },
+        VideoSize {
+            width: 1080,
+            height: 1920,
+        },
+        VideoSize {
+            width: 1080,
+            height: 1080,
+        },
     ];
 
     /// Parses `WIDTHxHEIGHT`, accepting only [`VideoSize::SUPPORTED`].

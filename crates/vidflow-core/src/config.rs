@@ -1,0 +1,335 @@
+//! vidflow's configuration: one struct, layered from defaults, `vidflow.toml`, `VIDFLOW_*`
+//! environment variables and then command-line flags (figment).
+
+use std::path::{Path, PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::VidflowError;
+
+/// Everything a user can configure. Field names are the TOML keys; nested tables use
+/// `__` in environment variables (`VIDFLOW_CACHE__DIR=/tmp/c`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Frame workers; 0 means one per core.
+    pub threads: usize,
+    /// Frames rendered per chunk (bounds memory: chunk × frame size is in flight).
+    pub chunk_frames: usize,
+    /// Tries for transient failures (network fetch, remote LLM/TTS). Never for bad input.
+    pub retry_attempts: u32,
+    /// First backoff between tries in milliseconds; doubles each try.
+    pub retry_backoff_ms: u64,
+    /// Lift the SSRF guard (allow loopback and private addresses). For local use only.
+    pub allow_private_network: bool,
+    /// Per-stage time limits.
+    pub timeouts: Timeouts,
+    /// The stage cache.
+    pub cache: CacheConfig,
+    /// Defaults for the video a `make` produces.
+    pub video: VideoDefaults,
+    /// Optional OpenAI-compatible chat model that writes the script.
+    pub llm: LlmConfig,
+}
+
+/// Per-stage time limits in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// Fetching the page (all redirects, whole body).
+    pub fetch: u64,
+    /// Extracting the main text.
+    pub extract: u64,
+    /// Writing the script (remote LLM included).
+    pub script: u64,
+    /// Speaking the script.
+    pub speak: u64,
+    /// Building the timeline (fetching the page's images included).
+    pub storyboard: u64,
+    /// Rendering and encoding the video.
+    pub render: u64,
+}
+
+/// The stage cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Turn the cache off entirely.
+    pub enabled: bool,
+    /// On-disk store; default `~/.cache/vidflow`.
+    pub dir: Option<PathBuf>,
+    /// Entries older than this many seconds are recomputed; 0 keeps them forever.
+    pub ttl: u64,
+    /// Bound on the disk store in bytes; 0 means unbounded.
+    pub max_bytes: u64,
+    /// Bound on the in-memory tier in bytes.
+    pub memory_max_bytes: u64,
+}
+
+/// Defaults for `make`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoDefaults {
+    /// `WIDTHxHEIGHT`, one of 1280x720, 1920x1080, 1080x1920, 1080x1080.
+    pub size: String,
+    /// 24, 25, 30 or 60.
+    pub fps: u32,
+    /// Narration length budget in seconds.
+    pub max_seconds: f64,
+    /// Flite voice: slt, awb, rms or kal.
+    pub voice: String,
+    /// Presenter: built-in name or sprite-pack folder.
+    pub avatar: String,
+    /// x264 preset.
+    pub preset: String,
+    /// x264 constant rate factor (0–51).
+    pub crf: u8,
+    /// Burn subtitles into the frames.
+    pub subtitles: bool,
+}
+
+/// OpenAI-compatible `/v1/chat/completions` endpoint for the script stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// Base URL, e.g. `https://api.example.com/v1`; unset means the built-in summary.
+    pub base_url: Option<String>,
+    /// Model name.
+    pub model: Option<String>,
+    /// API key (never printed).
+    pub api_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            threads: 0,
+            chunk_frames: 24,
+            retry_attempts: 3,
+            retry_backoff_ms: 500,
+            allow_private_network: false,
+            timeouts: Timeouts::default(),
+            cache: CacheConfig::default(),
+            video: VideoDefaults::default(),
+            llm: LlmConfig::default(),
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            fetch: 20,
+            extract: 30,
+            script: 120,
+            speak: 600,
+            storyboard: 60,
+            render: 6 * 3600,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            enabled: true,
+            dir: None,
+            ttl: 30 * 24 * 3600,
+            max_bytes: 4 * 1024 * 1024 * 1024,
+            memory_max_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for VideoDefaults {
+    fn default() -> Self {
+        VideoDefaults {
+            size: "1280x720".into(),
+            fps: 30,
+            max_seconds: 60.0,
+            voice: "slt".into(),
+            avatar: "avatar_1".into(),
+            preset: "veryfast".into(),
+            crf: 23,
+            subtitles: true,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// The disk store's folder: the configured one, else `~/.cache/vidflow`.
+    pub fn resolved_dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| {
+            dirs::cache_dir()
+                .unwrap_or_else(|| PathBuf::from(".cache"))
+                .join("vidflow")
+        })
+    }
+}
+
+impl Config {
+    /// Builds the layered figment: defaults, then the first config file found (explicit
+    /// path, `./vidflow.toml`, `~/.config/vidflow/vidflow.toml`), then `VIDFLOW_*` variables.
+    /// Callers merge their flags on top and extract.
+    pub fn figment(explicit: Option<&Path>) -> Result<Figment, VidflowError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = explicit {
+            if !path.is_file() {
+                return Err(VidflowError::bad_input(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        } else if let Some(found) = Self::default_files().into_iter().find(|p| p.is_file()) {
+            fig = fig.merge(Toml::file_exact(found));
+        }
+        // Only keys that name a config field: other VIDFLOW_* variables (VIDFLOW_LOG,
+        // VIDFLOW_TEST_REDIS_URL, ...) are not configuration and must not trip validation.
+        Ok(
+            fig.merge(Env::prefixed("VIDFLOW_").split("__").filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                Self::TOP_LEVEL_KEYS.iter().any(|k| {
+                    key == *k
+                        || key.starts_with(&format!("{k}."))
+                        || key.starts_with(&format!("{k}__"))
+                })
+            })),
+        )
+    }
+
+    /// Top-level keys, the only ones read from the environment.
+    pub const TOP_LEVEL_KEYS: [&'static str; 9] = [
+        "threads",
+        "chunk_frames",
+        "retry_attempts",
+        "retry_backoff_ms",
+        "allow_private_network",
+        "timeouts",
+        "cache",
+        "video",
+        "llm",
+    ];
+
+    /// The places a config file is looked for, in order.
+    pub fn default_files() -> Vec<PathBuf> {
+        let mut files = vec![PathBuf::from("vidflow.toml")];
+        if let Some(dir) = dirs::config_dir() {
+            files.push(dir.join("vidflow").join("vidflow.toml"));
+        }
+        files
+    }
+
+    /// Extracts and validates a config from a figment.
+    pub fn from_figment(fig: &Figment) -> Result<Config, VidflowError> {
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| VidflowError::bad_input(format!("invalid configuration: {e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> Result<(), VidflowError> {
+        crate::timeline::VideoSize::parse(&self.video.size)
+            .map_err(|e| VidflowError::bad_input(format!("invalid video.size: {e}")))?;
+        if ![24, 25, 30, 60].contains(&self.video.fps) {
+            return Err(VidflowError::bad_input(format!(
+                "invalid fps {}: use 24, 25, 30 or 60",
+                self.video.fps
+            )));
+        }
+        if !(self.video.max_seconds > 0.0 && self.video.max_seconds <= 3600.0) {
+            return Err(VidflowError::bad_input(format!(
+                "invalid max_seconds {}: use a number of seconds between 1 and 3600",
+                self.video.max_seconds
+            )));
+        }
+        if self.video.crf > 51 {
+            return Err(VidflowError::bad_input(format!(
+                "invalid crf {}: use 0 to 51",
+                self.video.crf
+            )));
+        }
+        const PRESETS: [&str; 9] = [
+            "ultrafast",
+            "superfast",
+            "veryfast",
+            "faster",
+            "fast",
+            "medium",
+            "slow",
+            "slower",
+            "veryslow",
+        ];
+        if !PRESETS.contains(&self.video.preset.as_str()) {
+            return Err(VidflowError::bad_input(format!(
+                "invalid preset '{}': use one of {}",
+                self.video.preset,
+                PRESETS.join(", ")
+            )));
+        }
+        if self.chunk_frames == 0 {
+            return Err(VidflowError::bad_input("chunk_frames must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The config as TOML with secrets masked, for `vidflow config show`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        if shown.llm.api_key.is_some() {
+            shown.llm.api_key = Some("********".into());
+        }
+        toml_string(&shown)
+    }
+}
+
+fn toml_string(cfg: &Config) -> String {
+    // figment re-exports no TOML writer; JSON-to-TOML by hand would be a reimplementation,
+    // so we lean on the `toml` crate that figment already pulls in.
+    toml::to_string_pretty(cfg).unwrap_or_else(|e| format!("# cannot print config: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bad_values_are_named() {
+        Config::default().validate().unwrap();
+        let mut c = Config::default();
+        c.video.fps = 29;
+        assert!(c.validate().unwrap_err().message.contains("fps 29"));
+        let mut c = Config::default();
+        c.video.size = "640x480".into();
+        assert!(c.validate().unwrap_err().message.contains("640x480"));
+    }
+
+    #[test]
+    fn file_then_env_layering() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("vidflow.toml", "threads = 3\n[video]\nfps = 25\n")?;
+            jail.set_env("VIDFLOW_VIDEO__FPS", "60");
+            jail.set_env("VIDFLOW_LOG", "debug");
+            let cfg = Config::from_figment(&Config::figment(None).unwrap()).unwrap();
+            assert_eq!(cfg.threads, 3);
+            assert_eq!(cfg.video.fps, 60);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("vidflow.toml", "treads = 3\n")?;
+            let err = Config::from_figment(&Config::figment(None).unwrap()).unwrap_err();
+            assert!(err.message.contains("treads"), "{}", err.message);
+            Ok(())
+        });
+    }
+}
