@@ -1,1 +1,130 @@
-//! Speaks text with Flite, linked natively, returning PCM with word and phone timings.
+//! The speak stage of vidflow: text in, mono PCM out, with the time of every written word and
+//! every phone.
+//!
+//! Speech comes from [Flite](http://cmuflite.org)'s C library (Debian package `flite1-dev`),
+//! linked natively through a small hand-written FFI. Flite was chosen because its licence is
+//! permissive and because it reports exact phone end times (ARPAbet), which drive the
+//! presenter's mouth shapes, and word boundaries, which drive the subtitles.
+//!
+//! - [`Voice::load`] picks one of Flite's built-in US English voices (`slt`, `awb`, `rms`,
+//!   `kal`, `kal16`).
+//! - [`speak`] speaks a text and returns an [`Utterance`]: samples, words as written (so
+//!   `"$5."` stays `"$5."` in subtitles although it is said "five dollars"), and phones.
+//! - [`speak_script`] speaks every segment of a [`Script`], joined by pauses, into the
+//!   pipeline's [`Speech`].
+//!
+//! Flite is not reentrant, so calls are serialised behind one global lock; it is taken for one
+//! chunk of a few sentences at a time, so long texts from several threads interleave.
+//!
+//! ```
+//! use vidflow_speech::{Voice, speak};
+//!
+//! let voice = Voice::load("slt")?;
+//! let utterance = speak(&voice, "Hello world, this is vidflow.")?;
+//! assert_eq!(utterance.sample_rate, 16_000);
+//! assert_eq!(utterance.words[1].text, "world,");
+//! assert!(utterance.words[1].start > utterance.words[0].end - 1e-9);
+//! // Phones cover the audio from start to end.
+//! let last = utterance.phones.last().unwrap();
+//! assert_eq!(last.phone, "pau");
+//! assert_eq!(last.end, utterance.duration());
+//! # Ok::<(), vidflow_core::VidflowError>(())
+//! ```
+
+mod engine;
+mod ffi;
+mod text;
+mod utterance;
+mod voice;
+
+use vidflow_core::{Script, Speech, SpeechSegment, VidflowError};
+
+pub use utterance::{PAUSE, Utterance};
+pub use voice::Voice;
+
+/// Speaks `text` with `voice`.
+///
+/// Every whitespace-separated word of the text appears in the result's `words` exactly once,
+/// in order and as written; numbers, symbols and abbreviations are expanded for speaking
+/// ("1990" is "nineteen ninety") but reported as the written word. Long texts are spoken a
+/// few sentences at a time, so memory stays proportional to the audio produced.
+///
+/// Empty or whitespace-only text is the user's bad input.
+pub fn speak(voice: &Voice, text: &str) -> Result<Utterance, VidflowError> {
+    let written = text::written_tokens(text);
+    if written.is_empty() {
+        return Err(VidflowError::bad_input(
+            "nothing to speak: the text is empty or only whitespace",
+        ));
+    }
+    let mut utterance = Utterance::empty();
+    for range in text::chunk_ranges(&written) {
+        let words = &written[range];
+        let forms: Vec<String> = words.iter().map(|word| text::flite_form(word)).collect();
+        let input = forms
+            .iter()
+            .filter(|form| !form.is_empty())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let synthesis = engine::synthesize(voice.index, &input)
+            .map_err(|e| e.context(format!("speaking with voice {:?}", voice.name())))?;
+        let spans = text::align(&forms, &synthesis.tokens);
+        tracing::debug!(
+            voice = voice.name(),
+            words = words.len(),
+            samples = synthesis.samples.len(),
+            "spoke a chunk"
+        );
+        utterance.append(Utterance::from_synthesis(synthesis, words, &spans))?;
+    }
+    Ok(utterance)
+}
+
+/// Speaks each segment of `script`, joins them with `pause` seconds of silence, and returns
+/// the whole [`Speech`].
+///
+/// Segment `i`'s words carry `segment: i`; `Speech::segments[i]` gives where segment `i` lies,
+/// its end including the pause after it (the last segment has none, so the speech ends with
+/// its last word's trailing silence). A script without segments, a segment without words, or
+/// a negative or non-finite `pause` is the user's bad input.
+pub fn speak_script(script: &Script, voice: &Voice, pause: f64) -> Result<Speech, VidflowError> {
+    if !pause.is_finite() || pause < 0.0 {
+        return Err(VidflowError::bad_input(format!(
+            "pause between segments must be zero or more seconds, not {pause}"
+        )));
+    }
+    if script.segments.is_empty() {
+        return Err(VidflowError::bad_input(
+            "nothing to speak: the script has no segments",
+        ));
+    }
+    let count = script.segments.len();
+    let mut whole = Utterance::empty();
+    let mut segments = Vec::with_capacity(count);
+    for (i, segment) in script.segments.iter().enumerate() {
+        let mut spoken = speak(voice, &segment.narration)
+            .map_err(|e| e.context(format!("script segment {} of {count}", i + 1)))?;
+        for word in &mut spoken.words {
+            word.segment = i;
+        }
+        let start = whole.duration();
+        whole.append(spoken)?;
+        if i + 1 < count {
+            let silence = (pause * f64::from(whole.sample_rate)).round() as usize;
+            whole.append_silence(silence);
+        }
+        segments.push(SpeechSegment {
+            start,
+            end: whole.duration(),
+        });
+    }
+    Ok(Speech {
+        sample_rate: whole.sample_rate,
+        samples: whole.samples,
+        words: whole.words,
+        phones: whole.phones,
+        segments,
+        voice: voice.name().to_string(),
+    })
+}

@@ -1,0 +1,230 @@
+//! Pre-rendered layers and the blits that place them.
+//!
+//! Filling the figures' large gradient shapes costs several milliseconds a frame, but those
+//! shapes only ever move rigidly (the head sways, tilts and bobs; the shoulders breathe). So
+//! each run of shapes that moves together is rendered once per output size into a layer, and
+//! a frame composites the layers under that frame's motion. A still pose composites with
+//! whole-pixel offsets, which is an exact copy.
+
+use tiny_skia::{FillRule, IntRect, Mask, Pixmap, Rect, Transform};
+
+use crate::draw::Draw;
+
+/// A pre-rendered run of drawing steps, placed at `(x, y)` in the output at rest.
+pub(crate) struct Layer {
+    pub x: i32,
+    pub y: i32,
+    pub pixmap: Pixmap,
+    /// The same pixels as little-endian `u32`s (R in the low byte), for the resampler.
+    packed: Vec<u32>,
+}
+
+/// Renders `draws` (figure units, placed by `base`) into a layer just large enough for them,
+/// clipped to `limit` (output pixels). `clip` (figure units) bounds the `Clipped` steps.
+pub(crate) fn rasterize<'a>(
+    draws: impl Iterator<Item = &'a Draw> + Clone,
+    clip: Option<&tiny_skia::Path>,
+    base: Transform,
+    limit: IntRect,
+) -> Option<Layer> {
+    let bounds = draws
+        .clone()
+        .map(Draw::bounds)
+        .reduce(|a, b| a.join(&b).unwrap_or(a))?;
+    // Two pixels of margin keep anti-aliased edges and bilinear sampling inside the layer.
+    let area = bounds
+        .transform(base)?
+        .round_out()?
+        .make_outset(2, 2)?
+        .intersect(&limit)?;
+    let mut pixmap = Pixmap::new(area.width(), area.height())?;
+    let ts = Transform::from_translate(-area.x() as f32, -area.y() as f32).pre_concat(base);
+    let mask = clip.and_then(|c| {
+        let mut m = Mask::new(area.width(), area.height())?;
+        m.fill_path(c, FillRule::Winding, true, ts);
+        Some(m)
+    });
+    for d in draws {
+        match d {
+            Draw::Fill(path, paint) => pixmap.fill_path(path, paint, FillRule::Winding, ts, None),
+            Draw::Stroke(path, paint, stroke) => pixmap.stroke_path(path, paint, stroke, ts, None),
+            Draw::Clipped(path, paint) => {
+                if let Some(m) = &mask {
+                    pixmap.fill_path(path, paint, FillRule::Winding, ts, Some(m));
+                }
+            }
+        }
+    }
+    Some(Layer::new(area.x(), area.y(), pixmap))
+}
+
+impl Layer {
+    /// A layer of `pixmap` placed at `(x, y)`; the pixmap should have a transparent border.
+    pub fn new(x: i32, y: i32, pixmap: Pixmap) -> Layer {
+        let packed = pixmap
+            .data()
+            .chunks_exact(4)
+            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+            .collect();
+        Layer {
+            x,
+            y,
+            pixmap,
+            packed,
+        }
+    }
+
+    /// A layer of an image that may be opaque up to its edges (a sprite), given the
+    /// transparent one-pixel border the resampler expects.
+    pub fn bordered(x: i32, y: i32, image: &Pixmap) -> Option<Layer> {
+        let mut pixmap = Pixmap::new(image.width() + 2, image.height() + 2)?;
+        let (w, iw) = (pixmap.width() as usize * 4, image.width() as usize * 4);
+        let data = pixmap.data_mut();
+        for (row, src) in image.data().chunks_exact(iw).enumerate() {
+            let at = (row + 1) * w + 4;
+            data[at..at + iw].copy_from_slice(src);
+        }
+        Some(Layer::new(x - 1, y - 1, pixmap))
+    }
+}
+
+/// Composites `layer` over `dst`, moved by `motion` (output pixels).
+pub(crate) fn blit(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
+    let (tx, ty) = (motion.tx, motion.ty);
+    if !motion.has_scale() && !motion.has_skew() && tx.round() == tx && ty.round() == ty {
+        over(dst, layer, layer.x + tx as i32, layer.y + ty as i32);
+    } else {
+        resample_over(dst, layer, motion);
+    }
+}
+
+/// Bilinear resampling of `layer` under `motion`, composited source-over.
+///
+/// tiny-skia can do this with a pattern fill, but its high-precision pipeline costs about ten
+/// times more; 8-bit weights are plenty for idle motion of a few pixels and degrees. Pixels
+/// are handled as `u32` with two channels per 16-bit lane, so one multiply serves two channels.
+fn resample_over(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
+    // Layer pixel (i, j) sits at output (layer.x + i, layer.y + j) before motion.
+    let placed = motion.pre_translate(layer.x as f32, layer.y as f32);
+    let Some(inv) = placed.invert() else {
+        return;
+    };
+    let (sw, sh) = (layer.pixmap.width() as i32, layer.pixmap.height() as i32);
+    let Some(area) = Rect::from_xywh(0.0, 0.0, sw as f32, sh as f32)
+        .and_then(|r| r.transform(placed))
+        .and_then(|r| r.round_out())
+        .and_then(|r| r.intersect(&IntRect::from_xywh(0, 0, dst.width(), dst.height())?))
+    else {
+        return;
+    };
+    let dw = dst.width() as usize;
+    let src = &layer.packed;
+    let out = dst.data_mut();
+    const ONE: f32 = 65536.0;
+    // Source coordinates in 16.16 fixed point step linearly along a destination row.
+    let (du, dv) = ((inv.sx * ONE) as i64, (inv.ky * ONE) as i64);
+    let stride = sw as usize;
+    for y in area.top()..area.bottom() {
+        // Pixel centres map to pixel centres; the -0.5 puts sample (i, j) at i + 0.5.
+        let cx = area.left() as f32 + 0.5;
+        let cy = y as f32 + 0.5;
+        let mut u = ((inv.sx * cx + inv.kx * cy + inv.tx - 0.5) * ONE) as i64;
+        let mut v = ((inv.ky * cx + inv.sy * cy + inv.ty - 0.5) * ONE) as i64;
+        let row = y as usize * dw;
+        for x in area.left()..area.right() {
+            let (ui, vi) = ((u >> 16) as i32, (v >> 16) as i32);
+            // Layers carry a transparent margin, so skipping the outermost ring loses nothing.
+            if ui >= 0 && vi >= 0 && ui < sw - 1 && vi < sh - 1 {
+                let i = vi as usize * stride + ui as usize;
+                let (p00, p10) = (src[i], src[i + 1]);
+                let (p01, p11) = (src[i + stride], src[i + stride + 1]);
+                if (p00 | p10 | p01 | p11) != 0 {
+                    let fu = ((u >> 8) & 0xff) as u32;
+                    let fv = ((v >> 8) & 0xff) as u32;
+                    let s = lerp(lerp(p00, p10, fu), lerp(p01, p11, fu), fv);
+                    let d = (row + x as usize) * 4;
+                    let px = &mut out[d..d + 4];
+                    let sa = s >> 24;
+                    let result = if sa == 255 {
+                        s
+                    } else {
+                        let dp = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+                        s + scale(dp, 255 - sa)
+                    };
+                    px.copy_from_slice(&result.to_le_bytes());
+                }
+            }
+            u += du;
+            v += dv;
+        }
+    }
+}
+
+/// `a + (b - a) * f / 256` on all four channels of packed pixels.
+#[inline(always)]
+fn lerp(a: u32, b: u32, f: u32) -> u32 {
+    let g = 256 - f;
+    let rb = ((a & 0x00ff_00ff) * g + (b & 0x00ff_00ff) * f) >> 8;
+    let ag = ((a >> 8) & 0x00ff_00ff) * g + ((b >> 8) & 0x00ff_00ff) * f;
+    (rb & 0x00ff_00ff) | (ag & 0xff00_ff00)
+}
+
+/// All four channels of a packed pixel times `k / 255` (k in 0..=255), rounded.
+#[inline(always)]
+fn scale(p: u32, k: u32) -> u32 {
+    let mut rb = (p & 0x00ff_00ff) * k + 0x0080_0080;
+    rb = ((rb + ((rb >> 8) & 0x00ff_00ff)) >> 8) & 0x00ff_00ff;
+    let mut ag = ((p >> 8) & 0x00ff_00ff) * k + 0x0080_0080;
+    ag = (ag + ((ag >> 8) & 0x00ff_00ff)) & 0xff00_ff00;
+    rb | ag
+}
+
+/// Premultiplied source-over at a whole-pixel offset: exact, and much faster than a pattern
+/// fill for the common still frame.
+fn over(dst: &mut Pixmap, layer: &Layer, x: i32, y: i32) {
+    let (dw, dh) = (dst.width() as i32, dst.height() as i32);
+    let (sw, sh) = (layer.pixmap.width() as i32, layer.pixmap.height() as i32);
+    let (x0, y0) = (x.max(0), y.max(0));
+    let (x1, y1) = ((x + sw).min(dw), (y + sh).min(dh));
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let src = layer.pixmap.data();
+    let out = dst.data_mut();
+    let n = (x1 - x0) as usize * 4;
+    for row in y0..y1 {
+        let s_off = (((row - y) * sw + (x0 - x)) * 4) as usize;
+        let d_off = ((row * dw + x0) * 4) as usize;
+        let s = &src[s_off..s_off + n];
+        let d = &mut out[d_off..d_off + n];
+        for (dp, sp) in d.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
+            let sa = sp[3];
+            if sa == 0 {
+                continue;
+            }
+            if sa == 255 {
+                dp.copy_from_slice(sp);
+                continue;
+            }
+            let inv = 255 - u16::from(sa);
+            for c in 0..4 {
+                // d = s + d * (1 - sa), rounded; stays within 0..=255 for premultiplied input.
+                let v = u16::from(dp[c]) * inv + 128;
+                dp[c] = sp[c] + ((v + (v >> 8)) >> 8) as u8;
+            }
+        }
+    }
+}
+
+/// The output area layers may cover: the frame plus a margin for motion to bring in.
+pub(crate) fn limit(width: u32, height: u32) -> IntRect {
+    let mx = (width / 8).max(4) as i32;
+    let my = (height / 8).max(4) as i32;
+    IntRect::from_xywh(-mx, -my, width + 2 * mx as u32, height + 2 * my as u32)
+        .expect("positive size")
+}
+
+/// Union of rectangles, for region queries.
+pub(crate) fn union(rects: impl Iterator<Item = Rect>) -> Option<Rect> {
+    rects.reduce(|a, b| a.join(&b).unwrap_or(a))
+}

@@ -1,0 +1,522 @@
+//! Streaming raw frames into an ffmpeg child process.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tempfile::TempPath;
+
+use crate::atomic::{partial_file, persist};
+use crate::tool::{FFMPEG, last_lines};
+use crate::{EncodeError, EncodeSettings};
+
+/// Frames queued between the caller and the writer thread. A few frames let rendering and
+/// encoding overlap without letting memory grow: at 1080p each frame is 3 MiB.
+const FRAMES_IN_FLIGHT: usize = 4;
+
+/// Bytes of ffmpeg's stderr kept for error messages (its last lines are what matter).
+const STDERR_TAIL_BYTES: usize = 16 * 1024;
+
+/// Lines of ffmpeg's stderr quoted in an error.
+const STDERR_TAIL_LINES: usize = 8;
+
+/// How long ffmpeg may take to exit on its own after it stopped reading frames, before it
+/// is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(10);
+
+/// A finished video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncodedVideo {
+    /// Where it was written (the path given to [`VideoEncoder::start`]).
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Frames fed to the encoder.
+    pub frames: u64,
+}
+
+/// An ffmpeg child fed raw yuv420p frames on stdin from its own writer thread (bounded
+/// channel, a few frames in flight), audio from a WAV file; writes to a temporary file in the
+/// target's folder and renames it into place only on success.
+///
+/// If any call fails, or the encoder is [aborted](VideoEncoder::abort) or dropped without
+/// [`finish`](VideoEncoder::finish), ffmpeg is killed and the temporary file removed: the
+/// target is never left half written.
+///
+/// ```
+/// use vidflow_encode::{EncodeSettings, VideoEncoder};
+/// let dir = tempfile::tempdir().unwrap();
+/// let out = dir.path().join("grey.mp4");
+/// let settings = EncodeSettings { width: 64, height: 64, fps: 10, ..EncodeSettings::default() };
+/// let mut encoder = VideoEncoder::start(&out, None, &settings).unwrap();
+/// for _ in 0..10 {
+///     encoder.write_frame(vec![128; settings.frame_len()]).unwrap();
+/// }
+/// let video = encoder.finish().unwrap();
+/// assert_eq!(video.frames, 10);
+/// assert!(video.bytes > 0 && out.exists());
+/// ```
+pub struct VideoEncoder {
+    output: PathBuf,
+    width: u32,
+    height: u32,
+    frame_len: usize,
+    frames: u64,
+    /// `None` once finished, aborted or failed.
+    run: Option<Running>,
+}
+
+/// The live parts of an encode: the child, the threads feeding and draining it, and the
+/// temporary output (removed when dropped).
+struct Running {
+    child: Child,
+    frames_tx: Option<SyncSender<Vec<u8>>>,
+    writer: Option<JoinHandle<std::io::Result<()>>>,
+    stderr: Option<JoinHandle<String>>,
+    temp: TempPath,
+}
+
+impl VideoEncoder {
+    /// Starts ffmpeg writing to a hidden temporary file beside `output`.
+    ///
+    /// `audio_wav`, when given, is muxed as AAC. The caller makes the video as long as the
+    /// audio (`ceil(duration * fps)` frames); the encoder does not cut either stream.
+    /// The container follows `output`'s extension (MP4 when it has none).
+    ///
+    /// Fails when the settings are invalid, `output`'s folder does not exist, the audio file
+    /// is missing, or ffmpeg cannot be started.
+    pub fn start(
+        output: &Path,
+        audio_wav: Option<&Path>,
+        settings: &EncodeSettings,
+    ) -> Result<VideoEncoder, EncodeError> {
+        settings.validate()?;
+        if let Some(audio) = audio_wav.filter(|a| !a.is_file()) {
+            return Err(EncodeError::InputMissing {
+                what: "audio file",
+                path: audio.to_path_buf(),
+            });
+        }
+        let temp = partial_file(output, true)?.into_temp_path();
+        let args = ffmpeg_args(&temp, output.extension().is_none(), audio_wav, settings);
+        tracing::debug!(output = %output.display(), ?args, "starting ffmpeg");
+
+        let mut child = Command::new(FFMPEG)
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| EncodeError::ToolMissing {
+                tool: FFMPEG.to_string(),
+                source,
+            })?;
+
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (frames_tx, frames_rx) = sync_channel::<Vec<u8>>(FRAMES_IN_FLIGHT);
+        let spawned = std::thread::Builder::new()
+            .name("ffmpeg-stdin".into())
+            .spawn(move || feed(stdin, frames_rx))
+            .and_then(|writer| {
+                std::thread::Builder::new()
+                    .name("ffmpeg-stderr".into())
+                    .spawn(move || stderr_tail(stderr))
+                    .map(|reader| (writer, reader))
+            });
+        let (writer, reader) = match spawned {
+            Ok(threads) => threads,
+            Err(e) => {
+                // Without the threads nothing would ever close ffmpeg's stdin: stop it now.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(EncodeError::io("starting the ffmpeg feeder threads", e));
+            }
+        };
+
+        Ok(VideoEncoder {
+            output: output.to_path_buf(),
+            width: settings.width,
+            height: settings.height,
+            frame_len: settings.frame_len(),
+            frames: 0,
+            run: Some(Running {
+                child,
+                frames_tx: Some(frames_tx),
+                writer: Some(writer),
+                stderr: Some(reader),
+                temp,
+            }),
+        })
+    }
+
+    /// Queues one yuv420p frame (Y plane, then U, then V; `width * height * 3 / 2` bytes).
+    ///
+    /// Blocks while the queue is full, so a renderer faster than the encoder waits for it
+    /// instead of piling frames up in memory. Any failure (wrong size, ffmpeg gone) stops the
+    /// encode and removes the temporary file; the error carries ffmpeg's own message.
+    pub fn write_frame(&mut self, yuv420p: Vec<u8>) -> Result<(), EncodeError> {
+        let Some(run) = self.run.as_mut() else {
+            return Err(EncodeError::AlreadyFailed {
+                output: self.output.clone(),
+            });
+        };
+        if yuv420p.len() != self.frame_len {
+            let err = EncodeError::FrameSize {
+                index: self.frames,
+                got: yuv420p.len(),
+                expected: self.frame_len,
+                width: self.width,
+                height: self.height,
+            };
+            if let Some(run) = self.run.take() {
+                run.kill();
+            }
+            return Err(err);
+        }
+        let tx = run.frames_tx.as_ref().expect("sender lives until finish");
+        if tx.send(yuv420p).is_err() {
+            // The writer thread stopped: ffmpeg closed its stdin, which it only does when it
+            // gives up. Its exit status and stderr say why.
+            let run = self.run.take().expect("checked above");
+            return Err(run.failure(&self.output));
+        }
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Frames accepted so far.
+    pub fn frames_written(&self) -> u64 {
+        self.frames
+    }
+
+    /// Closes ffmpeg's stdin, waits for it, checks its exit status, flushes the file to disk
+    /// and renames it over the target.
+    pub fn finish(mut self) -> Result<EncodedVideo, EncodeError> {
+        let Some(mut run) = self.run.take() else {
+            return Err(EncodeError::AlreadyFailed {
+                output: self.output.clone(),
+            });
+        };
+        if self.frames == 0 {
+            run.kill();
+            return Err(EncodeError::Ffmpeg {
+                output: self.output.clone(),
+                status: "not run".into(),
+                stderr: "no frames were written to the encoder".into(),
+            });
+        }
+        // Dropping the sender ends the writer's loop once the queue is drained; it then
+        // closes stdin, which tells ffmpeg the input is complete.
+        drop(run.frames_tx.take());
+        let written = run.writer.take().map(join_writer);
+        let status = run.child.wait();
+        let stderr = run.stderr.take().map(join_stderr).unwrap_or_default();
+        let status = status.map_err(|e| {
+            EncodeError::io(format!("waiting for ffmpeg ({})", self.output.display()), e)
+        })?;
+        if !status.success() {
+            return Err(EncodeError::Ffmpeg {
+                output: self.output.clone(),
+                status: describe(status),
+                stderr,
+            });
+        }
+        if let Some(Err(e)) = written {
+            return Err(EncodeError::io("feeding frames to ffmpeg", e));
+        }
+
+        let temp_shown = run.temp.display().to_string();
+        let file = std::fs::File::open(&run.temp)
+            .map_err(|e| EncodeError::io(format!("opening {temp_shown}"), e))?;
+        file.sync_all()
+            .map_err(|e| EncodeError::io(format!("flushing {temp_shown} to disk"), e))?;
+        let bytes = file
+            .metadata()
+            .map_err(|e| EncodeError::io(format!("reading the size of {temp_shown}"), e))?
+            .len();
+        drop(file);
+        persist(run.temp, &self.output)?;
+        tracing::debug!(output = %self.output.display(), bytes, frames = self.frames, "encoded");
+        Ok(EncodedVideo {
+            path: self.output.clone(),
+            bytes,
+            frames: self.frames,
+        })
+    }
+
+    /// Kills ffmpeg and removes the temporary file; the target is left as it was.
+    ///
+    /// Dropping an unfinished encoder does the same.
+    pub fn abort(mut self) {
+        if let Some(run) = self.run.take() {
+            run.kill();
+        }
+    }
+}
+
+impl Drop for VideoEncoder {
+    fn drop(&mut self) {
+        if let Some(run) = self.run.take() {
+            tracing::debug!(output = %self.output.display(), "encoder dropped unfinished; killing ffmpeg");
+            run.kill();
+        }
+    }
+}
+
+impl Running {
+    /// Stops ffmpeg now and removes the temporary file.
+    fn kill(mut self) {
+        // Killing first unblocks a writer stuck in a full pipe (its write fails with EPIPE).
+        let _ = self.child.kill();
+        drop(self.frames_tx.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = join_writer(writer);
+        }
+        let _ = self.child.wait();
+        if let Some(reader) = self.stderr.take() {
+            let _ = join_stderr(reader);
+        }
+        let shown = self.temp.display().to_string();
+        if let Err(e) = self.temp.close() {
+            tracing::warn!("could not remove {shown}: {e}");
+        }
+    }
+
+    /// Collects why ffmpeg stopped reading: its exit status and stderr. Removes the
+    /// temporary file.
+    fn failure(mut self, output: &Path) -> EncodeError {
+        drop(self.frames_tx.take());
+        let written = self.writer.take().map(join_writer);
+        let status = wait_or_kill(&mut self.child, EXIT_GRACE);
+        let stderr = self.stderr.take().map(join_stderr).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.temp);
+        match status {
+            Ok(status) if status.success() => {
+                // ffmpeg was happy but stopped reading: report the pipe error itself.
+                let source = match written {
+                    Some(Err(e)) => e,
+                    _ => std::io::Error::other("ffmpeg stopped reading frames"),
+                };
+                EncodeError::io("feeding frames to ffmpeg", source)
+            }
+            Ok(status) => EncodeError::Ffmpeg {
+                output: output.to_path_buf(),
+                status: describe(status),
+                stderr,
+            },
+            Err(e) => EncodeError::io("waiting for ffmpeg", e),
+        }
+    }
+}
+
+/// The ffmpeg command line (after the program name).
+fn ffmpeg_args(
+    temp: &Path,
+    force_mp4: bool,
+    audio_wav: Option<&Path>,
+    s: &EncodeSettings,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+    push(&["-hide_banner", "-loglevel", "error", "-nostats", "-y"]);
+    let size = format!("{}x{}", s.width, s.height);
+    let fps = s.fps.to_string();
+    push(&[
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", &size, "-r", &fps, "-i", "pipe:0",
+    ]);
+    if let Some(audio) = audio_wav {
+        args.push("-i".into());
+        args.push(audio.as_os_str().to_owned());
+    }
+    let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+    push(&["-map", "0:v:0"]);
+    if audio_wav.is_some() {
+        push(&["-map", "1:a:0"]);
+    }
+    let crf = s.crf.to_string();
+    push(&[
+        "-c:v", "libx264", "-preset", &s.preset, "-crf", &crf, "-pix_fmt", "yuv420p",
+    ]);
+    if let Some(threads) = s.threads {
+        push(&["-threads", &threads.to_string()]);
+    }
+    if audio_wav.is_some() {
+        let bitrate = format!("{}k", s.audio_bitrate_kbps);
+        push(&["-c:a", "aac", "-b:a", &bitrate]);
+    }
+    // The index (moov) goes before the media data so players can start before the download
+    // ends.
+    push(&["-movflags", "+faststart"]);
+    if force_mp4 {
+        push(&["-f", "mp4"]);
+    }
+    args.push(temp.as_os_str().to_owned());
+    args
+}
+
+/// The writer thread: copies frames from the queue into ffmpeg's stdin until the queue
+/// closes, then closes stdin (by dropping it) so ffmpeg sees the end of the input.
+fn feed(mut stdin: ChildStdin, frames: std::sync::mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
+    for frame in frames {
+        stdin.write_all(&frame)?;
+    }
+    stdin.flush()
+}
+
+/// The stderr thread: reads everything ffmpeg prints (so it never blocks on a full pipe)
+/// and keeps the tail.
+fn stderr_tail(mut stderr: impl Read) -> String {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stderr.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                kept.extend_from_slice(&buf[..n]);
+                if kept.len() > 2 * STDERR_TAIL_BYTES {
+                    kept.drain(..kept.len() - STDERR_TAIL_BYTES);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    last_lines(&String::from_utf8_lossy(&kept), STDERR_TAIL_LINES)
+}
+
+fn join_writer(handle: JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the ffmpeg writer thread panicked")))
+}
+
+fn join_stderr(handle: JoinHandle<String>) -> String {
+    handle
+        .join()
+        .unwrap_or_else(|_| "(the ffmpeg stderr reader panicked)".to_string())
+}
+
+/// Waits up to `grace` for the child to exit by itself, then kills it.
+fn wait_or_kill(child: &mut Child, grace: Duration) -> std::io::Result<ExitStatus> {
+    let deadline = Instant::now() + grace;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            return child.wait();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// "exit status 1" or "killed by signal 9".
+fn describe(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    status.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[OsString]) -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn window(args: &[String], flag: &str) -> Option<String> {
+        args.iter()
+            .position(|a| a == flag)
+            .map(|i| args[i + 1].clone())
+    }
+
+    #[test]
+    fn args_describe_raw_input_and_x264_aac_output() {
+        let settings = EncodeSettings {
+            width: 640,
+            height: 360,
+            fps: 25,
+            preset: "medium".into(),
+            crf: 20,
+            audio_bitrate_kbps: 96,
+            threads: Some(3),
+        };
+        let args = strings(&ffmpeg_args(
+            Path::new("/o/.x.partial-1.mp4"),
+            false,
+            Some(Path::new("/a/voice.wav")),
+            &settings,
+        ));
+        assert_eq!(
+            &args[..5],
+            ["-hide_banner", "-loglevel", "error", "-nostats", "-y"]
+        );
+        assert_eq!(window(&args, "-s").unwrap(), "640x360");
+        assert_eq!(window(&args, "-r").unwrap(), "25");
+        assert_eq!(window(&args, "-f").unwrap(), "rawvideo");
+        let inputs: Vec<_> = args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| *a == "-i")
+            .map(|(i, _)| args[i + 1].clone())
+            .collect();
+        assert_eq!(inputs, ["pipe:0", "/a/voice.wav"]);
+        assert_eq!(window(&args, "-c:v").unwrap(), "libx264");
+        assert_eq!(window(&args, "-preset").unwrap(), "medium");
+        assert_eq!(window(&args, "-crf").unwrap(), "20");
+        assert_eq!(window(&args, "-threads").unwrap(), "3");
+        assert_eq!(window(&args, "-c:a").unwrap(), "aac");
+        assert_eq!(window(&args, "-b:a").unwrap(), "96k");
+        assert_eq!(window(&args, "-movflags").unwrap(), "+faststart");
+        assert!(!args.iter().any(|a| a == "-shortest"));
+        assert_eq!(args.last().unwrap(), "/o/.x.partial-1.mp4");
+    }
+
+    #[test]
+    fn args_without_audio_or_extension() {
+        let args = strings(&ffmpeg_args(
+            Path::new("/o/.x.partial-1"),
+            true,
+            None,
+            &EncodeSettings::default(),
+        ));
+        assert_eq!(args.iter().filter(|a| *a == "-i").count(), 1);
+        assert!(
+            !args
+                .iter()
+                .any(|a| a == "-c:a" || a == "1:a:0" || a == "-threads")
+        );
+        let n = args.len();
+        assert_eq!(&args[n - 3..n - 1], ["-f", "mp4"]);
+    }
+
+    #[test]
+    fn stderr_tail_keeps_last_lines_of_long_output() {
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        let tail = stderr_tail(text.as_bytes());
+        assert!(tail.ends_with("line 4999"), "{tail}");
+        assert!(!tail.contains("line 10\n"));
+        assert_eq!(tail.split("; ").count(), STDERR_TAIL_LINES);
+    }
+}

@@ -1,0 +1,367 @@
+//! Measuring the extractor against pages whose right answer is known.
+//!
+//! Each fixture is a folder with the page as served (`source.html`), the main content a good
+//! extractor keeps (`expected.html`) and the page's metadata (`expected-metadata.json`). A
+//! page scores the bag-of-words F1 between the text we extract and the text of
+//! `expected.html`, and whether our title matches the expected one.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use scraper::{Html, Node};
+use serde::Serialize;
+use unicode_segmentation::UnicodeSegmentation;
+use vidflow_core::VidflowError;
+
+use crate::blocks::collapse_whitespace;
+
+/// The URL fixture pages are extracted as if served from. Readability's own test suite uses
+/// it, and the expected outputs' absolute links were made against it.
+pub const FIXTURE_URL: &str = "http://fakehost/test/page.html";
+
+/// Bag-of-words F1 between two texts: words are Unicode words (UAX #29), case-folded, and
+/// counted with multiplicity, so repeating a paragraph costs precision.
+///
+/// Two empty texts agree perfectly (1.0); an empty text against a non-empty one scores 0.
+///
+/// ```
+/// use vidflow_extract::eval::word_f1;
+/// assert_eq!(word_f1("The cat sat", "the CAT sat"), 1.0);
+/// assert!((word_f1("a b", "a b c d") - 2.0 / 3.0).abs() < 1e-9);
+/// ```
+pub fn word_f1(extracted: &str, expected: &str) -> f64 {
+    let (got, want) = (word_counts(extracted), word_counts(expected));
+    let got_total: usize = got.values().sum();
+    let want_total: usize = want.values().sum();
+    if got_total == 0 && want_total == 0 {
+        return 1.0;
+    }
+    if got_total == 0 || want_total == 0 {
+        return 0.0;
+    }
+    let overlap: usize = got
+        .iter()
+        .map(|(w, n)| (*n).min(want.get(w).copied().unwrap_or(0)))
+        .sum();
+    if overlap == 0 {
+        return 0.0;
+    }
+    let precision = overlap as f64 / got_total as f64;
+    let recall = overlap as f64 / want_total as f64;
+    2.0 * precision * recall / (precision + recall)
+}
+
+fn word_counts(text: &str) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for word in text.unicode_words() {
+        *counts.entry(word.to_lowercase()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// How one fixture page scored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageScore {
+    /// The fixture's folder name.
+    pub name: String,
+    /// Word F1 of the extracted text against `expected.html`.
+    pub f1: f64,
+    /// Whether the extracted title equals the expected one (whitespace and case aside).
+    pub title_ok: bool,
+    /// The title `expected-metadata.json` gives.
+    pub expected_title: String,
+    /// The title we extracted (empty when extraction failed).
+    pub got_title: String,
+    /// Why extraction failed, when it did (the page then scores 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// True when [`crate::extract_html`] refuses the page as too short to narrate (fewer than
+    /// [`crate::MIN_WORDS`] words). The page is still scored on the text the extractor found,
+    /// because the refusal is a product rule, not an extraction mistake.
+    pub refused: bool,
+}
+
+/// Scores over a folder of fixtures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// Every page, in folder-name order.
+    pub pages: Vec<PageScore>,
+    /// Median of the pages' F1.
+    pub median_f1: f64,
+    /// Mean of the pages' F1.
+    pub mean_f1: f64,
+    /// Share of pages whose title matched, 0 to 1.
+    pub title_accuracy: f64,
+    /// Pages [`crate::extract_html`] refuses as too short to narrate.
+    pub refused: usize,
+    /// Mean F1 counting every refused page as 0: the score of what a user gets.
+    pub mean_f1_counting_refusals: f64,
+}
+
+impl EvalReport {
+    /// The pages from worst to best F1, to know where to look first.
+    pub fn worst_first(&self) -> Vec<&PageScore> {
+        let mut pages: Vec<&PageScore> = self.pages.iter().collect();
+        pages.sort_by(|a, b| a.f1.total_cmp(&b.f1));
+        pages
+    }
+}
+
+/// Runs the extractor on every fixture folder under `dir` (each holding `source.html`,
+/// `expected.html` and `expected-metadata.json`) and scores it.
+///
+/// Folders without a `source.html` (licences, notes) are passed over. A missing or unreadable
+/// `dir`, a fixture missing its expected files, or a folder with no fixtures at all is an
+/// error, so a misplaced fixture set can never look like a perfect score.
+pub fn evaluate_dir(dir: &Path) -> Result<EvalReport, VidflowError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        VidflowError::bad_input(format!(
+            "fixture folder {} cannot be read: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut folders: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("source.html").is_file())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        return Err(VidflowError::bad_input(format!(
+            "fixture folder {} holds no fixtures (folders with source.html)",
+            dir.display()
+        )));
+    }
+    let pages = folders
+        .iter()
+        .map(|folder| score_fixture(folder))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(summarise(pages))
+}
+
+fn summarise(pages: Vec<PageScore>) -> EvalReport {
+    let mut f1s: Vec<f64> = pages.iter().map(|p| p.f1).collect();
+    f1s.sort_by(f64::total_cmp);
+    let n = f1s.len();
+    let median_f1 = match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => f1s[n / 2],
+        _ => (f1s[n / 2 - 1] + f1s[n / 2]) / 2.0,
+    };
+    let mean_f1 = if n == 0 {
+        0.0
+    } else {
+        f1s.iter().sum::<f64>() / n as f64
+    };
+    let title_accuracy = if n == 0 {
+        0.0
+    } else {
+        pages.iter().filter(|p| p.title_ok).count() as f64 / n as f64
+    };
+    let refused = pages.iter().filter(|p| p.refused).count();
+    let mean_f1_counting_refusals = if n == 0 {
+        0.0
+    } else {
+        pages
+            .iter()
+            .filter(|p| !p.refused)
+            .map(|p| p.f1)
+            .sum::<f64>()
+            / n as f64
+    };
+    EvalReport {
+        pages,
+        median_f1,
+        mean_f1,
+        title_accuracy,
+        refused,
+        mean_f1_counting_refusals,
+    }
+}
+
+fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
+    let read = |file: &str| {
+        let path = folder.join(file);
+        std::fs::read(&path).map_err(|e| {
+            VidflowError::bad_input(format!(
+                "fixture file {} cannot be read: {e}",
+                path.display()
+            ))
+        })
+    };
+    let source = read("source.html")?;
+    let expected_html = String::from_utf8_lossy(&read("expected.html")?).into_owned();
+    let metadata_path = folder.join("expected-metadata.json");
+    let metadata: serde_json::Value = serde_json::from_slice(&read("expected-metadata.json")?)
+        .map_err(|e| {
+            VidflowError::bad_input(format!(
+                "fixture file {} is not valid JSON: {e}",
+                metadata_path.display()
+            ))
+        })?;
+    let expected_title = metadata
+        .get("title")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let name = folder
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+
+    let html = crate::decode::decode_body(&source, None);
+    let expected_text = html_text(&expected_html);
+    Ok(match crate::read_article(&html, FIXTURE_URL) {
+        Ok(article) => PageScore {
+            name,
+            f1: word_f1(&article.text, &expected_text),
+            title_ok: same_title(&article.title, &expected_title),
+            expected_title,
+            refused: crate::count_words(&article.text) < crate::MIN_WORDS,
+            got_title: article.title,
+            error: None,
+        },
+        Err(e) => PageScore {
+            name,
+            // Refusing a page whose expected content is empty is the right answer.
+            f1: word_f1("", &expected_text),
+            title_ok: false,
+            expected_title,
+            got_title: String::new(),
+            error: Some(e.message),
+            refused: true,
+        },
+    })
+}
+
+/// Titles match when they are equal after collapsing whitespace and folding case.
+fn same_title(got: &str, expected: &str) -> bool {
+    collapse_whitespace(got).to_lowercase() == collapse_whitespace(expected).to_lowercase()
+}
+
+/// All the text of an HTML fragment, with a space wherever an element begins or ends a
+/// block, so that words in neighbouring blocks are never glued together.
+///
+/// This is deliberately independent of the extractor's own block walk: it is the yardstick.
+pub fn html_text(html: &str) -> String {
+    const INLINE: &[&str] = &[
+        "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
+        "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
+        "wbr", "del", "ins", "strike", "tt", "big", "label", "nobr",
+    ];
+    const HIDDEN: &[&str] = &["script", "style", "noscript", "template", "head"];
+    let doc = Html::parse_fragment(html);
+    let mut out = String::new();
+    let mut stack = vec![(doc.tree.root(), false)];
+    // Iterative walk; the boolean marks "leaving this element".
+    while let Some((node, leaving)) = stack.pop() {
+        match node.value() {
+            Node::Text(t) if !leaving => out.push_str(t),
+            Node::Element(el) => {
+                let name = el.name();
+                if HIDDEN.contains(&name) {
+                    continue;
+                }
+                let is_inline = INLINE.contains(&name);
+                if !is_inline {
+                    out.push(' ');
+                }
+                if !leaving {
+                    stack.push((node, true));
+                    for child in node.children().rev() {
+                        stack.push((child, false));
+                    }
+                }
+            }
+            _ if !leaving => {
+                for child in node.children().rev() {
+                    stack.push((child, false));
+                }
+            }
+            _ => {}
+        }
+    }
+    collapse_whitespace(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f1_is_one_for_same_words_any_case_or_punctuation() {
+        assert_eq!(word_f1("Hello, World!", "hello world"), 1.0);
+        assert_eq!(word_f1("ÉCOLE d'été", "école D'ÉTÉ"), 1.0);
+    }
+
+    #[test]
+    fn f1_counts_multiplicity() {
+        // got: a a b (3), want: a b (2); overlap 2 → p = 2/3, r = 1, f1 = 0.8.
+        assert!((word_f1("a a b", "a b") - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn f1_partial_and_disjoint() {
+        // overlap 1 of 2 and 1 of 4: p = 0.5, r = 0.25, f1 = 1/3.
+        assert!((word_f1("x y", "x a b c") - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(word_f1("x y", "a b"), 0.0);
+    }
+
+    #[test]
+    fn f1_empty_cases() {
+        assert_eq!(word_f1("", ""), 1.0);
+        assert_eq!(word_f1("  ", "a"), 0.0);
+        assert_eq!(word_f1("a", ""), 0.0);
+    }
+
+    #[test]
+    fn html_text_keeps_blocks_apart_and_inline_together() {
+        assert_eq!(
+            html_text("<div><p>one</p><p>two<b>three</b></p><script>x</script>four</div>"),
+            "one twothree four"
+        );
+    }
+
+    #[test]
+    fn titles_compare_loosely() {
+        assert!(same_title(" The  Title", "the title"));
+        assert!(!same_title("Site | The Title", "The Title"));
+    }
+
+    #[test]
+    fn summary_median_mean_and_accuracy() {
+        let page = |f1: f64, ok: bool| PageScore {
+            name: String::new(),
+            f1,
+            title_ok: ok,
+            expected_title: String::new(),
+            got_title: String::new(),
+            error: None,
+            refused: f1 < 0.3,
+        };
+        let r = summarise(vec![
+            page(1.0, true),
+            page(0.5, false),
+            page(0.9, true),
+            page(0.2, true),
+        ]);
+        assert_eq!(r.refused, 1);
+        assert!((r.mean_f1_counting_refusals - 0.6).abs() < 1e-12);
+        assert!((r.median_f1 - 0.7).abs() < 1e-12);
+        assert!((r.mean_f1 - 0.65).abs() < 1e-12);
+        assert!((r.title_accuracy - 0.75).abs() < 1e-12);
+        assert_eq!(r.worst_first()[0].f1, 0.2);
+    }
+
+    #[test]
+    fn missing_or_empty_fixture_folder_is_an_error() {
+        let missing = std::env::temp_dir().join("vidflow-extract-no-such-fixtures-dir");
+        assert!(evaluate_dir(&missing).is_err());
+        let empty =
+            std::env::temp_dir().join(format!("vidflow-extract-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let result = evaluate_dir(&empty);
+        std::fs::remove_dir_all(&empty).unwrap();
+        assert!(result.unwrap_err().message.contains("no fixtures"));
+    }
+}

@@ -1,0 +1,582 @@
+//! [`FrameRenderer`]: frame `n` of a Timeline, as RGBA or as yuv420p.
+//!
+//! A frame is layered: the slide's static layer (cached per slide), the Ken Burns window
+//! on the slide's image, the presenter, and the subtitle cue (cached per cue). Outside
+//! crossfades, [`FrameRenderer::render_i420`] starts from the static layer already
+//! converted to yuv420p and recomposes and converts only the rectangles that change,
+//! which is most of why composition costs little next to encoding.
+
+use std::cell::{OnceCell, RefCell};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tiny_skia::Pixmap;
+use vidflow_avatar::{Avatar, Pose};
+use vidflow_core::{MotionSeed, Slide, SlideLayout, Timeline, VideoSize, Viseme};
+
+use crate::MediaError;
+use crate::kenburns::{self, Picture};
+use crate::paint::{self, PxRect, Region};
+use crate::slide::{self, SlideContext};
+use crate::theme::{Geometry, Palette};
+use crate::yuv::{self, I420Frame};
+
+/// Length of the crossfade into each slide, seconds.
+pub const CROSSFADE_SECONDS: f64 = 0.3;
+
+/// Slides whose static layers are kept at once. Frames are rendered roughly in order, so
+/// a few suffice, and the bound keeps memory flat however many slides a video has
+/// (a 1080p layer with its yuv420p copy is about 11 MiB).
+const SLIDE_CACHE: usize = 4;
+/// Subtitle cue layers kept at once.
+const CUE_CACHE: usize = 16;
+
+/// A layer built at most once, shared by every frame that shows it.
+type LayerCell<T> = Arc<OnceLock<Arc<T>>>;
+
+/// A small, bounded, thread-safe cache of layers built once per key.
+///
+/// The lock only guards the index; building happens outside it in a `OnceLock`, so two
+/// threads wanting the same layer build it once, and threads wanting different layers
+/// build them in parallel.
+struct LayerCache<T> {
+    capacity: usize,
+    entries: Mutex<Vec<(usize, LayerCell<T>)>>,
+}
+
+impl<T> LayerCache<T> {
+    fn new(capacity: usize) -> Self {
+        LayerCache {
+            capacity,
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn get(&self, key: usize, build: impl FnOnce() -> T) -> Arc<T> {
+        let cell = {
+            // A panic while holding this lock cannot leave the Vec inconsistent, so a
+            // poisoned lock is still safe to use.
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entries.iter().position(|(k, _)| *k == key) {
+                Some(i) => {
+                    // Most recently used goes last; eviction takes the front.
+                    let e = entries.remove(i);
+                    let cell = e.1.clone();
+                    entries.push(e);
+                    cell
+                }
+                None => {
+                    let cell = Arc::new(OnceLock::new());
+                    entries.push((key, cell.clone()));
+                    if entries.len() > self.capacity {
+                        entries.remove(0);
+                    }
+                    cell
+                }
+            }
+        };
+        cell.get_or_init(|| Arc::new(build())).clone()
+    }
+}
+
+/// A slide's static layer, as RGBA and already converted to yuv420p.
+struct SlideLayer {
+    rgba: Vec<u8>,
+    i420: I420Frame,
+}
+
+/// A subtitle cue's layer (premultiplied RGBA) and where it goes.
+struct CueLayer {
+    rect: PxRect,
+    rgba: Vec<u8>,
+}
+
+/// What one frame shows.
+struct FramePlan {
+    time: f64,
+    slide: usize,
+    /// Crossfading from this slide, with the new slide's weight (0–255).
+    fade_from: Option<(usize, u32)>,
+    cue: Option<usize>,
+    /// The presenter layer, drawn at most once per frame and only if needed.
+    avatar: OnceCell<Pixmap>,
+}
+
+thread_local! {
+    /// Scratch for a region being composed (per thread: frames render in parallel).
+    static REGION: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Scratch for the incoming slide during a crossfade.
+    static FADE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Scratch for the resampled Ken Burns window.
+    static PANEL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Composes the frames of one Timeline with one presenter.
+///
+/// `FrameRenderer` is `Send + Sync`: share it (e.g. in an `Arc`) and call
+/// [`render_rgba`](Self::render_rgba) or [`render_i420`](Self::render_i420) from as
+/// many threads as you like, in any order; frame `n` is always the same bytes.
+pub struct FrameRenderer {
+    timeline: Arc<Timeline>,
+    avatar: Avatar,
+    size: VideoSize,
+    geometry: Geometry,
+    palette: Palette,
+    /// The slides as drawn: a slide whose image failed to decode becomes a text slide.
+    slides: Vec<Slide>,
+    /// Decoded pictures, by index into `timeline.images` (`None`: unusable bytes).
+    pictures: Vec<Option<Arc<Picture>>>,
+    panel: PxRect,
+    panel_mask: Vec<u8>,
+    card: PxRect,
+    card_mask: Vec<u8>,
+    avatar_rect: PxRect,
+    mouth: (u32, u32, u32, u32),
+    slide_layers: LayerCache<SlideLayer>,
+    cue_layers: LayerCache<Option<CueLayer>>,
+}
+
+impl std::fmt::Debug for FrameRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameRenderer")
+            .field("size", &self.size)
+            .field("frames", &self.timeline.frame_count)
+            .field("slides", &self.slides.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameRenderer {
+    /// Prepares to render `timeline` with `avatar`: checks the frame size, decodes the
+    /// slides' images once, and measures where the presenter's mouth is.
+    ///
+    /// An image whose bytes do not decode is skipped (its slides fall back to the text
+    /// layout); it never fails the video.
+    pub fn new(timeline: Arc<Timeline>, avatar: Avatar) -> Result<FrameRenderer, MediaError> {
+        let size = timeline.size;
+        if size.width == 0
+            || size.height == 0
+            || !size.width.is_multiple_of(2)
+            || !size.height.is_multiple_of(2)
+        {
+            return Err(MediaError::BadSize(size));
+        }
+        if size.width > 8192 || size.height > 8192 {
+            return Err(MediaError::BadSize(size));
+        }
+        if timeline.fps == 0 {
+            return Err(MediaError::BadTimeline("fps is 0".into()));
+        }
+        let geometry = Geometry::new(size);
+        let palette = Palette::new(timeline.accent);
+        let panel = PxRect::from_f32(geometry.ti_image);
+        let card = PxRect::from_f32(geometry.card);
+
+        // Decode only the images some slide shows, each once.
+        let backdrop = {
+            let c = palette.bg_top.mix(palette.accent, 0.15);
+            [c.0, c.1, c.2]
+        };
+        let mut pictures: Vec<Option<Arc<Picture>>> = vec![None; timeline.images.len()];
+        for s in &timeline.slides {
+            if let Some(i) = s.image
+                && i < timeline.images.len()
+                && pictures[i].is_none()
+            {
+                pictures[i] =
+                    kenburns::decode(&timeline.images[i].bytes, (panel.w, panel.h), backdrop)
+                        .map(Arc::new);
+            }
+        }
+        let mut slides: Vec<Slide> = timeline.slides.clone();
+        for s in &mut slides {
+            let usable = s
+                .image
+                .and_then(|i| pictures.get(i))
+                .is_some_and(Option::is_some);
+            if s.layout == SlideLayout::TextImage && !usable {
+                s.layout = SlideLayout::Text;
+            }
+            if s.layout != SlideLayout::TextImage {
+                s.image = None;
+            }
+        }
+        if slides.is_empty() {
+            // Nothing to show but the title: one title card for the whole video.
+            slides.push(Slide {
+                start: 0.0,
+                end: timeline.duration.max(0.0),
+                index: 0,
+                heading: None,
+                body: String::new(),
+                image: None,
+                layout: SlideLayout::Title,
+            });
+        }
+
+        // The presenter: as large as the card allows, standing on its bottom edge.
+        let aspect = avatar.aspect().clamp(0.2, 5.0);
+        let mut aw = card.w as f32 * 0.96;
+        let mut ah = aw / aspect;
+        if ah > card.h as f32 * 0.96 {
+            ah = card.h as f32 * 0.96;
+            aw = ah * aspect;
+        }
+        let (aw, ah) = (aw.round().max(2.0) as u32, ah.round().max(2.0) as u32);
+        let avatar_rect = PxRect::new(
+            card.x + (card.w - aw.min(card.w)) / 2,
+            card.bottom() - ah.min(card.h),
+            aw.min(card.w),
+            ah.min(card.h),
+        );
+        let mouth = locate_mouth(&avatar, avatar_rect, card, timeline.motion);
+
+        Ok(FrameRenderer {
+            panel_mask: paint::rounded_mask(panel.w, panel.h, geometry.panel_radius),
+            card_mask: paint::rounded_mask(card.w, card.h, geometry.card_radius),
+            timeline,
+            avatar,
+            size,
+            geometry,
+            palette,
+            slides,
+            pictures,
+            panel,
+            card,
+            avatar_rect,
+            mouth,
+            slide_layers: LayerCache::new(SLIDE_CACHE),
+            cue_layers: LayerCache::new(CUE_CACHE),
+        })
+    }
+
+    /// The frame size.
+    pub fn size(&self) -> VideoSize {
+        self.size
+    }
+
+    /// Number of frames in the video.
+    pub fn frame_count(&self) -> u64 {
+        self.timeline.frame_count
+    }
+
+    /// The Timeline being rendered.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The rectangle (x, y, w, h) of the frame in which the presenter's mouth moves,
+    /// found by drawing the presenter at rest (X) and wide open (D) and comparing; widened
+    /// by the reach of idle motion when the Timeline has any.
+    pub fn mouth_region(&self) -> (u32, u32, u32, u32) {
+        self.mouth
+    }
+
+    /// Where the presenter is drawn (x, y, w, h).
+    pub fn presenter_region(&self) -> (u32, u32, u32, u32) {
+        let r = self.avatar_rect;
+        (r.x, r.y, r.w, r.h)
+    }
+
+    /// Where subtitles may appear (x, y, w, h): the band they are centred in.
+    pub fn subtitle_region(&self) -> (u32, u32, u32, u32) {
+        let r = PxRect::from_f32(self.geometry.subs);
+        (r.x, r.y, r.w, r.h)
+    }
+
+    /// Renders frame `n` as opaque RGBA into `out` (`width * height * 4` bytes).
+    ///
+    /// Frames past the end show the last moment.
+    ///
+    /// # Panics
+    /// If `out` has the wrong length.
+    pub fn render_rgba(&self, n: u64, out: &mut [u8]) {
+        let (w, h) = (self.size.width, self.size.height);
+        assert_eq!(
+            out.len(),
+            (w * h * 4) as usize,
+            "render_rgba: output buffer must be width*height*4 bytes"
+        );
+        let plan = self.plan(n);
+        let mut region = Region {
+            buf: out,
+            rect: PxRect::new(0, 0, w, h),
+        };
+        self.compose(&plan, &mut region);
+    }
+
+    /// Renders frame `n` as yuv420p (BT.709, limited range) into `out`, resizing it if
+    /// needed. Byte-identical to converting [`render_rgba`](Self::render_rgba)'s output.
+    pub fn render_i420(&self, n: u64, out: &mut I420Frame) {
+        let (w, h) = (self.size.width, self.size.height);
+        let plan = self.plan(n);
+        if plan.fade_from.is_some() {
+            // Everything moves during a crossfade: compose and convert the whole frame.
+            REGION.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                buf.resize((w * h * 4) as usize, 0);
+                let mut region = Region {
+                    buf: &mut buf,
+                    rect: PxRect::new(0, 0, w, h),
+                };
+                self.compose(&plan, &mut region);
+                yuv::rgba_to_i420(&buf, w, h, out);
+            });
+            return;
+        }
+        let layer = self.slide_layer(plan.slide);
+        out.width = w;
+        out.height = h;
+        out.data.clear();
+        out.data.extend_from_slice(&layer.i420.data);
+        for rect in self.dirty_rects(&plan) {
+            REGION.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                buf.resize((rect.w * rect.h * 4) as usize, 0);
+                let mut region = Region {
+                    buf: &mut buf,
+                    rect,
+                };
+                self.compose(&plan, &mut region);
+                yuv::convert_rect(&buf, rect.w, rect.h, out, rect.x, rect.y);
+            });
+        }
+    }
+
+    /// The rectangles that differ from the slide's static layer in a frame that is not
+    /// crossfading, grown to even coordinates for yuv420p.
+    fn dirty_rects(&self, plan: &FramePlan) -> Vec<PxRect> {
+        let (w, h) = (self.size.width, self.size.height);
+        let mut rects = vec![self.avatar_rect.even_outward(w, h)];
+        if self.slides[plan.slide].image.is_some() {
+            rects.push(self.panel.even_outward(w, h));
+        }
+        if let Some(c) = plan.cue
+            && let Some(cue) = self.cue_layer(c).as_ref()
+        {
+            rects.push(cue.rect.even_outward(w, h));
+        }
+        rects.retain(|r| !r.is_empty());
+        rects
+    }
+
+    fn plan(&self, n: u64) -> FramePlan {
+        let tl = &self.timeline;
+        // Past the end, hold the last frame's moment rather than showing nothing.
+        let last = tl.frame_count.saturating_sub(1);
+        let time = tl.frame_time(n.min(last));
+        let slide = self
+            .slides
+            .partition_point(|s| s.end <= time)
+            .min(self.slides.len() - 1);
+        let fade_from = if slide > 0 {
+            let since = time - self.slides[slide].start;
+            (0.0..CROSSFADE_SECONDS).contains(&since).then(|| {
+                let alpha = (since / CROSSFADE_SECONDS * 255.0).round() as u32;
+                (slide - 1, alpha.min(255))
+            })
+        } else {
+            None
+        };
+        let cue = if tl.burn_subtitles {
+            let i = tl.cues.partition_point(|c| c.end <= time);
+            tl.cues.get(i).filter(|c| c.start <= time).map(|_| i)
+        } else {
+            None
+        };
+        FramePlan {
+            time,
+            slide,
+            fade_from,
+            cue,
+            avatar: OnceCell::new(),
+        }
+    }
+
+    /// Composes every layer of `plan` that touches `region`.
+    fn compose(&self, plan: &FramePlan, region: &mut Region<'_>) {
+        match plan.fade_from {
+            Some((from, alpha)) => {
+                self.compose_slide(from, plan.time, region);
+                FADE.with(|cell| {
+                    let mut other = cell.borrow_mut();
+                    other.resize(region.buf.len(), 0);
+                    let mut incoming = Region {
+                        buf: &mut other,
+                        rect: region.rect,
+                    };
+                    self.compose_slide(plan.slide, plan.time, &mut incoming);
+                    region.lerp_towards(&other, alpha);
+                });
+            }
+            None => self.compose_slide(plan.slide, plan.time, region),
+        }
+        if region.rect.intersect(&self.avatar_rect).is_some() {
+            let pixmap = plan.avatar.get_or_init(|| self.presenter(plan.time));
+            region.blend_premultiplied(
+                pixmap.data(),
+                self.avatar_rect,
+                Some((&self.card_mask, self.card)),
+            );
+        }
+        if let Some(c) = plan.cue
+            && let Some(cue) = self.cue_layer(c).as_ref()
+        {
+            region.blend_premultiplied(&cue.rgba, cue.rect, None);
+        }
+    }
+
+    /// The slide's static layer plus its Ken Burns image at `time`.
+    fn compose_slide(&self, index: usize, time: f64, region: &mut Region<'_>) {
+        let layer = self.slide_layer(index);
+        region.copy_from_frame(&layer.rgba, self.size.width);
+        let slide = &self.slides[index];
+        let Some(pic) = slide
+            .image
+            .and_then(|i| self.pictures.get(i))
+            .and_then(Option::as_ref)
+        else {
+            return;
+        };
+        if region.rect.intersect(&self.panel).is_none() {
+            return;
+        }
+        let span = (slide.end - slide.start).max(1e-6);
+        let progress = (time - slide.start) / span;
+        let panel = (self.panel.w, self.panel.h);
+        let window = kenburns::window(pic, panel, progress, slide.index);
+        PANEL.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            kenburns::render_window(pic, window, panel, &mut buf);
+            region.blend_opaque_masked(&buf, self.panel, &self.panel_mask);
+        });
+    }
+
+    fn presenter(&self, time: f64) -> Pixmap {
+        let tl = &self.timeline;
+        let pose = Pose {
+            viseme: tl.viseme_at(time),
+            eye_closure: tl.eye_closure_at(time),
+            time,
+            motion: tl.motion,
+        };
+        let r = self.avatar_rect;
+        let pixmap = self.avatar.render(&pose, r.w, r.h);
+        if pixmap.width() == r.w && pixmap.height() == r.h {
+            pixmap
+        } else {
+            // Defensive: a layer of another size would be misread; draw nothing instead.
+            Pixmap::new(r.w, r.h).expect("non-zero presenter size")
+        }
+    }
+
+    fn slide_layer(&self, index: usize) -> Arc<SlideLayer> {
+        self.slide_layers.get(index, || {
+            let ctx = SlideContext {
+                geometry: &self.geometry,
+                palette: &self.palette,
+                title: &self.timeline.title,
+                source: &self.timeline.source,
+                total: self.slides.len(),
+            };
+            let slide = &self.slides[index];
+            let pixmap = slide::draw_static(&ctx, slide, slide.layout);
+            let rgba = pixmap.take();
+            let mut i420 = I420Frame::new(self.size);
+            yuv::rgba_to_i420(&rgba, self.size.width, self.size.height, &mut i420);
+            SlideLayer { rgba, i420 }
+        })
+    }
+
+    fn cue_layer(&self, index: usize) -> Arc<Option<CueLayer>> {
+        self.cue_layers.get(index, || {
+            let cue = &self.timeline.cues[index];
+            let pm = slide::draw_cue(&self.geometry, &cue.lines)?;
+            let band = PxRect::from_f32(self.geometry.subs);
+            let (w, h) = (pm.width().min(band.w), pm.height().min(band.h));
+            let rect = PxRect::new(band.x + (band.w - w) / 2, band.bottom() - h, w, h);
+            Some(CueLayer {
+                rect,
+                rgba: pm.take(),
+            })
+        })
+    }
+}
+
+/// Finds the mouth by drawing the presenter at rest and wide open with motion off, and
+/// taking the bounding box of the pixels that differ.
+fn locate_mouth(
+    avatar: &Avatar,
+    at: PxRect,
+    card: PxRect,
+    motion: MotionSeed,
+) -> (u32, u32, u32, u32) {
+    let still = MotionSeed {
+        seed: motion.seed,
+        amount: 0.0,
+    };
+    let pose = |viseme| Pose {
+        viseme,
+        eye_closure: 0.0,
+        time: 0.0,
+        motion: still,
+    };
+    let rest = avatar.render(&pose(Viseme::X), at.w, at.h);
+    let open = avatar.render(&pose(Viseme::D), at.w, at.h);
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0u32, 0u32);
+    if rest.width() == at.w
+        && open.width() == at.w
+        && rest.height() == at.h
+        && open.height() == at.h
+    {
+        for (i, (a, b)) in rest.pixels().iter().zip(open.pixels()).enumerate() {
+            if a != b {
+                let (x, y) = (i as u32 % at.w, i as u32 / at.w);
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x + 1);
+                y1 = y1.max(y + 1);
+            }
+        }
+    }
+    let (mx, my, mw, mh) = if x1 > x0 {
+        (x0, y0, x1 - x0, y1 - y0)
+    } else {
+        // A presenter whose mouth never changes: assume a portrait's usual mouth spot.
+        (at.w * 2 / 5, at.h * 2 / 5, at.w / 5, at.h / 8)
+    };
+    // Idle motion moves the head; widen by its reach so the mouth stays inside.
+    let reach = (motion.amount.clamp(0.0, 1.0) * 0.06 * at.h as f32).ceil() as u32 + 2;
+    let r = PxRect::new(
+        (at.x + mx).saturating_sub(reach),
+        (at.y + my).saturating_sub(reach),
+        mw + 2 * reach,
+        mh + 2 * reach,
+    );
+    let r = r.intersect(&card).unwrap_or(card);
+    (r.x, r.y, r.w, r.h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_cache_builds_once_and_stays_bounded() {
+        let cache: LayerCache<usize> = LayerCache::new(2);
+        let builds = std::sync::atomic::AtomicUsize::new(0);
+        let get = |k: usize| {
+            *cache.get(k, || {
+                builds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                k * 10
+            })
+        };
+        assert_eq!(get(1), 10);
+        assert_eq!(get(1), 10);
+        assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 1);
+        get(2);
+        get(3); // evicts 1
+        assert_eq!(cache.entries.lock().unwrap().len(), 2);
+        get(1);
+        assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
+}

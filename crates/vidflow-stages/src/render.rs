@@ -1,0 +1,151 @@
+//! Rendering a Timeline to an MP4: frames in parallel chunks, converted to yuv420p in
+//! Rust, streamed into ffmpeg in order, with memory bounded by the chunk size.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+
+use rayon::prelude::*;
+use vidflow_avatar::Avatar;
+use vidflow_core::{Timeline, VidflowError};
+use vidflow_encode::{EncodeSettings, VideoEncoder};
+use vidflow_media::{FrameRenderer, I420Frame};
+
+use crate::pipeline::CancelFlag;
+
+/// Everything a render needs; owned so it can move to a worker thread.
+#[derive(Clone)]
+pub struct RenderJob {
+    /// What to draw.
+    pub timeline: Arc<Timeline>,
+    /// Who presents.
+    pub avatar: Avatar,
+    /// Narration PCM (mono).
+    pub samples: Vec<i16>,
+    /// Its sample rate.
+    pub sample_rate: u32,
+    /// The MP4 to write.
+    pub output: PathBuf,
+    /// x264 preset.
+    pub preset: String,
+    /// x264 CRF.
+    pub crf: u8,
+    /// Frame workers; 0 = one per core.
+    pub threads: usize,
+    /// Frames per chunk.
+    pub chunk_frames: usize,
+}
+
+/// Renders and encodes `job`, calling `on_progress(done, total)` after each chunk.
+/// Returns the size of the written file. On any failure or cancellation the output is
+/// not created (the encoder removes its temporary file).
+pub fn render_video(
+    job: &RenderJob,
+    cancel: &CancelFlag,
+    on_progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<u64, VidflowError> {
+    let t = &job.timeline;
+    let renderer = FrameRenderer::new(t.clone(), job.avatar.clone())
+        .map_err(|e| VidflowError::from(e).context("render"))?;
+
+    // The narration goes to ffmpeg as a WAV next to the output, removed afterwards.
+    let dir = match job.output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let wav = tempfile::Builder::new()
+        .prefix(".vidflow-audio-")
+        .suffix(".wav")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            VidflowError::internal(format!(
+                "cannot create a temporary file in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    vidflow_encode::write_wav(wav.path(), &job.samples, job.sample_rate)
+        .map_err(|e| VidflowError::from(e).context("render"))?;
+
+    let settings = EncodeSettings {
+        width: t.size.width,
+        height: t.size.height,
+        fps: t.fps,
+        preset: job.preset.clone(),
+        crf: job.crf,
+        ..EncodeSettings::default()
+    };
+    let mut encoder = VideoEncoder::start(&job.output, Some(wav.path()), &settings)
+        .map_err(|e| VidflowError::from(e).context("encode"))?;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(job.threads)
+        .thread_name(|i| format!("vidflow-frame-{i}"))
+        .build()
+        .map_err(|e| VidflowError::internal(format!("cannot start frame workers: {e}")))?;
+    let total = t.frame_count;
+    let chunk = job.chunk_frames.max(1) as u64;
+
+    // Rendering runs one chunk ahead of the encoder: the channel holds at most one chunk.
+    let (tx, rx) = sync_channel::<Vec<Vec<u8>>>(1);
+    let result = std::thread::scope(|scope| {
+        let producer = scope.spawn(|| -> Result<(), VidflowError> {
+            // Owned here so the channel closes when rendering ends.
+            let tx = tx;
+            let mut start = 0;
+            while start < total {
+                if cancel.is_cancelled() {
+                    return Err(VidflowError::cancelled());
+                }
+                let end = (start + chunk).min(total);
+                let frames: Vec<Vec<u8>> = pool.install(|| {
+                    (start..end)
+                        .into_par_iter()
+                        .map(|n| {
+                            let mut f = I420Frame::new(t.size);
+                            renderer.render_i420(n, &mut f);
+                            f.data
+                        })
+                        .collect()
+                });
+                if tx.send(frames).is_err() {
+                    // The encoder side stopped; its error is reported there.
+                    return Ok(());
+                }
+                start = end;
+            }
+            Ok(())
+        });
+        let mut written = 0u64;
+        let mut encode_result = Ok(());
+        for frames in rx.iter() {
+            for f in frames {
+                if let Err(e) = encoder.write_frame(f) {
+                    encode_result = Err(VidflowError::from(e).context("encode"));
+                    break;
+                }
+                written += 1;
+            }
+            if encode_result.is_err() {
+                break;
+            }
+            on_progress(written, total);
+        }
+        drop(rx);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(VidflowError::internal("a frame worker panicked")));
+        produced.and(encode_result)
+    });
+    match result {
+        Ok(()) => {
+            let video = encoder
+                .finish()
+                .map_err(|e| VidflowError::from(e).context("encode"))?;
+            Ok(video.bytes)
+        }
+        Err(e) => {
+            encoder.abort();
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! `vidflow bench`: speed, memory and quality figures as JSON.
+//!
+//! Runs the real binary as child processes where whole-process figures are wanted (wall
+//! time, peak resident memory via `wait4`), and the library in-process where a part is
+//! measured alone (encode-only throughput of the very frames the pipeline renders).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use serde_json::json;
+use vidflow_avatar::Avatar;
+use vidflow_cache::TieredCache;
+use vidflow_core::{Config, VideoSize};
+use vidflow_encode::{EncodeSettings, encode_only_fps};
+use vidflow_media::{FrameRenderer, I420Frame};
+use vidflow_stages::{Engine, MakeRequest, Source};
+
+use crate::cli::BenchWhat;
+use crate::sample;
+
+/// Runs one benchmark and prints its JSON.
+pub async fn run(what: BenchWhat) -> Result<()> {
+    match what {
+        BenchWhat::Extract { dir } => {
+            let report = vidflow_extract::eval::evaluate_dir(&dir)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchWhat::Make {
+            seconds,
+            long_seconds,
+            runs,
+            preset,
+        } => bench_make(seconds, long_seconds, runs.max(1), &preset).await,
+    }
+}
+
+/// One child run's figures.
+struct ChildRun {
+    wall: f64,
+    max_rss_bytes: u64,
+    report: serde_json::Value,
+}
+
+/// Runs `vidflow make …` as a child and measures wall time and peak RSS.
+fn run_child(args: &[&str]) -> Result<ChildRun> {
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .arg("make")
+        .args(args)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    // Read output on threads so a full pipe never blocks the child.
+    let mut child = child;
+    let mut stdout = child.stdout.take().context("child stdout")?;
+    let mut stderr = child.stderr.take().context("child stderr")?;
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).map(|_| s)
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).map(|_| s)
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet reaped; the pointers are to live locals.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64();
+    if r < 0 {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let out = out_t
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    let err = err_t
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        bail!("vidflow make {} failed: {err}", args.join(" "));
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&out).with_context(|| format!("bad JSON from child: {out}"))?;
+    Ok(ChildRun {
+        wall,
+        // ru_maxrss is in KiB on Linux.
+        max_rss_bytes: usage.ru_maxrss as u64 * 1024,
+        report,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn render_seconds(report: &serde_json::Value) -> f64 {
+    report["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["stage"] == "render"))
+        .and_then(|s| s["seconds"].as_f64())
+        .unwrap_or(f64::NAN)
+}
+
+async fn bench_make(seconds: f64, long_seconds: f64, runs: usize, preset: &str) -> Result<()> {
+    let work = tempfile::Builder::new()
+        .prefix("vidflow-bench-")
+        .tempdir()?;
+    let page = sample::write_to(&work.path().join("page"))?;
+    let page_s = page.to_string_lossy().into_owned();
+    let out = work.path().join("bench.mp4");
+    let out_s = out.to_string_lossy().into_owned();
+    let secs = format!("{seconds}");
+    let base: Vec<&str> = vec![
+        &page_s,
+        "--max-seconds",
+        &secs,
+        "--size",
+        "1280x720",
+        "--fps",
+        "30",
+        "--preset",
+        preset,
+        "-o",
+        &out_s,
+    ];
+
+    // 1. End-to-end render speed, no cache.
+    let mut e2e_fps = Vec::new();
+    let mut e2e_wall = Vec::new();
+    let mut rss_60 = Vec::new();
+    let mut frames = 0u64;
+    for _ in 0..runs {
+        let mut args = base.clone();
+        args.push("--no-cache");
+        let r = run_child(&args)?;
+        frames = r.report["output"]["frames"].as_u64().unwrap_or(0);
+        e2e_fps.push(frames as f64 / render_seconds(&r.report));
+        e2e_wall.push(r.wall);
+        rss_60.push(r.max_rss_bytes as f64);
+    }
+
+    // 2. Encode-only throughput of the same frames, rendered up front into memory.
+    let cfg = Config::default();
+    let engine = Engine::new(cfg, Arc::new(TieredCache::disabled()))?;
+    let req = MakeRequest {
+        source: Some(Source::Url(page_s.clone())),
+        script_text: None,
+        avatar: "avatar_1".into(),
+        size: VideoSize {
+            width: 1280,
+            height: 720,
+        },
+        fps: 30,
+        max_seconds: seconds,
+        voice: "slt".into(),
+        preset: preset.into(),
+        crf: 23,
+        subtitles: true,
+        stop_after: None,
+        output: out.clone(),
+    };
+    let (timeline, _speech) = engine.timeline(&req, &|_| {}).await?;
+    let timeline = Arc::new(timeline);
+    let renderer = FrameRenderer::new(timeline.clone(), Avatar::builtin("avatar_1")?)?;
+    let all: Vec<Vec<u8>> = (0..timeline.frame_count)
+        .into_par_iter()
+        .map(|n| {
+            let mut f = I420Frame::new(timeline.size);
+            renderer.render_i420(n, &mut f);
+            f.data
+        })
+        .collect();
+    let settings = EncodeSettings {
+        width: 1280,
+        height: 720,
+        fps: 30,
+        preset: preset.into(),
+        crf: 23,
+        ..EncodeSettings::default()
+    };
+    let mut enc_fps = Vec::new();
+    for _ in 0..runs {
+        enc_fps.push(encode_only_fps(&all, all.len() as u64, &settings)?);
+    }
+    // Render-only speed of the same frames (no encoder), for context.
+    let started = Instant::now();
+    let _: Vec<()> = (0..timeline.frame_count)
+        .into_par_iter()
+        .map(|n| {
+            let mut f = I420Frame::new(timeline.size);
+            renderer.render_i420(n, &mut f);
+        })
+        .collect();
+    let render_only_fps = timeline.frame_count as f64 / started.elapsed().as_secs_f64();
+    drop(all);
+
+    // 3. Cached rerun: a cold run into a fresh cache, then the same command again.
+    let cache_dir = work.path().join("cache");
+    let cache_s = cache_dir.to_string_lossy().into_owned();
+    let mut cached_ratio = Vec::new();
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for i in 0..runs {
+        let dir = format!("{cache_s}-{i}");
+        let mut args = base.clone();
+        args.extend(["--cache-dir", &dir]);
+        let first = run_child(&args)?;
+        let second = run_child(&args)?;
+        let all_cached = second.report["stages"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(|s| s["cached"] == true));
+        if !all_cached {
+            bail!(
+                "second run did not reuse every stage: {}",
+                second.report["stages"]
+            );
+        }
+        cached_ratio.push(second.wall / first.wall);
+        cold.push(first.wall);
+        warm.push(second.wall);
+    }
+
+    // 4. Peak memory of a long video (one run: it takes minutes).
+    let long = if long_seconds > 0.0 {
+        let script = work.path().join("long.txt");
+        std::fs::write(&script, sample::long_script((long_seconds * 2.9) as usize))?;
+        let script_s = script.to_string_lossy().into_owned();
+        let long_s = format!("{long_seconds}");
+        let r = run_child(&[
+            "--script",
+            &script_s,
+            "--max-seconds",
+            &long_s,
+            "--size",
+            "1280x720",
+            "--fps",
+            "30",
+            "--preset",
+            preset,
+            "--no-cache",
+            "-o",
+            &out_s,
+        ])?;
+        json!({
+            "video_seconds": r.report["output"]["duration"],
+            "frames": r.report["output"]["frames"],
+            "wall_seconds": r.wall,
+            "peak_rss_mib": r.max_rss_bytes as f64 / 1048576.0,
+        })
+    } else {
+        serde_json::Value::Null
+    };
+
+    let e2e = median(e2e_fps);
+    let enc = median(enc_fps);
+    let result = json!({
+        "command": format!("vidflow bench make --seconds {seconds} --long-seconds {long_seconds} --runs {runs} --preset {preset}"),
+        "size": "1280x720",
+        "fps": 30,
+        "preset": preset,
+        "runs": runs,
+        "frames": frames,
+        "end_to_end_render_fps": e2e,
+        "encode_only_fps": enc,
+        "ratio_end_to_end_to_encode_only": e2e / enc,
+        "render_only_fps": render_only_fps,
+        "end_to_end_wall_seconds": median(e2e_wall),
+        "peak_rss_mib_short": median(rss_60) / 1048576.0,
+        "long": long,
+        "cached_rerun": {
+            "cold_seconds": median(cold),
+            "cached_seconds": median(warm),
+            "ratio": median(cached_ratio),
+        },
+        "threads": rayon::current_num_threads(),
+    });
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    let _ = Path::new(&out_s);
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn a web page into a narrated explainer video with an animated presenter.
+#[derive(Debug, Parser)]
+#[command(name = "vidflow", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: ./vidflow.toml, then ~/.config/vidflow/vidflow.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a video from a page: vidflow make https://example.org/post --avatar avatar_1 -o post.mp4
+    Make(MakeArgs),
+    /// Print a page's main text: vidflow extract page.html --json
+    Extract(ExtractArgs),
+    /// Inspect or empty the stage cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Show the effective configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// List the built-in presenters.
+    Avatars {
+        /// Write a preview PNG of each into this folder.
+        #[arg(long, value_name = "DIR")]
+        previews: Option<PathBuf>,
+    },
+    /// List the built-in voices.
+    Voices,
+    /// Measure speed, memory and quality (JSON output).
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+/// `vidflow make`.
+#[derive(Debug, Args)]
+pub struct MakeArgs {
+    /// Page to read: http(s) URL, file:// URL or local path. Optional with --script.
+    pub input: Option<String>,
+    /// Presenter: avatar_1, avatar_2, avatar_3 or a sprite-pack folder.
+    #[arg(long)]
+    pub avatar: Option<String>,
+    /// Output MP4 (subtitles go beside it as .srt and .vtt).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Frame size: 1280x720, 1920x1080, 1080x1920 or 1080x1080.
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Frames per second: 24, 25, 30 or 60.
+    #[arg(long)]
+    pub fps: Option<u32>,
+    /// Narration length budget in seconds.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Voice: slt, awb, rms or kal.
+    #[arg(long)]
+    pub voice: Option<String>,
+    /// x264 preset (ultrafast … veryslow).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// x264 constant rate factor, 0–51 (lower is better and bigger).
+    #[arg(long)]
+    pub crf: Option<u8>,
+    /// Do not burn subtitles into the video (the .srt/.vtt files are still written).
+    #[arg(long)]
+    pub no_subtitles: bool,
+    /// Use this script (one segment per paragraph) instead of summarising the page.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// Stop after a stage and write its output as JSON: fetch, extract, script, speak, storyboard.
+    #[arg(long, value_name = "STAGE")]
+    pub stop_after: Option<String>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Allow loopback and private-network addresses (for pages on your own machine or LAN).
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// Frame workers (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Frames per render chunk.
+    #[arg(long)]
+    pub chunk_frames: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Cache location flags shared by several commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CacheArgs {
+    /// Cache folder (default ~/.cache/vidflow).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+/// `vidflow extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Page: http(s) URL, file:// URL or local path.
+    pub input: String,
+    /// Print JSON {title, byline, lang, text, paragraphs, images}.
+    #[arg(long)]
+    pub json: bool,
+    /// Allow loopback and private-network addresses.
+    #[arg(long)]
+    pub allow_private_network: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// `vidflow cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Entries and bytes per tier.
+    Stats {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every entry.
+    Clear,
+}
+
+/// `vidflow config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration and where each value came from.
+    Show,
+}
+
+/// `vidflow bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// End-to-end speed vs. encode-only, peak memory (60 s and 10 min), cached rerun time.
+    Make {
+        /// Narration seconds for the main run.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Length of the long run for the memory figure, seconds (0 skips it).
+        #[arg(long, default_value_t = 600.0)]
+        long_seconds: f64,
+        /// Runs to take the median of.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// x264 preset.
+        #[arg(long, default_value = "veryfast")]
+        preset: String,
+    },
+    /// Main-text extraction quality on a fixture folder (word F1, title accuracy).
+    Extract {
+        /// Folder of fixtures (<name>/source.html, expected.html, expected-metadata.json).
+        #[arg(default_value = "../shared/fixtures/readability")]
+        dir: PathBuf,
+    },
+}

@@ -1,0 +1,163 @@
+//! What each subcommand does, in terms of the library crates.
+
+use anyhow::{Context, Result};
+use vidflow_avatar::Avatar;
+use vidflow_core::{Config, StageName};
+use vidflow_stages::{CancelFlag, Engine, MakeOutput};
+
+use crate::cli::{CacheAction, Cli, Command, ConfigAction, ExtractArgs, MakeArgs};
+use crate::progress::Display;
+use crate::settings;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let base = settings::base_figment(cli.config.as_deref())?;
+    match cli.command {
+        Command::Make(args) => make(base, args).await,
+        Command::Extract(args) => extract(base, args).await,
+        Command::Cache { action, cache } => {
+            let cfg = Config::from_figment(&settings::cache_flags(base, &cache))?;
+            let store = settings::open_cache(&cfg)?;
+            match action {
+                CacheAction::Stats { json } => {
+                    let stats = store.stats().await;
+                    if json {
+                        let v: serde_json::Value = stats
+                            .iter()
+                            .map(|(name, s)| (name.clone(), serde_json::json!(s)))
+                            .collect::<serde_json::Map<_, _>>()
+                            .into();
+                        println!("{}", serde_json::to_string_pretty(&v)?);
+                    } else {
+                        println!("cache folder: {}", cfg.cache.resolved_dir().display());
+                        if stats.is_empty() {
+                            println!("cache disabled");
+                        }
+                        for (name, s) in stats {
+                            println!("{name:>8}: {} entries, {} bytes", s.entries, s.bytes);
+                        }
+                    }
+                    Ok(())
+                }
+                CacheAction::Clear => {
+                    store.clear().await.context("clearing the cache")?;
+                    println!("cache cleared: {}", cfg.cache.resolved_dir().display());
+                    Ok(())
+                }
+            }
+        }
+        Command::Config {
+            action: ConfigAction::Show,
+        } => {
+            let cfg = Config::from_figment(&base)?;
+            println!("# effective configuration (secrets masked)");
+            for (key, value, from) in settings::provenance(&base, &cfg) {
+                println!("{key} = {value}    # {from}");
+            }
+            Ok(())
+        }
+        Command::Avatars { previews } => {
+            for name in Avatar::builtin_names() {
+                println!("{name}");
+                if let Some(dir) = &previews {
+                    let avatar = Avatar::builtin(name)?;
+                    let path = dir.join(format!("{name}.png"));
+                    vidflow_encode::write_atomic(&path, &avatar.preview_png(360, 400))?;
+                }
+            }
+            Ok(())
+        }
+        Command::Voices => {
+            for v in vidflow_speech::Voice::names() {
+                println!("{v}");
+            }
+            Ok(())
+        }
+        Command::Bench { what } => crate::bench::run(what).await,
+    }
+}
+
+async fn make(base: figment::Figment, args: MakeArgs) -> Result<()> {
+    let fig = settings::make_figment(base, &args);
+    let cfg = Config::from_figment(&fig)?;
+    let req = settings::make_request(&args, &cfg)?;
+    let cache = settings::open_cache(&cfg)?;
+    let engine = Engine::new(cfg, cache)?;
+    let display = Display::for_stderr(args.json);
+    let report = engine.make(&req, &display, CancelFlag::default()).await?;
+    match &report.output {
+        MakeOutput::Stage { stage, output, wav } => {
+            let text = serde_json::to_string_pretty(output)?;
+            match (&args.output, stage) {
+                // With -o the JSON goes to the file (the WAV beside it after speak).
+                (Some(path), s)
+                    if *s != StageName::Speak || path.extension().is_some_and(|e| e == "json") =>
+                {
+                    vidflow_encode::write_atomic(path, text.as_bytes())?;
+                    if !args.json {
+                        eprintln!("{stage} output written to {}", path.display());
+                    }
+                }
+                _ => println!("{text}"),
+            }
+            if let Some(wav) = wav {
+                eprintln!("speech written to {}", wav.display());
+            }
+            if args.json {
+                eprintln!("{}", serde_json::to_string(&report.stages)?);
+            }
+        }
+        MakeOutput::Video {
+            path,
+            duration,
+            bytes,
+            size,
+            ..
+        } => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let reused: Vec<&str> = report
+                    .stages
+                    .iter()
+                    .filter(|s| s.cached)
+                    .map(|s| s.stage.as_str())
+                    .collect();
+                if !reused.is_empty() {
+                    eprintln!("reused from cache: {}", reused.join(", "));
+                }
+                eprintln!(
+                    "wrote {} ({size}, {duration:.1} s, {:.1} MB) in {:.1} s",
+                    path.display(),
+                    *bytes as f64 / 1e6,
+                    report.seconds
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn extract(base: figment::Figment, args: ExtractArgs) -> Result<()> {
+    let mut fig = settings::cache_flags(base, &args.cache);
+    if args.allow_private_network {
+        fig = settings::flag(fig, "allow_private_network", Some(true));
+    }
+    let cfg = Config::from_figment(&fig)?;
+    let cache = settings::open_cache(&cfg)?;
+    let engine = Engine::new(cfg, cache)?;
+    let article = engine
+        .extract(&args.input, &Display::for_stderr(true))
+        .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&article)?);
+    } else {
+        println!("{}", article.title);
+        if let Some(b) = &article.byline {
+            println!("{b}");
+        }
+        println!();
+        println!("{}", article.text);
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Turning configuration layers and flags into the Config, the cache and a MakeRequest.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use figment::{Figment, providers::Serialized};
+use serde::Serialize;
+use vidflow_cache::TieredCache;
+use vidflow_core::{Config, StageName, VideoSize, VidflowError};
+use vidflow_stages::{MakeRequest, Source};
+
+use crate::cli::{CacheArgs, MakeArgs};
+
+/// The layered figment (defaults, file, environment), flags still to be merged.
+pub fn base_figment(config_file: Option<&Path>) -> Result<Figment> {
+    Ok(Config::figment(config_file)?)
+}
+
+/// A flag's value; its type name tells `config show` that a flag set it.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct CommandLineFlag<T>(T);
+
+/// Merges one flag value, named as its config key, into the figment.
+pub fn flag<T: Serialize>(fig: Figment, key: &str, value: Option<T>) -> Figment {
+    match value {
+        Some(v) => fig.merge(Serialized::default(key, CommandLineFlag(v))),
+        None => fig,
+    }
+}
+
+/// Merges the cache flags.
+pub fn cache_flags(mut fig: Figment, cache: &CacheArgs) -> Figment {
+    fig = flag(fig, "cache.dir", cache.cache_dir.clone());
+    if cache.no_cache {
+        fig = flag(fig, "cache.enabled", Some(false));
+    }
+    fig
+}
+
+/// The figment for `make`, with every flag merged over file and environment.
+pub fn make_figment(fig: Figment, args: &MakeArgs) -> Figment {
+    let mut fig = cache_flags(fig, &args.cache);
+    fig = flag(fig, "video.avatar", args.avatar.clone());
+    fig = flag(fig, "video.size", args.size.clone());
+    fig = flag(fig, "video.fps", args.fps);
+    fig = flag(fig, "video.max_seconds", args.max_seconds);
+    fig = flag(fig, "video.voice", args.voice.clone());
+    fig = flag(fig, "video.preset", args.preset.clone());
+    fig = flag(fig, "video.crf", args.crf);
+    fig = flag(fig, "threads", args.threads);
+    fig = flag(fig, "chunk_frames", args.chunk_frames);
+    if args.no_subtitles {
+        fig = flag(fig, "video.subtitles", Some(false));
+    }
+    if args.allow_private_network {
+        fig = flag(fig, "allow_private_network", Some(true));
+    }
+    fig
+}
+
+/// The cache the config asks for.
+pub fn open_cache(cfg: &Config) -> Result<Arc<TieredCache>> {
+    if !cfg.cache.enabled {
+        return Ok(Arc::new(TieredCache::disabled()));
+    }
+    let dir = cfg.cache.resolved_dir();
+    let ttl = (cfg.cache.ttl > 0).then(|| Duration::from_secs(cfg.cache.ttl));
+    let max = (cfg.cache.max_bytes > 0).then_some(cfg.cache.max_bytes);
+    let cache = TieredCache::embedded(cfg.cache.memory_max_bytes, &dir, ttl, max).map_err(|e| {
+        VidflowError::bad_input(format!("cannot open the cache at {}: {e}", dir.display()))
+    })?;
+    Ok(Arc::new(cache))
+}
+
+/// The request for `make` from its arguments and the effective config.
+pub fn make_request(args: &MakeArgs, cfg: &Config) -> Result<MakeRequest> {
+    let size = VideoSize::parse(&cfg.video.size)
+        .map_err(|e| VidflowError::bad_input(format!("invalid --size: {e}")))?;
+    let stop_after = match &args.stop_after {
+        None => None,
+        Some(s) => match StageName::parse(s) {
+            Some(StageName::Render) | None => {
+                return Err(VidflowError::bad_input(format!(
+                    "invalid --stop-after '{s}': use fetch, extract, script, speak or storyboard"
+                ))
+                .into());
+            }
+            Some(stage) => Some(stage),
+        },
+    };
+    let script_text = match &args.script {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            VidflowError::bad_input(format!("cannot read script {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
+    let output = args.output.clone().unwrap_or_else(|| {
+        PathBuf::from(match stop_after {
+            Some(StageName::Speak) => "vidflow-speech.wav",
+            _ => "vidflow.mp4",
+        })
+    });
+    Ok(MakeRequest {
+        source: args.input.clone().map(Source::Url),
+        script_text,
+        avatar: cfg.video.avatar.clone(),
+        size,
+        fps: cfg.video.fps,
+        max_seconds: cfg.video.max_seconds,
+        voice: cfg.video.voice.clone(),
+        preset: cfg.video.preset.clone(),
+        crf: cfg.video.crf,
+        subtitles: cfg.video.subtitles,
+        stop_after,
+        output,
+    })
+}
+
+/// Every leaf of the config with its value and where it came from.
+pub fn provenance(fig: &Figment, cfg: &Config) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let value = serde_json::to_value(cfg).unwrap_or_default();
+    walk(&value, String::new(), &mut |key, v| {
+        let shown = if key == "llm.api_key" && !v.is_null() {
+            "\"********\"".to_string()
+        } else {
+            v.to_string()
+        };
+        let from = fig
+            .find_metadata(&key)
+            .map(|m| {
+                if m.name.contains("CommandLineFlag") {
+                    "command-line flag".to_string()
+                } else if m.name.contains("Config") {
+                    "default".to_string()
+                } else {
+                    match &m.source {
+                        Some(src) => format!("{} ({src})", m.name),
+                        None => m.name.to_string(),
+                    }
+                }
+            })
+            .unwrap_or_else(|| "default".into());
+        out.push((key, shown, from));
+    });
+    out
+}
+
+fn walk(v: &serde_json::Value, prefix: String, f: &mut dyn FnMut(String, &serde_json::Value)) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                walk(child, key, f);
+            }
+        }
+        leaf => f(prefix, leaf),
+    }
+}
