@@ -425,7 +425,10 @@ impl Engine {
                     self.config.llm.base_url.clone().unwrap_or_default(),
                 )
                 .param("model", self.config.llm.model.clone().unwrap_or_default()),
-            (None, None) => script_key.param("backend", "extractive"),
+            // The summary is fitted to the voice's real pace, so the voice is part of its key.
+            (None, None) => script_key
+                .param("backend", "extractive")
+                .param("voice", &req.voice),
         }
         .build();
         let script: Script = self
@@ -438,6 +441,7 @@ impl Engine {
                     let article = article.clone();
                     let opts = opts.clone();
                     let user = req.script_text.clone();
+                    let voice = req.voice.clone();
                     async move {
                         match (user, &self.chat) {
                             (Some(text), _) => {
@@ -448,7 +452,7 @@ impl Engine {
                                 Ok(s)
                             }
                             (None, Some(chat)) => chat.write_script(&article, &opts).await,
-                            (None, None) => vidflow_script::summarize(&article, &opts),
+                            (None, None) => fit_summary(&article, &opts, &voice).await,
                         }
                     }
                 },
@@ -853,6 +857,39 @@ impl Engine {
             key: key.to_string(),
         });
     }
+}
+
+/// Summarises to fit the time budget as spoken: the word budget is a guess at the voice's
+/// pace (pauses and long words vary it), so the summary is spoken once and, when too long,
+/// made again with the budget scaled by how far over it went. Flite speaks a minute of
+/// audio in about two seconds, so this costs little and keeps videos within --max-seconds.
+async fn fit_summary(
+    article: &Article,
+    opts: &ScriptOptions,
+    voice: &str,
+) -> Result<Script, VidflowError> {
+    let mut opts = opts.clone();
+    let mut script = vidflow_script::summarize(article, &opts)?;
+    for _ in 0..4 {
+        let spoken = script.clone();
+        let voice_name = voice.to_owned();
+        let seconds = tokio::task::spawn_blocking(move || {
+            let voice = vidflow_speech::Voice::load(&voice_name)?;
+            vidflow_speech::speak_script(&spoken, &voice, SEGMENT_PAUSE).map(|s| s.duration())
+        })
+        .await
+        .map_err(join_error)??;
+        if seconds <= opts.max_seconds {
+            break;
+        }
+        opts.words_per_second *= opts.max_seconds / seconds * 0.97;
+        let shorter = vidflow_script::summarize(article, &opts)?;
+        if shorter == script {
+            break;
+        }
+        script = shorter;
+    }
+    Ok(script)
 }
 
 /// A user's own script has no image choices: give its segments the page's images in order.

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make a video from a page: vidflow make https://example.org/post --avatar avatar_1 -o post.mp4
-    Make(MakeArgs),
+    Make(Box<MakeArgs>),
     /// Print a page's main text: vidflow extract page.html --json
     Extract(ExtractArgs),
     /// Inspect or empty the stage cache.

@@ -13,7 +13,7 @@ use crate::settings;
 pub async fn run(cli: Cli) -> Result<()> {
     let base = settings::base_figment(cli.config.as_deref())?;
     match cli.command {
-        Command::Make(args) => make(base, args).await,
+        Command::Make(args) => make(base, *args).await,
         Command::Extract(args) => extract(base, args).await,
         Command::Cache { action, cache } => {
             let cfg = Config::from_figment(&settings::cache_flags(base, &cache))?;
