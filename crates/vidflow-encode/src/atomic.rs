@@ -80,16 +80,24 @@ pub(crate) fn partial_file(
             String::new(),
         ),
     };
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}.partial-"))
-        .suffix(&suffix)
-        .tempfile_in(&folder)
-        .map_err(|e| {
-            EncodeError::io(
-                format!("creating a temporary file in {}", folder.display()),
-                e,
-            )
-        })
+    // Outputs are the user's files: ordinary permissions (subject to umask), not the
+    // owner-only mode temporary files get by default.
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o644)
+    };
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{name}.partial-");
+    builder.prefix(&prefix).suffix(&suffix);
+    #[cfg(unix)]
+    builder.permissions(mode);
+    builder.tempfile_in(&folder).map_err(|e| {
+        EncodeError::io(
+            format!("creating a temporary file in {}", folder.display()),
+            e,
+        )
+    })
 }
 
 /// Renames a finished temporary file over `path` and makes the rename durable.
