@@ -320,16 +320,8 @@ impl Engine {
             .param_json("crf", &req.crf)
             .build();
         let output = self
-            .render(
-                &mut run,
-                req,
-                &render_key,
-                timeline.clone(),
-                avatar,
-                &speech,
-            )
+            .render(&mut run, req, &render_key, timeline.clone(), avatar, speech)
             .await?;
-        drop(speech);
 
         // Subtitles beside the video, written only once the video is in place.
         let srt = req.output.with_extension("srt");
@@ -705,7 +697,7 @@ impl Engine {
         key: &ContentKey,
         timeline: Timeline,
         avatar: Avatar,
-        speech: &Speech,
+        speech: Speech,
     ) -> Result<u64, VidflowError> {
         let started = Instant::now();
         run.progress.report(Progress::StageStarted {
@@ -726,7 +718,8 @@ impl Engine {
         let job = RenderJob {
             timeline: Arc::new(timeline),
             avatar,
-            samples: speech.samples.clone(),
+            // Moved, not copied: a long narration is tens of megabytes.
+            samples: speech.samples,
             sample_rate: speech.sample_rate,
             output: req.output.clone(),
             preset: req.preset.clone(),
@@ -763,10 +756,12 @@ impl Engine {
             }
         };
         let bytes = result?;
-        let video = std::fs::read(&req.output).map_err(|e| {
-            VidflowError::internal(format!("cannot read back {}: {e}", req.output.display()))
-        })?;
-        self.cache.put(key, &video).await;
+        if self.cache.is_enabled() {
+            let video = std::fs::read(&req.output).map_err(|e| {
+                VidflowError::internal(format!("cannot read back {}: {e}", req.output.display()))
+            })?;
+            self.cache.put(key, &video).await;
+        }
         self.finish(run, StageName::Render, key, None, started);
         Ok(bytes)
     }
@@ -829,7 +824,9 @@ impl Engine {
                 Err(e) => return Err(e.context(stage)),
             }
         };
-        self.cache.put(key, &codec::encode(&value)?).await;
+        if self.cache.is_enabled() {
+            self.cache.put(key, &codec::encode(&value)?).await;
+        }
         self.finish(run, stage, key, None, started);
         Ok(value)
     }

@@ -36,6 +36,19 @@ pub struct RenderJob {
     pub chunk_frames: usize,
 }
 
+/// Bytes of frames one chunk may hold. At most three chunks exist at once (one being
+/// rendered, one queued, one being fed to ffmpeg), so this bounds the frame memory at any
+/// size and for any length of video.
+pub const CHUNK_BUDGET_BYTES: usize = 20 * 1024 * 1024;
+
+/// Frames per chunk: the configured number, cut to the memory budget, but never fewer than
+/// two per worker so the workers stay busy.
+pub fn chunk_len(configured: usize, workers: usize, size: vidflow_core::VideoSize) -> usize {
+    let frame = (size.width * size.height * 3 / 2) as usize;
+    let by_budget = CHUNK_BUDGET_BYTES / frame.max(1);
+    configured.max(1).min(by_budget).max(2 * workers.max(1))
+}
+
 /// Renders and encodes `job`, calling `on_progress(done, total)` after each chunk.
 /// Returns the size of the written file. On any failure or cancellation the output is
 /// not created (the encoder removes its temporary file).
@@ -83,7 +96,7 @@ pub fn render_video(
         .build()
         .map_err(|e| VidflowError::internal(format!("cannot start frame workers: {e}")))?;
     let total = t.frame_count;
-    let chunk = job.chunk_frames.max(1) as u64;
+    let chunk = chunk_len(job.chunk_frames, pool.current_num_threads(), t.size) as u64;
 
     // Rendering runs one chunk ahead of the encoder: the channel holds at most one chunk.
     let (tx, rx) = sync_channel::<Vec<Vec<u8>>>(1);

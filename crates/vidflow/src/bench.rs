@@ -90,10 +90,14 @@ fn run_child(args: &[&str]) -> Result<ChildRun> {
     }
     let report: serde_json::Value =
         serde_json::from_str(&out).with_context(|| format!("bad JSON from child: {out}"))?;
+    // The child's own VmHWM: wait4's ru_maxrss would also count what the child inherited at
+    // fork from this (large) benchmark process, and ffmpeg, its child.
+    let max_rss_bytes = report["peak_rss_bytes"]
+        .as_u64()
+        .unwrap_or(usage.ru_maxrss as u64 * 1024);
     Ok(ChildRun {
         wall,
-        // ru_maxrss is in KiB on Linux.
-        max_rss_bytes: usage.ru_maxrss as u64 * 1024,
+        max_rss_bytes,
         report,
     })
 }
