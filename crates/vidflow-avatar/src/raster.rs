@@ -17,6 +17,9 @@ pub(crate) struct Layer {
     pub pixmap: Pixmap,
     /// The same pixels as little-endian `u32`s (R in the low byte), for the resampler.
     packed: Vec<u32>,
+    /// Per row, the columns `[first, end)` holding every non-transparent pixel (`first >=
+    /// end` for a clear row), so the resampler can skip the clear margins of a layer.
+    spans: Vec<(i32, i32)>,
 }
 
 /// Renders `draws` (figure units, placed by `base`) into a layer just large enough for them,
@@ -65,12 +68,25 @@ impl Layer {
             .data()
             .chunks_exact(4)
             .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+            .collect::<Vec<u32>>();
+        let w = pixmap.width() as usize;
+        let spans = packed
+            .chunks_exact(w.max(1))
+            .map(|row| {
+                let first = row.iter().position(|&p| p != 0);
+                let last = row.iter().rposition(|&p| p != 0);
+                match (first, last) {
+                    (Some(f), Some(l)) => (f as i32, l as i32 + 1),
+                    _ => (w as i32, 0),
+                }
+            })
             .collect();
         Layer {
             x,
             y,
             pixmap,
             packed,
+            spans,
         }
     }
 
@@ -131,7 +147,14 @@ fn resample_over(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
         let mut u = ((inv.sx * cx + inv.kx * cy + inv.tx - 0.5) * ONE) as i64;
         let mut v = ((inv.ky * cx + inv.sy * cy + inv.ty - 0.5) * ONE) as i64;
         let row = y as usize * dw;
-        for x in area.left()..area.right() {
+        let (x0, x1) = match visible_columns(layer, area.left(), area.right(), u, v, du, dv) {
+            Some(r) => r,
+            None => continue,
+        };
+        // Same positions as stepping from the row's left edge (integer steps are exact).
+        u += du * (x0 - area.left()) as i64;
+        v += dv * (x0 - area.left()) as i64;
+        for x in x0..x1 {
             let (ui, vi) = ((u >> 16) as i32, (v >> 16) as i32);
             // Layers carry a transparent margin, so skipping the outermost ring loses nothing.
             if ui >= 0 && vi >= 0 && ui < sw - 1 && vi < sh - 1 {
@@ -158,6 +181,51 @@ fn resample_over(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
             v += dv;
         }
     }
+}
+
+/// The destination columns `[x0, x1)` of a row (spanning `left..right`, source position
+/// `(u, v)` at `left` stepping by `(du, dv)`, 16.16 fixed point) whose bilinear taps may
+/// touch a non-transparent layer pixel; every other column of the row would draw nothing.
+/// `None` when no column can. Falls back to the whole row when `u` does not increase.
+fn visible_columns(
+    layer: &Layer,
+    left: i32,
+    right: i32,
+    u: i64,
+    v: i64,
+    du: i64,
+    dv: i64,
+) -> Option<(i32, i32)> {
+    if right <= left {
+        return None;
+    }
+    if du <= 0 {
+        return Some((left, right));
+    }
+    let sh = layer.spans.len() as i64;
+    let v_end = v + dv * (right - 1 - left) as i64;
+    // Rows the taps can reach: row of v and the one below, over the whole row's travel.
+    let lo = (v.min(v_end) >> 16).max(0);
+    let hi = ((v.max(v_end) >> 16) + 1).min(sh - 1);
+    if lo > hi {
+        return None;
+    }
+    let (mut c0, mut c1) = (i32::MAX, i32::MIN);
+    for &(f, e) in &layer.spans[lo as usize..=hi as usize] {
+        if f < e {
+            c0 = c0.min(f);
+            c1 = c1.max(e);
+        }
+    }
+    if c0 >= c1 {
+        return None;
+    }
+    // Taps at columns ui and ui + 1 reach [c0, c1) when c0 - 1 <= ui <= c1 - 1.
+    let ceil_div = |a: i64, b: i64| (a + b - 1).div_euclid(b);
+    let first = left as i64 + ceil_div(((c0 as i64 - 1) << 16) - u, du).max(0);
+    let end = left as i64 + ceil_div(((c1 as i64) << 16) - u, du).max(0);
+    let (x0, x1) = (first.min(right as i64) as i32, end.min(right as i64) as i32);
+    (x0 < x1).then_some((x0, x1))
 }
 
 /// `a + (b - a) * f / 256` on all four channels of packed pixels.
@@ -227,4 +295,103 @@ pub(crate) fn limit(width: u32, height: u32) -> IntRect {
 /// Union of rectangles, for region queries.
 pub(crate) fn union(rects: impl Iterator<Item = Rect>) -> Option<Rect> {
     rects.reduce(|a, b| a.join(&b).unwrap_or(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The resampler before it learned to skip clear columns: every column of every row.
+    fn reference_resample_over(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
+        // Layer pixel (i, j) sits at output (layer.x + i, layer.y + j) before motion.
+        let placed = motion.pre_translate(layer.x as f32, layer.y as f32);
+        let Some(inv) = placed.invert() else {
+            return;
+        };
+        let (sw, sh) = (layer.pixmap.width() as i32, layer.pixmap.height() as i32);
+        let Some(area) = Rect::from_xywh(0.0, 0.0, sw as f32, sh as f32)
+            .and_then(|r| r.transform(placed))
+            .and_then(|r| r.round_out())
+            .and_then(|r| r.intersect(&IntRect::from_xywh(0, 0, dst.width(), dst.height())?))
+        else {
+            return;
+        };
+        let dw = dst.width() as usize;
+        let src = &layer.packed;
+        let out = dst.data_mut();
+        const ONE: f32 = 65536.0;
+        // Source coordinates in 16.16 fixed point step linearly along a destination row.
+        let (du, dv) = ((inv.sx * ONE) as i64, (inv.ky * ONE) as i64);
+        let stride = sw as usize;
+        for y in area.top()..area.bottom() {
+            // Pixel centres map to pixel centres; the -0.5 puts sample (i, j) at i + 0.5.
+            let cx = area.left() as f32 + 0.5;
+            let cy = y as f32 + 0.5;
+            let mut u = ((inv.sx * cx + inv.kx * cy + inv.tx - 0.5) * ONE) as i64;
+            let mut v = ((inv.ky * cx + inv.sy * cy + inv.ty - 0.5) * ONE) as i64;
+            let row = y as usize * dw;
+            for x in area.left()..area.right() {
+                let (ui, vi) = ((u >> 16) as i32, (v >> 16) as i32);
+                // Layers carry a transparent margin, so skipping the outermost ring loses nothing.
+                if ui >= 0 && vi >= 0 && ui < sw - 1 && vi < sh - 1 {
+                    let i = vi as usize * stride + ui as usize;
+                    let (p00, p10) = (src[i], src[i + 1]);
+                    let (p01, p11) = (src[i + stride], src[i + stride + 1]);
+                    if (p00 | p10 | p01 | p11) != 0 {
+                        let fu = ((u >> 8) & 0xff) as u32;
+                        let fv = ((v >> 8) & 0xff) as u32;
+                        let s = lerp(lerp(p00, p10, fu), lerp(p01, p11, fu), fv);
+                        let d = (row + x as usize) * 4;
+                        let px = &mut out[d..d + 4];
+                        let sa = s >> 24;
+                        let result = if sa == 255 {
+                            s
+                        } else {
+                            let dp = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+                            s + scale(dp, 255 - sa)
+                        };
+                        px.copy_from_slice(&result.to_le_bytes());
+                    }
+                }
+                u += du;
+                v += dv;
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_clear_columns_draws_the_same_pixels() {
+        // A layer with clear margins, a clear row and an off-centre blob.
+        let mut pm = Pixmap::new(60, 40).unwrap();
+        let mut paint = tiny_skia::Paint::default();
+        paint.set_color_rgba8(200, 90, 40, 230);
+        paint.anti_alias = true;
+        let circle = tiny_skia::PathBuilder::from_circle(38.0, 22.0, 11.0).unwrap();
+        pm.fill_path(
+            &circle,
+            &paint,
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
+        let layer = Layer::new(7, 5, pm);
+        for (deg, tx, ty, s) in [
+            (0.0, 0.3, -0.7, 1.0),
+            (2.5, 1.2, 0.4, 1.01),
+            (-4.0, -2.6, 1.9, 0.99),
+            (30.0, 3.0, -3.0, 1.0),
+            (170.0, 60.0, 40.0, 1.0),
+        ] {
+            let motion = Transform::from_translate(tx, ty)
+                .pre_concat(Transform::from_rotate_at(deg, 35.0, 30.0))
+                .pre_scale(s, s);
+            let mut got = Pixmap::new(80, 60).unwrap();
+            got.fill(tiny_skia::Color::from_rgba8(10, 20, 30, 255));
+            let mut want = got.clone();
+            resample_over(&mut got, &layer, motion);
+            reference_resample_over(&mut want, &layer, motion);
+            assert_eq!(got.data(), want.data(), "rotation {deg}");
+            assert_ne!(got.data(), Pixmap::new(80, 60).unwrap().data());
+        }
+    }
 }

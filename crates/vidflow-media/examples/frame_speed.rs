@@ -5,6 +5,7 @@
 //! cargo run --release -p vidflow-media --example frame_speed -- [SECONDS] [AVATAR]
 //! ```
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -68,7 +69,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for n in 0..frames {
             renderer.render_i420(n, &mut out);
         }
-        let warm_ms = t.elapsed().as_secs_f64() * 1000.0 / frames as f64;
+        let warm_time = t.elapsed();
+        // A digest of every frame, so a faster renderer can be checked to draw the same bytes.
+        let mut digest = std::hash::DefaultHasher::new();
+        let mut rgba_frame = vec![0u8; (size.width * size.height * 4) as usize];
+        for n in 0..frames {
+            renderer.render_i420(n, &mut out);
+            out.data.hash(&mut digest);
+            if n % 5 == 0 {
+                renderer.render_rgba(n, &mut rgba_frame);
+                rgba_frame.hash(&mut digest);
+            }
+        }
+        let frames_digest = digest.finish();
+        let warm_ms = warm_time.as_secs_f64() * 1000.0 / frames as f64;
 
         // All threads, chunks of 30 frames in order, as the pipeline renders.
         let renderer = FrameRenderer::new(timeline.clone(), avatar)?;
@@ -88,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let parallel_ms = t.elapsed().as_secs_f64() * 1000.0 / frames as f64;
 
         println!(
-            "{{\"size\":\"{size}\",\"frames\":{frames},\"threads\":{},\"render_i420_ms_per_frame_1_thread\":{single_ms:.3},\"render_i420_ms_per_frame_all_threads\":{parallel_ms:.3},\"render_i420_ms_per_frame_layers_cached\":{warm_ms:.3},\"avatar_render_ms\":{avatar_ms:.3},\"full_frame_rgba_to_i420_ms\":{convert_ms:.3},\"avatar_size\":\"{pw}x{ph}\"}}",
+            "{{\"size\":\"{size}\",\"frames\":{frames},\"threads\":{},\"render_i420_ms_per_frame_1_thread\":{single_ms:.3},\"render_i420_ms_per_frame_all_threads\":{parallel_ms:.3},\"render_i420_ms_per_frame_layers_cached\":{warm_ms:.3},\"avatar_render_ms\":{avatar_ms:.3},\"full_frame_rgba_to_i420_ms\":{convert_ms:.3},\"avatar_size\":\"{pw}x{ph}\",\"frames_digest\":\"{frames_digest:016x}\"}}",
             rayon::current_num_threads()
         );
     }

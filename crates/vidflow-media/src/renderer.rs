@@ -396,17 +396,33 @@ impl FrameRenderer {
     fn compose(&self, plan: &FramePlan, region: &mut Region<'_>) {
         match plan.fade_from {
             Some((from, alpha)) => {
-                self.compose_slide(from, plan.time, region);
-                FADE.with(|cell| {
-                    let mut other = cell.borrow_mut();
-                    other.resize(region.buf.len(), 0);
-                    let mut incoming = Region {
-                        buf: &mut other,
-                        rect: region.rect,
-                    };
-                    self.compose_slide(plan.slide, plan.time, &mut incoming);
-                    region.lerp_towards(&other, alpha);
-                });
+                // Outside the Ken Burns panel both slides are their static layers: blend
+                // those straight into the region rather than copying each out first.
+                let (old, new) = (self.slide_layer(from), self.slide_layer(plan.slide));
+                region.lerp_frames(&old.rgba, &new.rgba, self.size.width, alpha);
+                let moving =
+                    self.slides[from].image.is_some() || self.slides[plan.slide].image.is_some();
+                if moving && let Some(sub) = region.rect.intersect(&self.panel) {
+                    // Inside it, compose each slide in full and crossfade those.
+                    FADE.with(|cell| {
+                        let mut scratch = cell.borrow_mut();
+                        let len = (sub.w * sub.h * 4) as usize;
+                        scratch.resize(2 * len, 0);
+                        let (outgoing, incoming) = scratch.split_at_mut(len);
+                        let mut a = Region {
+                            buf: outgoing,
+                            rect: sub,
+                        };
+                        self.compose_slide(from, plan.time, &mut a);
+                        let mut b = Region {
+                            buf: incoming,
+                            rect: sub,
+                        };
+                        self.compose_slide(plan.slide, plan.time, &mut b);
+                        a.lerp_towards(incoming, alpha);
+                        region.copy_from_rect(outgoing, sub);
+                    });
+                }
             }
             None => self.compose_slide(plan.slide, plan.time, region),
         }
