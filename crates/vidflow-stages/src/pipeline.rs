@@ -630,7 +630,7 @@ impl Engine {
                 let local = local_path(input);
                 let mut key = ContentKey::builder("fetch", versions::FETCH).param("input", input);
                 if let Some(path) = &local
-                    && let Ok(bytes) = std::fs::read(path)
+                    && let Ok(bytes) = tokio::fs::read(path).await
                 {
                     key = key.bytes("file", &bytes);
                 }

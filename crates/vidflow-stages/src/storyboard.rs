@@ -196,7 +196,6 @@ pub fn wrap_lines(words: &[&str], max: usize) -> Vec<String> {
     // Balance two lines so the top one is not a long line over a stub.
     if lines.len() == 2 {
         let all: Vec<&str> = words.iter().map(|w| w.trim()).collect();
-        let total: usize = all.iter().map(|w| w.chars().count() + 1).sum();
         let mut best: Option<(usize, Vec<String>)> = None;
         for split in 1..all.len() {
             let a = all[..split].join(" ");
@@ -210,7 +209,6 @@ pub fn wrap_lines(words: &[&str], max: usize) -> Vec<String> {
                 best = Some((diff, vec![a, b]));
             }
         }
-        let _ = total;
         if let Some((_, balanced)) = best {
             return balanced;
         }

@@ -4,7 +4,6 @@
 //! time, peak resident memory via `wait4`), and the library in-process where a part is
 //! measured alone (encode-only throughput of the very frames the pipeline renders).
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -296,6 +295,5 @@ async fn bench_make(seconds: f64, long_seconds: f64, runs: usize, preset: &str) 
         "threads": rayon::current_num_threads(),
     });
     println!("{}", serde_json::to_string_pretty(&result)?);
-    let _ = Path::new(&out_s);
     Ok(())
 }
