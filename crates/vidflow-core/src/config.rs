@@ -34,6 +34,8 @@ pub struct Config {
     pub video: VideoDefaults,
     /// Optional OpenAI-compatible chat model that writes the script.
     pub llm: LlmConfig,
+    /// The HTTP service (`vidflow serve`).
+    pub server: ServerConfig,
 }
 
 /// Per-stage time limits in seconds.
@@ -68,6 +70,45 @@ pub struct CacheConfig {
     pub max_bytes: u64,
     /// Bound on the in-memory tier in bytes.
     pub memory_max_bytes: u64,
+    /// Shared Redis tier after memory and disk (`redis://host:6379/0`); off when unset.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key this cache writes.
+    pub redis_prefix: String,
+    /// Largest single Redis value in bytes; bigger entries are split into parts.
+    pub redis_part_bytes: u64,
+    /// Time limit on each Redis call in milliseconds; a slower Redis counts as down.
+    pub redis_timeout_ms: u64,
+}
+
+/// The HTTP service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub addr: String,
+    /// Jobs database, outputs and the default cache live here; default `./vidflow-data`.
+    pub data_dir: Option<PathBuf>,
+    /// Jobs run at once.
+    pub max_concurrent_jobs: usize,
+    /// Jobs waiting beyond the running ones; more get 429.
+    pub max_queued_jobs: usize,
+    /// API keys accepted (plain or `sha256:<hex>`); auth is on when any key is configured.
+    pub api_keys: Vec<String>,
+    /// A file with one API key (plain or `sha256:<hex>`) per line, `#` comments allowed.
+    pub keys_file: Option<PathBuf>,
+    /// Leave `/health/*` open when auth is on.
+    pub open_health: bool,
+    /// Leave `/metrics` open when auth is on.
+    pub open_metrics: bool,
+    /// Requests per second allowed per key (or per client IP when auth is off); 0 = no limit.
+    pub rate_limit_per_second: u32,
+    /// Burst above the steady rate.
+    pub rate_limit_burst: u32,
+    /// Origins allowed by CORS (`*` for any); none by default.
+    pub cors_origins: Vec<String>,
+    /// Seconds running jobs get to finish on SIGTERM/SIGINT before they are stopped
+    /// (and re-queued for the next start).
+    pub shutdown_grace_seconds: u64,
 }
 
 /// Defaults for `make`.
@@ -116,7 +157,36 @@ impl Default for Config {
             cache: CacheConfig::default(),
             video: VideoDefaults::default(),
             llm: LlmConfig::default(),
+            server: ServerConfig::default(),
         }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:8080".into(),
+            data_dir: None,
+            max_concurrent_jobs: 1,
+            max_queued_jobs: 64,
+            api_keys: Vec::new(),
+            keys_file: None,
+            open_health: true,
+            open_metrics: true,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
+            cors_origins: Vec::new(),
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The data folder: the configured one, else `./vidflow-data`.
+    pub fn resolved_data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("vidflow-data"))
     }
 }
 
@@ -141,6 +211,10 @@ impl Default for CacheConfig {
             ttl: 30 * 24 * 3600,
             max_bytes: 4 * 1024 * 1024 * 1024,
             memory_max_bytes: 128 * 1024 * 1024,
+            redis_url: None,
+            redis_prefix: "vidflow:".into(),
+            redis_part_bytes: 4 * 1024 * 1024,
+            redis_timeout_ms: 500,
         }
     }
 }
@@ -203,7 +277,7 @@ impl Config {
     }
 
     /// Top-level keys, the only ones read from the environment.
-    pub const TOP_LEVEL_KEYS: [&'static str; 9] = [
+    pub const TOP_LEVEL_KEYS: [&'static str; 10] = [
         "threads",
         "chunk_frames",
         "retry_attempts",
@@ -213,6 +287,7 @@ impl Config {
         "cache",
         "video",
         "llm",
+        "server",
     ];
 
     /// The places a config file is looked for, in order.
@@ -276,6 +351,30 @@ impl Config {
         if self.chunk_frames == 0 {
             return Err(VidflowError::bad_input("chunk_frames must be at least 1"));
         }
+        if self.server.max_concurrent_jobs == 0 {
+            return Err(VidflowError::bad_input(
+                "server.max_concurrent_jobs must be at least 1",
+            ));
+        }
+        if self.server.addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(VidflowError::bad_input(format!(
+                "invalid server.addr '{}': use host:port with an IP address, like 127.0.0.1:8080",
+                self.server.addr
+            )));
+        }
+        if let Some(url) = &self.cache.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(VidflowError::bad_input(format!(
+                "invalid cache.redis_url '{}': use redis://host:port/db",
+                mask_url_password(url)
+            )));
+        }
+        if self.cache.redis_part_bytes < 1024 {
+            return Err(VidflowError::bad_input(
+                "cache.redis_part_bytes must be at least 1024",
+            ));
+        }
         Ok(())
     }
 
@@ -285,7 +384,31 @@ impl Config {
         if shown.llm.api_key.is_some() {
             shown.llm.api_key = Some("********".into());
         }
+        for key in &mut shown.server.api_keys {
+            *key = "********".into();
+        }
+        if let Some(url) = &shown.cache.redis_url {
+            shown.cache.redis_url = Some(mask_url_password(url));
+        }
         toml_string(&shown)
+    }
+}
+
+/// `redis://user:secret@host/0` → `redis://user:********@host/0`; other strings unchanged.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or("", |(u, _)| u);
+            format!("{scheme}://{user}:********@{host}{path}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -322,6 +445,23 @@ mod tests {
             assert_eq!(cfg.video.fps, 60);
             Ok(())
         });
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let mut c = Config::default();
+        c.server.api_keys = vec!["topsecret".into()];
+        c.cache.redis_url = Some("redis://me:hunter2@cache.local:6379/0".into());
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("topsecret") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("redis://me:********@cache.local:6379/0"),
+            "{shown}"
+        );
+        assert_eq!(mask_url_password("redis://localhost"), "redis://localhost");
     }
 
     #[test]
