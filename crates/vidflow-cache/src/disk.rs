@@ -519,6 +519,15 @@ impl CacheBackend for DiskCache {
         "disk"
     }
 
+    fn contains<'a>(&'a self, key: &'a ContentKey) -> BoxFuture<'a, Result<bool, CacheError>> {
+        let key = key.as_str().to_owned();
+        // The index alone: the blob is not read, so expiry is judged by the index time.
+        Box::pin(self.blocking("look up", move |s| {
+            Ok(s.metadata(&key)?
+                .is_some_and(|m| !s.expired(m.time as u64, now_ms())))
+        }))
+    }
+
     fn get<'a>(
         &'a self,
         key: &'a ContentKey,

@@ -94,6 +94,13 @@ pub trait CacheBackend: Send + Sync {
         value: &'a [u8],
     ) -> BoxFuture<'a, Result<(), CacheError>>;
 
+    /// Whether an entry is stored under `key`, without reading or verifying it (for plans
+    /// and estimates: a later `get` may still find it expired or corrupt). The default reads
+    /// the value; tiers with a cheaper index lookup override it.
+    fn contains<'a>(&'a self, key: &'a ContentKey) -> BoxFuture<'a, Result<bool, CacheError>> {
+        Box::pin(async move { Ok(self.get(key).await?.is_some()) })
+    }
+
     /// Deletes the entry under `key`, if any.
     fn remove<'a>(&'a self, key: &'a ContentKey) -> BoxFuture<'a, Result<(), CacheError>>;
 

@@ -89,6 +89,11 @@ impl CacheBackend for MemoryCache {
         "memory"
     }
 
+    fn contains<'a>(&'a self, key: &'a ContentKey) -> BoxFuture<'a, Result<bool, CacheError>> {
+        let found = self.entries.contains_key(key);
+        Box::pin(async move { Ok(found) })
+    }
+
     fn get<'a>(
         &'a self,
         key: &'a ContentKey,

@@ -159,6 +159,17 @@ impl TieredCache {
         None
     }
 
+    /// The first tier that holds `key`, judged by index lookups alone (no bytes read, no
+    /// counters touched): for plans that say what a job would take from the cache.
+    pub async fn contains(&self, key: &ContentKey) -> Option<&'static str> {
+        for tier in &self.tiers {
+            if let Ok(true) = tier.backend.contains(key).await {
+                return Some(tier.backend.name());
+            }
+        }
+        None
+    }
+
     /// Stores `value` under `key` in every tier.
     pub async fn put(&self, key: &ContentKey, value: &[u8]) {
         for tier in &self.tiers {

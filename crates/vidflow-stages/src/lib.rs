@@ -33,7 +33,8 @@ pub mod render;
 pub mod storyboard;
 
 pub use pipeline::{
-    CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest, Source, StageReport, WORDS_PER_SECOND,
+    CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest, Plan, PlannedStage, Source,
+    StageReport, WORDS_PER_SECOND,
 };
 pub use render::{RenderJob, render_video};
 pub use storyboard::{StoryboardOptions, build_timeline};

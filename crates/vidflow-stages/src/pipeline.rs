@@ -280,6 +280,92 @@ impl Engine {
         Ok(())
     }
 
+    /// The script stage's key; with a chat backend, the model is part of it, and the
+    /// extractive summary is fitted to the voice's pace, so the voice is.
+    fn script_key(&self, req: &MakeRequest, article_key: Option<&ContentKey>) -> ContentKey {
+        let mut key = ContentKey::builder("script", versions::SCRIPT)
+            .param_json("max_seconds", &req.max_seconds)
+            .param_json("words_per_second", &WORDS_PER_SECOND);
+        if let Some(k) = article_key {
+            key = key.input(k);
+        }
+        match (&req.script_text, &self.chat) {
+            (Some(text), _) => key.bytes("user_script", text.as_bytes()),
+            (None, Some(_)) => key
+                .param("backend", "chat")
+                .param(
+                    "base_url",
+                    self.config.llm.base_url.clone().unwrap_or_default(),
+                )
+                .param("model", self.config.llm.model.clone().unwrap_or_default()),
+            (None, None) => key
+                .param("backend", "extractive")
+                .param("voice", &req.voice),
+        }
+        .build()
+    }
+
+    /// Validates a request and works out what running it would do: every stage's key,
+    /// which the cache already holds (index lookups only, nothing is fetched or decoded),
+    /// and an estimate of the wall time. Stages after `stop_after` are left out.
+    pub async fn plan(&self, req: &MakeRequest) -> Result<Plan, VidflowError> {
+        self.validate(req)?;
+        let mut keys: Vec<(StageName, ContentKey)> = Vec::new();
+        let mut article_key = None;
+        if let Some(source) = &req.source {
+            let page_key = fetch_key(source).await;
+            let extract = extract_key(&page_key);
+            keys.push((StageName::Fetch, page_key));
+            keys.push((StageName::Extract, extract.clone()));
+            article_key = Some(extract);
+        }
+        let script_key = self.script_key(req, article_key.as_ref());
+        let speech = speech_key(&script_key, req);
+        let storyboard = storyboard_key(&script_key, &speech, article_key.as_ref(), req);
+        let avatar =
+            Avatar::load(&req.avatar).map_err(|e| VidflowError::bad_input(e.to_string()))?;
+        let render = render_key(&storyboard, &avatar.id(), req);
+        keys.push((StageName::Script, script_key));
+        keys.push((StageName::Speak, speech));
+        keys.push((StageName::Storyboard, storyboard));
+        keys.push((StageName::Render, render));
+        if let Some(stop) = req.stop_after
+            && let Some(i) = keys.iter().position(|(s, _)| *s == stop)
+        {
+            keys.truncate(i + 1);
+        }
+        let mut stages = Vec::with_capacity(keys.len());
+        for (stage, key) in keys {
+            // Inline HTML is never stored: its "fetch" is free and always fresh.
+            let inline =
+                stage == StageName::Fetch && matches!(req.source, Some(Source::Html { .. }));
+            let backend = if inline {
+                None
+            } else {
+                self.cache.contains(&key).await
+            };
+            let cached = backend.is_some();
+            stages.push(PlannedStage {
+                stage,
+                key: Some(key.to_string()),
+                cached: Some(cached),
+                backend: backend.map(str::to_owned),
+                estimated_seconds: if cached || inline {
+                    0.0
+                } else {
+                    estimated_seconds(stage, req)
+                },
+            });
+        }
+        // Every stage runs in order (each looks itself up), so the costs simply add.
+        let estimated = stages.iter().map(|s| s.estimated_seconds).sum();
+        Ok(Plan {
+            stages,
+            estimated_seconds: estimated,
+            max_video_seconds: req.max_seconds,
+        })
+    }
+
     /// Runs the pipeline, reporting progress, and returns what it produced.
     pub async fn make(
         &self,
@@ -313,12 +399,7 @@ impl Engine {
         // render + encode
         let avatar =
             Avatar::load(&req.avatar).map_err(|e| VidflowError::bad_input(e.to_string()))?;
-        let render_key = ContentKey::builder("render", versions::RENDER)
-            .input(&storyboard_key)
-            .param("avatar", avatar.id())
-            .param("preset", &req.preset)
-            .param_json("crf", &req.crf)
-            .build();
+        let render_key = render_key(&storyboard_key, &avatar.id(), req);
         let output = self
             .render(&mut run, req, &render_key, timeline.clone(), avatar, speech)
             .await?;
@@ -378,7 +459,8 @@ impl Engine {
         let mut article = None;
         let mut page_for_images = None;
         if let Some(source) = &req.source {
-            let (page, page_key) = self.fetch(run, source).await?;
+            let page_key = fetch_key(source).await;
+            let page = self.fetch(run, source, &page_key).await?;
             if stop == Some(StageName::Fetch) {
                 return done(StageName::Fetch, page_json(&page), None);
             }
@@ -402,27 +484,7 @@ impl Engine {
             words_per_second: WORDS_PER_SECOND,
             ..ScriptOptions::default()
         };
-        let mut script_key = ContentKey::builder("script", versions::SCRIPT)
-            .param_json("max_seconds", &req.max_seconds)
-            .param_json("words_per_second", &WORDS_PER_SECOND);
-        if let Some(k) = &article_key {
-            script_key = script_key.input(k);
-        }
-        let script_key = match (&req.script_text, &self.chat) {
-            (Some(text), _) => script_key.bytes("user_script", text.as_bytes()),
-            (None, Some(_)) => script_key
-                .param("backend", "chat")
-                .param(
-                    "base_url",
-                    self.config.llm.base_url.clone().unwrap_or_default(),
-                )
-                .param("model", self.config.llm.model.clone().unwrap_or_default()),
-            // The summary is fitted to the voice's real pace, so the voice is part of its key.
-            (None, None) => script_key
-                .param("backend", "extractive")
-                .param("voice", &req.voice),
-        }
-        .build();
+        let script_key = self.script_key(req, article_key.as_ref());
         let script: Script = self
             .stage(
                 run,
@@ -455,11 +517,7 @@ impl Engine {
         }
 
         // speak
-        let speech_key = ContentKey::builder("speak", versions::SPEAK)
-            .input(&script_key)
-            .param("voice", &req.voice)
-            .param_json("pause", &SEGMENT_PAUSE)
-            .build();
+        let speech_key = speech_key(&script_key, req);
         let speech: Speech = self
             .stage(
                 run,
@@ -496,22 +554,8 @@ impl Engine {
         }
 
         // storyboard
-        let source_label = match &req.source {
-            Some(Source::Url(u)) => u.clone(),
-            Some(Source::Html { base_url, .. }) => base_url.clone(),
-            None => String::new(),
-        };
-        let mut sb_key = ContentKey::builder("storyboard", versions::STORYBOARD)
-            .input(&script_key)
-            .input(&speech_key)
-            .param("size", req.size.to_string())
-            .param_json("fps", &req.fps)
-            .param_json("subtitles", &req.subtitles)
-            .param("source", &source_label);
-        if let Some(k) = &article_key {
-            sb_key = sb_key.input(k);
-        }
-        let sb_key = sb_key.build();
+        let source_label = source_label(req);
+        let sb_key = storyboard_key(&script_key, &speech_key, article_key.as_ref(), req);
         let seed = u64::from_le_bytes(
             blake3::hash(script_key.as_str().as_bytes()).as_bytes()[..8]
                 .try_into()
@@ -566,7 +610,9 @@ impl Engine {
             reports: Vec::new(),
             cancel: CancelFlag::default(),
         };
-        let (page, page_key) = self.fetch(&mut run, &Source::Url(input.to_owned())).await?;
+        let source = Source::Url(input.to_owned());
+        let page_key = fetch_key(&source).await;
+        let page = self.fetch(&mut run, &source, &page_key).await?;
         Ok(self.extract_page(&mut run, page, &page_key).await?.0)
     }
 
@@ -576,9 +622,7 @@ impl Engine {
         page: Page,
         page_key: &ContentKey,
     ) -> Result<(Article, ContentKey), VidflowError> {
-        let key = ContentKey::builder("extract", versions::EXTRACT)
-            .input(page_key)
-            .build();
+        let key = extract_key(page_key);
         let article: Article = self
             .stage(
                 run,
@@ -598,18 +642,15 @@ impl Engine {
         Ok((article, key))
     }
 
-    /// Fetches the page (or takes the given HTML), cached by URL or by the file's bytes.
+    /// Fetches the page (or takes the given HTML), cached under `key` (see [`fetch_key`]).
     async fn fetch(
         &self,
         run: &mut Run<'_>,
         source: &Source,
-    ) -> Result<(Page, ContentKey), VidflowError> {
+        key: &ContentKey,
+    ) -> Result<Page, VidflowError> {
         match source {
             Source::Html { html, base_url } => {
-                let key = ContentKey::builder("fetch", versions::FETCH)
-                    .param("base_url", base_url)
-                    .bytes("html", html.as_bytes())
-                    .build();
                 let page = Page {
                     requested: base_url.clone(),
                     final_url: base_url.clone(),
@@ -621,42 +662,30 @@ impl Engine {
                 run.progress.report(Progress::StageStarted {
                     stage: StageName::Fetch,
                 });
-                self.finish(run, StageName::Fetch, &key, None, started);
-                Ok((page, key))
+                self.finish(run, StageName::Fetch, key, None, started);
+                Ok(page)
             }
             Source::Url(input) => {
-                // A local file is keyed by its bytes (an edit makes a new key); a remote
-                // page by its URL, kept for the cache's TTL.
-                let local = local_path(input);
-                let mut key = ContentKey::builder("fetch", versions::FETCH).param("input", input);
-                if let Some(path) = &local
-                    && let Ok(bytes) = tokio::fs::read(path).await
-                {
-                    key = key.bytes("file", &bytes);
-                }
-                let key = key.build();
-                let page: Page = self
-                    .stage(
-                        run,
-                        StageName::Fetch,
-                        &key,
-                        self.config.timeouts.fetch,
-                        || {
-                            let input = input.clone();
-                            async move {
-                                self.fetcher.fetch_page(&input).await.map_err(|e| {
-                                    // A server that keeps failing is the user's URL's problem.
-                                    if e.kind == ErrorKind::Transient {
-                                        VidflowError::bad_input(e.message)
-                                    } else {
-                                        e
-                                    }
-                                })
-                            }
-                        },
-                    )
-                    .await?;
-                Ok((page, key))
+                self.stage(
+                    run,
+                    StageName::Fetch,
+                    key,
+                    self.config.timeouts.fetch,
+                    || {
+                        let input = input.clone();
+                        async move {
+                            self.fetcher.fetch_page(&input).await.map_err(|e| {
+                                // A server that keeps failing is the user's URL's problem.
+                                if e.kind == ErrorKind::Transient {
+                                    VidflowError::bad_input(e.message)
+                                } else {
+                                    e
+                                }
+                            })
+                        }
+                    },
+                )
+                .await
             }
         }
     }
@@ -854,6 +883,134 @@ impl Engine {
             key: key.to_string(),
         });
     }
+}
+
+// Content keys, one function per stage, shared by the run and by `plan` so that a plan's
+// cache answers are the run's. Each key chains the keys of its inputs.
+
+/// A page's key: HTML given inline by its bytes, a local file by its bytes (an edit makes a
+/// new key), a remote page by its URL (kept for the cache's TTL).
+async fn fetch_key(source: &Source) -> ContentKey {
+    let key = ContentKey::builder("fetch", versions::FETCH);
+    match source {
+        Source::Html { html, base_url } => key
+            .param("base_url", base_url)
+            .bytes("html", html.as_bytes())
+            .build(),
+        Source::Url(input) => {
+            let mut key = key.param("input", input);
+            if let Some(path) = local_path(input)
+                && let Ok(bytes) = tokio::fs::read(path).await
+            {
+                key = key.bytes("file", &bytes);
+            }
+            key.build()
+        }
+    }
+}
+
+fn extract_key(page_key: &ContentKey) -> ContentKey {
+    ContentKey::builder("extract", versions::EXTRACT)
+        .input(page_key)
+        .build()
+}
+
+fn speech_key(script_key: &ContentKey, req: &MakeRequest) -> ContentKey {
+    ContentKey::builder("speak", versions::SPEAK)
+        .input(script_key)
+        .param("voice", &req.voice)
+        .param_json("pause", &SEGMENT_PAUSE)
+        .build()
+}
+
+fn source_label(req: &MakeRequest) -> String {
+    match &req.source {
+        Some(Source::Url(u)) => u.clone(),
+        Some(Source::Html { base_url, .. }) => base_url.clone(),
+        None => String::new(),
+    }
+}
+
+fn storyboard_key(
+    script_key: &ContentKey,
+    speech_key: &ContentKey,
+    article_key: Option<&ContentKey>,
+    req: &MakeRequest,
+) -> ContentKey {
+    let mut key = ContentKey::builder("storyboard", versions::STORYBOARD)
+        .input(script_key)
+        .input(speech_key)
+        .param("size", req.size.to_string())
+        .param_json("fps", &req.fps)
+        .param_json("subtitles", &req.subtitles)
+        .param("source", source_label(req));
+    if let Some(k) = article_key {
+        key = key.input(k);
+    }
+    key.build()
+}
+
+fn render_key(storyboard_key: &ContentKey, avatar_id: &str, req: &MakeRequest) -> ContentKey {
+    ContentKey::builder("render", versions::RENDER)
+        .input(storyboard_key)
+        .param("avatar", avatar_id)
+        .param("preset", &req.preset)
+        .param_json("crf", &req.crf)
+        .build()
+}
+
+/// Rough wall-clock cost of each stage when it is not cached, seconds, for `plan`.
+/// Measured on a 2-core machine (release build): Flite speaks ~30 s of audio per second,
+/// render+encode at veryfast runs ~220 megapixels a second.
+fn estimated_seconds(stage: StageName, req: &MakeRequest) -> f64 {
+    let speech = req.max_seconds / 30.0;
+    match stage {
+        StageName::Fetch => match &req.source {
+            Some(Source::Url(u)) if local_path(u).is_none() => 1.0,
+            _ => 0.01,
+        },
+        StageName::Extract => 0.2,
+        // The extractive summary is spoken to fit the budget; a chat model takes longer.
+        StageName::Script => {
+            if req.script_text.is_some() {
+                0.01
+            } else {
+                speech + 0.2
+            }
+        }
+        StageName::Speak => speech,
+        StageName::Storyboard => 0.3,
+        StageName::Render => {
+            let pixels = req.size.width as f64 * req.size.height as f64;
+            req.max_seconds * req.fps as f64 * pixels / 2.2e8
+        }
+    }
+}
+
+/// What a run would do, worked out without running it: for `dry_run` requests.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The stages in order, each with its key and whether the cache holds its output.
+    pub stages: Vec<PlannedStage>,
+    /// Estimated wall time in seconds (stages served from the cache count as free).
+    pub estimated_seconds: f64,
+    /// Upper bound on the video's length, seconds (the narration budget).
+    pub max_video_seconds: f64,
+}
+
+/// One stage of a [`Plan`].
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStage {
+    /// Which stage.
+    pub stage: StageName,
+    /// Its content key; `None` where it depends on what the stage before produces.
+    pub key: Option<String>,
+    /// Whether its output is in the cache (by index lookup); `None` when not known.
+    pub cached: Option<bool>,
+    /// The tier that holds it.
+    pub backend: Option<String>,
+    /// Estimated wall time, seconds (0 when cached).
+    pub estimated_seconds: f64,
 }
 
 /// Summarises to fit the time budget as spoken: the word budget is a guess at the voice's
