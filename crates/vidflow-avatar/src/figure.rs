@@ -8,7 +8,7 @@
 //! for the current blink as vectors.
 
 use tiny_skia::{
-    Color, FillRule, IntRect, LineCap, LineJoin, Paint, Path, Pixmap, Rect, Stroke, Transform,
+    Color, FillRule, IntRect, LineCap, LineJoin, Paint, Path, PixmapMut, Rect, Stroke, Transform,
 };
 use vidflow_core::Viseme;
 
@@ -641,9 +641,8 @@ impl Figure {
     }
 
     /// Draws the figure for `pose` into a fresh `width` x `height` layer.
-    pub(crate) fn render(&self, pose: &Pose, width: u32, height: u32) -> Pixmap {
-        let (width, height) = (width.max(1), height.max(1));
-        let mut pixmap = Pixmap::new(width, height).expect("avatar layer size fits in memory");
+    pub(crate) fn render_onto(&self, pose: &Pose, pixmap: &mut PixmapMut<'_>) {
+        let (width, height) = (pixmap.width(), pixmap.height());
         let raster = self.raster(width, height);
         let base = raster.base;
         let m = idle(pose.time, pose.motion);
@@ -683,20 +682,19 @@ impl Figure {
                     } else {
                         body_px
                     };
-                    raster::blit(&mut pixmap, layer, motion);
+                    raster::blit(pixmap, layer, motion);
                 }
-                Step::Lids => self.draw_lids(&mut pixmap, base.pre_concat(head), closure),
+                Step::Lids => self.draw_lids(pixmap, base.pre_concat(head), closure),
                 Step::Mouth => {
                     if let Some(layer) = &raster.mouths[shape] {
-                        raster::blit(&mut pixmap, layer, head_px);
+                        raster::blit(pixmap, layer, head_px);
                     }
                 }
             }
         }
-        pixmap
     }
 
-    fn draw_lids(&self, pixmap: &mut Pixmap, head: Transform, closure: f32) {
+    fn draw_lids(&self, pixmap: &mut PixmapMut<'_>, head: Transform, closure: f32) {
         for eye in &self.eyes {
             if let Some(lid) = eye.lid_cover(closure) {
                 pixmap.fill_path(&lid, &self.lid_paint, FillRule::Winding, head, None);

@@ -193,9 +193,33 @@ impl Avatar {
     /// The figure keeps its aspect, fills the layer's width or height and sits at the bottom
     /// centre. A zero width or height is drawn as 1.
     pub fn render(&self, pose: &Pose, width: u32, height: u32) -> Pixmap {
+        let mut pixmap =
+            Pixmap::new(width.max(1), height.max(1)).expect("avatar layer size fits in memory");
+        self.render_onto(pose, &mut pixmap.as_mut());
+        pixmap
+    }
+
+    /// Draws the avatar for `pose` over what `target` already holds (premultiplied RGBA),
+    /// laid out as [`render`](Self::render) lays it out in a layer of the target's size.
+    ///
+    /// Drawing straight onto the background saves a presenter-sized layer and a second
+    /// blend per frame; the result equals compositing `render`'s layer over the target up
+    /// to rounding.
+    ///
+    /// ```
+    /// use tiny_skia::{Color, Pixmap};
+    /// use vidflow_avatar::{Avatar, Pose};
+    ///
+    /// let avatar = Avatar::builtin("avatar_1").unwrap();
+    /// let mut card = Pixmap::new(90, 100).unwrap();
+    /// card.fill(Color::from_rgba8(40, 60, 90, 255));
+    /// avatar.render_onto(&Pose::rest(), &mut card.as_mut());
+    /// assert!(card.pixels().iter().all(|p| p.alpha() == 255));
+    /// ```
+    pub fn render_onto(&self, pose: &Pose, target: &mut tiny_skia::PixmapMut<'_>) {
         match &self.kind {
-            Kind::Vector(f) => f.render(pose, width, height),
-            Kind::Pack(p) => p.render(pose, width, height),
+            Kind::Vector(f) => f.render_onto(pose, target),
+            Kind::Pack(p) => p.render_onto(pose, target),
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use image::imageops::FilterType;
 use serde::Deserialize;
-use tiny_skia::{IntRect, IntSize, Pixmap, Transform};
+use tiny_skia::{IntRect, IntSize, Pixmap, PixmapMut, Transform};
 use vidflow_core::Viseme;
 
 use crate::Pose;
@@ -285,10 +285,8 @@ impl SpritePack {
     }
 
     /// Composites the pack for `pose` into a fresh `width` x `height` layer.
-    pub(crate) fn render(&self, pose: &Pose, width: u32, height: u32) -> Pixmap {
-        let (width, height) = (width.max(1), height.max(1));
-        let mut out = Pixmap::new(width, height).expect("avatar layer size fits in memory");
-        let s = self.scaled(width, height);
+    pub(crate) fn render_onto(&self, pose: &Pose, out: &mut PixmapMut<'_>) {
+        let s = self.scaled(out.width(), out.height());
         // The pack bobs down by up to 1.2% of its height. Only down: the figure stands on the
         // bottom edge, and lifting it would open a gap under it. Fractional offsets are
         // resampled, so the motion is smooth; no motion is an exact copy.
@@ -305,9 +303,8 @@ impl SpritePack {
         let mouth = &s.mouths[self.mouth_index(pose.viseme)];
         let layers = [Some(&s.base), eyes.as_ref(), Some(mouth)];
         for layer in layers.into_iter().flatten() {
-            raster::blit(&mut out, layer, ts);
+            raster::blit(out, layer, ts);
         }
-        out
     }
 
     /// The pixels any of `layers` paints, in a `width` x `height` layer at rest.

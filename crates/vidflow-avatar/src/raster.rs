@@ -6,7 +6,7 @@
 //! a frame composites the layers under that frame's motion. A still pose composites with
 //! whole-pixel offsets, which is an exact copy.
 
-use tiny_skia::{FillRule, IntRect, Mask, Pixmap, Rect, Transform};
+use tiny_skia::{FillRule, IntRect, Mask, Pixmap, PixmapMut, Rect, Transform};
 
 use crate::draw::Draw;
 
@@ -105,7 +105,7 @@ impl Layer {
 }
 
 /// Composites `layer` over `dst`, moved by `motion` (output pixels).
-pub(crate) fn blit(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
+pub(crate) fn blit(dst: &mut PixmapMut<'_>, layer: &Layer, motion: Transform) {
     let (tx, ty) = (motion.tx, motion.ty);
     if !motion.has_scale() && !motion.has_skew() && tx.round() == tx && ty.round() == ty {
         over(dst, layer, layer.x + tx as i32, layer.y + ty as i32);
@@ -119,7 +119,7 @@ pub(crate) fn blit(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
 /// tiny-skia can do this with a pattern fill, but its high-precision pipeline costs about ten
 /// times more; 8-bit weights are plenty for idle motion of a few pixels and degrees. Pixels
 /// are handled as `u32` with two channels per 16-bit lane, so one multiply serves two channels.
-fn resample_over(dst: &mut Pixmap, layer: &Layer, motion: Transform) {
+fn resample_over(dst: &mut PixmapMut<'_>, layer: &Layer, motion: Transform) {
     // Layer pixel (i, j) sits at output (layer.x + i, layer.y + j) before motion.
     let placed = motion.pre_translate(layer.x as f32, layer.y as f32);
     let Some(inv) = placed.invert() else {
@@ -249,7 +249,7 @@ fn scale(p: u32, k: u32) -> u32 {
 
 /// Premultiplied source-over at a whole-pixel offset: exact, and much faster than a pattern
 /// fill for the common still frame.
-fn over(dst: &mut Pixmap, layer: &Layer, x: i32, y: i32) {
+fn over(dst: &mut PixmapMut<'_>, layer: &Layer, x: i32, y: i32) {
     let (dw, dh) = (dst.width() as i32, dst.height() as i32);
     let (sw, sh) = (layer.pixmap.width() as i32, layer.pixmap.height() as i32);
     let (x0, y0) = (x.max(0), y.max(0));
@@ -388,7 +388,7 @@ mod tests {
             let mut got = Pixmap::new(80, 60).unwrap();
             got.fill(tiny_skia::Color::from_rgba8(10, 20, 30, 255));
             let mut want = got.clone();
-            resample_over(&mut got, &layer, motion);
+            resample_over(&mut got.as_mut(), &layer, motion);
             reference_resample_over(&mut want, &layer, motion);
             assert_eq!(got.data(), want.data(), "rotation {deg}");
             assert_ne!(got.data(), Pixmap::new(80, 60).unwrap().data());

@@ -1,9 +1,10 @@
 //! Streaming raw frames into an ffmpeg child process.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -75,7 +76,7 @@ pub struct VideoEncoder {
 /// temporary output (removed when dropped).
 struct Running {
     child: Child,
-    frames_tx: Option<SyncSender<Vec<u8>>>,
+    frames_tx: Option<SyncSender<FrameBytes>>,
     writer: Option<JoinHandle<std::io::Result<()>>>,
     stderr: Option<JoinHandle<String>>,
     temp: TempPath,
@@ -119,7 +120,7 @@ impl VideoEncoder {
 
         let stdin = child.stdin.take().expect("stdin is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let (frames_tx, frames_rx) = sync_channel::<Vec<u8>>(FRAMES_IN_FLIGHT);
+        let (frames_tx, frames_rx) = sync_channel::<FrameBytes>(FRAMES_IN_FLIGHT);
         let spawned = std::thread::Builder::new()
             .name("ffmpeg-stdin".into())
             .spawn(move || feed(stdin, frames_rx))
@@ -160,16 +161,18 @@ impl VideoEncoder {
     /// Blocks while the queue is full, so a renderer faster than the encoder waits for it
     /// instead of piling frames up in memory. Any failure (wrong size, ffmpeg gone) stops the
     /// encode and removes the temporary file; the error carries ffmpeg's own message.
-    pub fn write_frame(&mut self, yuv420p: Vec<u8>) -> Result<(), EncodeError> {
+    pub fn write_frame(&mut self, yuv420p: impl Into<FrameBytes>) -> Result<(), EncodeError> {
+        let yuv420p = yuv420p.into();
         let Some(run) = self.run.as_mut() else {
             return Err(EncodeError::AlreadyFailed {
                 output: self.output.clone(),
             });
         };
-        if yuv420p.len() != self.frame_len {
+        let len = yuv420p.checked_len();
+        if len != Some(self.frame_len) {
             let err = EncodeError::FrameSize {
                 index: self.frames,
-                got: yuv420p.len(),
+                got: len.unwrap_or(0),
                 expected: self.frame_len,
                 width: self.width,
                 height: self.height,
@@ -362,11 +365,103 @@ fn ffmpeg_args(
 
 /// The writer thread: copies frames from the queue into ffmpeg's stdin until the queue
 /// closes, then closes stdin (by dropping it) so ffmpeg sees the end of the input.
-fn feed(mut stdin: ChildStdin, frames: std::sync::mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
+fn feed(
+    mut stdin: ChildStdin,
+    frames: std::sync::mpsc::Receiver<FrameBytes>,
+) -> std::io::Result<()> {
     for frame in frames {
-        stdin.write_all(&frame)?;
+        match frame {
+            FrameBytes::Owned(bytes) => stdin.write_all(&bytes)?,
+            FrameBytes::Runs { base, own, runs } => {
+                let (base, own) = ((*base).as_ref(), own.as_slice());
+                let mut slices: Vec<IoSlice<'_>> = runs
+                    .iter()
+                    .map(|r| {
+                        let src = if r.from_own { own } else { base };
+                        IoSlice::new(&src[r.start..r.start + r.len])
+                    })
+                    .collect();
+                write_all_vectored(&mut stdin, &mut slices)?;
+            }
+        }
     }
     stdin.flush()
+}
+
+/// `write_all` for vectored writes (std's own is unstable): the kernel takes at most
+/// IOV_MAX slices and may take part of one, so loop until every byte is in.
+fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    "ffmpeg stopped reading frames",
+                ));
+            }
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A shared buffer a frame's bytes may come from (a slide's static layer).
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// One yuv420p frame as handed to [`VideoEncoder::write_frame`].
+///
+/// Either the frame's own bytes, or runs of bytes taken in order from a shared base buffer
+/// and the frame's own bytes: most explainer frames are their slide's static layer with a
+/// few rectangles redrawn, and the runs let the writer thread send the unchanged bytes
+/// straight from the shared layer with vectored writes instead of copying them per frame.
+pub enum FrameBytes {
+    /// A whole frame.
+    Owned(Vec<u8>),
+    /// The frame as runs over `base` and `own`.
+    Runs {
+        /// Shared bytes most runs read from.
+        base: SharedBytes,
+        /// This frame's own bytes.
+        own: Vec<u8>,
+        /// The frame's bytes, in order.
+        runs: Vec<ByteRun>,
+    },
+}
+
+/// `len` bytes at `start` of a frame's own bytes (`from_own`) or of its shared base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRun {
+    /// Read from the frame's own bytes rather than the shared base.
+    pub from_own: bool,
+    /// Offset in that buffer.
+    pub start: usize,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+impl From<Vec<u8>> for FrameBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        FrameBytes::Owned(bytes)
+    }
+}
+
+impl FrameBytes {
+    /// The frame's length in bytes, or `None` when a run reaches past its buffer.
+    pub fn checked_len(&self) -> Option<usize> {
+        match self {
+            FrameBytes::Owned(b) => Some(b.len()),
+            FrameBytes::Runs { base, own, runs } => {
+                let (base_len, own_len) = ((**base).as_ref().len(), own.len());
+                runs.iter().try_fold(0usize, |total, r| {
+                    let limit = if r.from_own { own_len } else { base_len };
+                    (r.start.checked_add(r.len)? <= limit).then_some(total + r.len)
+                })
+            }
+        }
+    }
 }
 
 /// The stderr thread: reads everything ffmpeg prints (so it never blocks on a full pipe)
@@ -518,5 +613,72 @@ mod tests {
         assert!(tail.ends_with("line 4999"), "{tail}");
         assert!(!tail.contains("line 10\n"));
         assert_eq!(tail.split("; ").count(), STDERR_TAIL_LINES);
+    }
+}
+
+#[cfg(test)]
+mod frame_bytes_tests {
+    use super::*;
+
+    /// Takes at most 7 bytes per call, from the first slice only, like a busy pipe.
+    struct Trickle(Vec<u8>);
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(7);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_writes_deliver_every_byte_in_order_despite_short_writes() {
+        let parts: Vec<Vec<u8>> = (0..50u8)
+            .map(|i| vec![i; (i as usize * 3) % 11 + 1])
+            .collect();
+        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        let mut out = Trickle(Vec::new());
+        write_all_vectored(&mut out, &mut slices).unwrap();
+        assert_eq!(out.0, parts.concat());
+    }
+
+    #[test]
+    fn runs_are_checked_against_their_buffers() {
+        let base: SharedBytes = Arc::new(vec![1u8; 10]);
+        let ok = FrameBytes::Runs {
+            base: base.clone(),
+            own: vec![2; 4],
+            runs: vec![
+                ByteRun {
+                    from_own: false,
+                    start: 0,
+                    len: 6,
+                },
+                ByteRun {
+                    from_own: true,
+                    start: 0,
+                    len: 4,
+                },
+                ByteRun {
+                    from_own: false,
+                    start: 6,
+                    len: 4,
+                },
+            ],
+        };
+        assert_eq!(ok.checked_len(), Some(14));
+        let past_end = FrameBytes::Runs {
+            base,
+            own: vec![2; 4],
+            runs: vec![ByteRun {
+                from_own: true,
+                start: 2,
+                len: 4,
+            }],
+        };
+        assert_eq!(past_end.checked_len(), None);
     }
 }

@@ -47,7 +47,7 @@ mod wav;
 
 pub use atomic::write_atomic;
 pub use bench::encode_only_fps;
-pub use encoder::{EncodedVideo, VideoEncoder};
+pub use encoder::{ByteRun, EncodedVideo, FrameBytes, SharedBytes, VideoEncoder};
 pub use error::EncodeError;
 pub use probe::{Probe, probe, top_level_atoms};
 pub use settings::EncodeSettings;

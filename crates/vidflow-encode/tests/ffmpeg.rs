@@ -359,7 +359,7 @@ fn wav_round_trips_through_hound() {
 fn encode_only_fps_is_positive() {
     let s = small();
     let frames: Vec<Vec<u8>> = (0..5).map(|n| frame(&s, n)).collect();
-    let fps = encode_only_fps(&frames, 40, &s).unwrap();
+    let fps = encode_only_fps(&frames, 40, None, &s).unwrap();
     assert!(fps.is_finite() && fps > 0.0, "{fps}");
-    assert!(encode_only_fps(&[], 10, &s).is_err());
+    assert!(encode_only_fps(&[], 10, None, &s).is_err());
 }

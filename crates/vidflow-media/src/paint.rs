@@ -231,6 +231,57 @@ impl Region<'_> {
             self.buf[d0..d0 + n].copy_from_slice(&src[s0..s0 + n]);
         }
     }
+
+    /// Copies the pixels of `rect` (which must lie inside the region) out into `dst`,
+    /// tightly packed.
+    pub fn copy_to(&self, dst: &mut [u8], rect: PxRect) {
+        let n = rect.w as usize * 4;
+        for (i, yy) in (rect.y..rect.bottom()).enumerate() {
+            let s0 = ((yy - self.rect.y) * self.rect.w + (rect.x - self.rect.x)) as usize * 4;
+            dst[i * n..(i + 1) * n].copy_from_slice(&self.buf[s0..s0 + n]);
+        }
+    }
+
+    /// Puts `src` (tightly packed, covering `rect` inside the region) back into the region
+    /// through a coverage mask `(mask, mask_rect)` that covers `rect`:
+    /// `out = out + (src − out)·m/255`. Rows whose coverage is complete (`full_rows[i]`, for
+    /// row `i` of `rect`) are plain copies.
+    pub fn put_masked(
+        &mut self,
+        src: &[u8],
+        rect: PxRect,
+        mask: (&[u8], PxRect),
+        full_rows: &[bool],
+    ) {
+        let (m, mr) = mask;
+        let n = rect.w as usize;
+        for (i, yy) in (rect.y..rect.bottom()).enumerate() {
+            let d0 = ((yy - self.rect.y) * self.rect.w + (rect.x - self.rect.x)) as usize * 4;
+            let s = &src[i * n * 4..(i + 1) * n * 4];
+            let dst = &mut self.buf[d0..d0 + n * 4];
+            if full_rows[i] {
+                dst.copy_from_slice(s);
+                continue;
+            }
+            let m0 = ((yy - mr.y) * mr.w + (rect.x - mr.x)) as usize;
+            for ((d, s), &mv) in dst
+                .chunks_exact_mut(4)
+                .zip(s.chunks_exact(4))
+                .zip(&m[m0..m0 + n])
+            {
+                match mv {
+                    0 => {}
+                    255 => d.copy_from_slice(s),
+                    _ => {
+                        let (t, inv) = (mv as u16, 255 - mv as u16);
+                        for c in 0..4 {
+                            d[c] = div255_u16(d[c] as u16 * inv + s[c] as u16 * t) as u8;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `text::div255` in 16 bits: exact for `v <= 255 * 255` (every step stays below 65 536), and

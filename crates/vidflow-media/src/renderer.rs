@@ -18,7 +18,7 @@ use crate::kenburns::{self, Picture};
 use crate::paint::{self, PxRect, Region};
 use crate::slide::{self, SlideContext};
 use crate::theme::{Geometry, Palette};
-use crate::yuv::{self, I420Frame};
+use crate::yuv::{self, I420Frame, I420Patched, I420Source};
 
 /// Length of the crossfade into each slide, seconds.
 pub const CROSSFADE_SECONDS: f64 = 0.3;
@@ -81,7 +81,38 @@ impl<T> LayerCache<T> {
 /// A slide's static layer, as RGBA and already converted to yuv420p.
 struct SlideLayer {
     rgba: Vec<u8>,
-    i420: I420Frame,
+    /// Shared with the frames sent to the encoder, which read their unchanged bytes here.
+    i420: Arc<I420Frame>,
+}
+
+/// A rendered yuv420p frame: whole (during crossfades, when everything moves), or as the
+/// rectangles that differ from its slide's static layer, which it shares.
+#[derive(Debug, Clone)]
+pub enum I420Output {
+    /// A frame of its own.
+    Whole(I420Frame),
+    /// The slide's static layer with some rectangles replaced.
+    Patched(I420Patched),
+}
+
+impl I420Output {
+    /// The frame's bytes in one buffer (a copy for patched frames).
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            I420Output::Whole(f) => f.data,
+            I420Output::Patched(p) => p.to_bytes(),
+        }
+    }
+
+    /// Bytes this frame holds of its own (what it costs in memory while in flight).
+    pub fn own_bytes(&self) -> usize {
+        match self {
+            I420Output::Whole(f) => f.data.len(),
+            I420Output::Patched(p) => {
+                p.patch.len() + p.runs.len() * std::mem::size_of::<crate::yuv::I420Run>()
+            }
+        }
+    }
 }
 
 /// A subtitle cue's layer (premultiplied RGBA) and where it goes.
@@ -108,6 +139,8 @@ thread_local! {
     static FADE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// Scratch for the resampled Ken Burns window.
     static PANEL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Scratch for the presenter drawn over its background.
+    static PRESENTER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Composes the frames of one Timeline with one presenter.
@@ -130,6 +163,8 @@ pub struct FrameRenderer {
     card: PxRect,
     card_mask: Vec<u8>,
     avatar_rect: PxRect,
+    /// Rows of the presenter's rectangle that the card's rounded mask covers completely.
+    avatar_full_rows: Vec<bool>,
     mouth: (u32, u32, u32, u32),
     slide_layers: LayerCache<SlideLayer>,
     cue_layers: LayerCache<Option<CueLayer>>,
@@ -229,10 +264,20 @@ impl FrameRenderer {
             ah.min(card.h),
         );
         let mouth = locate_mouth(&avatar, avatar_rect, card, timeline.motion);
+        let card_mask = paint::rounded_mask(card.w, card.h, geometry.card_radius);
+        let avatar_full_rows = (avatar_rect.y..avatar_rect.bottom())
+            .map(|y| {
+                let row = ((y - card.y) * card.w + (avatar_rect.x - card.x)) as usize;
+                card_mask[row..row + avatar_rect.w as usize]
+                    .iter()
+                    .all(|&m| m == 255)
+            })
+            .collect();
 
         Ok(FrameRenderer {
             panel_mask: paint::rounded_mask(panel.w, panel.h, geometry.panel_radius),
-            card_mask: paint::rounded_mask(card.w, card.h, geometry.card_radius),
+            card_mask,
+            avatar_full_rows,
             timeline,
             avatar,
             size,
@@ -307,10 +352,33 @@ impl FrameRenderer {
     /// Renders frame `n` as yuv420p (BT.709, limited range) into `out`, resizing it if
     /// needed. Byte-identical to converting [`render_rgba`](Self::render_rgba)'s output.
     pub fn render_i420(&self, n: u64, out: &mut I420Frame) {
+        match self.render_i420_shared(n) {
+            I420Output::Whole(f) => *out = f,
+            I420Output::Patched(p) => {
+                out.width = p.base.width;
+                out.height = p.base.height;
+                out.data.clear();
+                for r in &p.runs {
+                    let src = match r.source {
+                        I420Source::Base => &p.base.data,
+                        I420Source::Patch => &p.patch,
+                    };
+                    out.data.extend_from_slice(&src[r.start..r.start + r.len]);
+                }
+            }
+        }
+    }
+
+    /// Renders frame `n` as yuv420p without copying what it shares with its slide's
+    /// static layer: outside crossfades only the rectangles that change (presenter, Ken
+    /// Burns image, subtitle) are composed, converted and held by the frame. Same bytes as
+    /// [`render_i420`](Self::render_i420).
+    pub fn render_i420_shared(&self, n: u64) -> I420Output {
         let (w, h) = (self.size.width, self.size.height);
         let plan = self.plan(n);
         if plan.fade_from.is_some() {
             // Everything moves during a crossfade: compose and convert the whole frame.
+            let mut out = I420Frame::new(self.size);
             REGION.with(|cell| {
                 let mut buf = cell.borrow_mut();
                 buf.resize((w * h * 4) as usize, 0);
@@ -319,16 +387,17 @@ impl FrameRenderer {
                     rect: PxRect::new(0, 0, w, h),
                 };
                 self.compose(&plan, &mut region);
-                yuv::rgba_to_i420(&buf, w, h, out);
+                yuv::rgba_to_i420(&buf, w, h, &mut out);
             });
-            return;
+            return I420Output::Whole(out);
         }
         let layer = self.slide_layer(plan.slide);
-        out.width = w;
-        out.height = h;
-        out.data.clear();
-        out.data.extend_from_slice(&layer.i420.data);
-        for rect in self.dirty_rects(&plan) {
+        let rects = disjoint(self.dirty_rects(&plan));
+        let len: usize = rects.iter().map(|r| yuv::i420_len(r.w, r.h)).sum();
+        let mut patch = vec![0u8; len];
+        let mut at = 0;
+        for &rect in &rects {
+            let block_len = yuv::i420_len(rect.w, rect.h);
             REGION.with(|cell| {
                 let mut buf = cell.borrow_mut();
                 buf.resize((rect.w * rect.h * 4) as usize, 0);
@@ -337,9 +406,11 @@ impl FrameRenderer {
                     rect,
                 };
                 self.compose(&plan, &mut region);
-                yuv::convert_rect(&buf, rect.w, rect.h, out, rect.x, rect.y);
+                yuv::convert_block(&buf, rect.w, rect.h, &mut patch[at..at + block_len]);
             });
+            at += block_len;
         }
+        I420Output::Patched(I420Patched::new(layer.i420.clone(), &rects, patch))
     }
 
     /// The rectangles that differ from the slide's static layer in a frame that is not
@@ -426,13 +497,28 @@ impl FrameRenderer {
             }
             None => self.compose_slide(plan.slide, plan.time, region),
         }
-        if region.rect.intersect(&self.avatar_rect).is_some() {
+        let a = self.avatar_rect;
+        if region.rect.intersect(&a) == Some(a) {
+            // The whole presenter is in the region: draw it straight over its background
+            // (taken out and put back through the card's mask) instead of drawing a layer
+            // and blending that.
+            PRESENTER.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                buf.resize((a.w * a.h * 4) as usize, 0);
+                region.copy_to(&mut buf, a);
+                if let Some(mut target) = tiny_skia::PixmapMut::from_bytes(&mut buf, a.w, a.h) {
+                    self.avatar.render_onto(&self.pose(plan.time), &mut target);
+                }
+                region.put_masked(
+                    &buf,
+                    a,
+                    (&self.card_mask, self.card),
+                    &self.avatar_full_rows,
+                );
+            });
+        } else if region.rect.intersect(&a).is_some() {
             let pixmap = plan.avatar.get_or_init(|| self.presenter(plan.time));
-            region.blend_premultiplied(
-                pixmap.data(),
-                self.avatar_rect,
-                Some((&self.card_mask, self.card)),
-            );
+            region.blend_premultiplied(pixmap.data(), a, Some((&self.card_mask, self.card)));
         }
         if let Some(c) = plan.cue
             && let Some(cue) = self.cue_layer(c).as_ref()
@@ -467,16 +553,19 @@ impl FrameRenderer {
         });
     }
 
-    fn presenter(&self, time: f64) -> Pixmap {
+    fn pose(&self, time: f64) -> Pose {
         let tl = &self.timeline;
-        let pose = Pose {
+        Pose {
             viseme: tl.viseme_at(time),
             eye_closure: tl.eye_closure_at(time),
             time,
             motion: tl.motion,
-        };
+        }
+    }
+
+    fn presenter(&self, time: f64) -> Pixmap {
         let r = self.avatar_rect;
-        let pixmap = self.avatar.render(&pose, r.w, r.h);
+        let pixmap = self.avatar.render(&self.pose(time), r.w, r.h);
         if pixmap.width() == r.w && pixmap.height() == r.h {
             pixmap
         } else {
@@ -499,7 +588,10 @@ impl FrameRenderer {
             let rgba = pixmap.take();
             let mut i420 = I420Frame::new(self.size);
             yuv::rgba_to_i420(&rgba, self.size.width, self.size.height, &mut i420);
-            SlideLayer { rgba, i420 }
+            SlideLayer {
+                rgba,
+                i420: Arc::new(i420),
+            }
         })
     }
 
@@ -515,6 +607,26 @@ impl FrameRenderer {
                 rgba: pm.take(),
             })
         })
+    }
+}
+
+/// Merges overlapping rectangles into their bounding boxes until none overlap, so each
+/// pixel of a patched frame comes from exactly one of them. (Even-aligned inputs give
+/// even-aligned boxes.)
+fn disjoint(mut rects: Vec<PxRect>) -> Vec<PxRect> {
+    'again: loop {
+        for i in 0..rects.len() {
+            for j in i + 1..rects.len() {
+                if rects[i].intersect(&rects[j]).is_some() {
+                    let (a, b) = (rects[i], rects.swap_remove(j));
+                    let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
+                    let (x1, y1) = (a.right().max(b.right()), a.bottom().max(b.bottom()));
+                    rects[i] = PxRect::new(x0, y0, x1 - x0, y1 - y0);
+                    continue 'again;
+                }
+            }
+        }
+        return rects;
     }
 }
 
@@ -575,6 +687,61 @@ fn locate_mouth(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presenter_drawn_onto_its_background_matches_a_blended_layer() {
+        let size = VideoSize {
+            width: 1280,
+            height: 720,
+        };
+        let tl = Arc::new(crate::sample::timeline(size, 30, 4.0));
+        let r = FrameRenderer::new(tl, Avatar::builtin("avatar_3").unwrap()).unwrap();
+        for n in [0u64, 17, 45, 101] {
+            let plan = r.plan(n);
+            let a = r.avatar_rect;
+            let background = r.slide_layer(plan.slide);
+            let copy = |rect: PxRect| {
+                let mut buf = vec![0u8; (rect.w * rect.h * 4) as usize];
+                let full = Region {
+                    buf: &mut background.rgba.clone(),
+                    rect: PxRect::new(0, 0, size.width, size.height),
+                };
+                full.copy_to(&mut buf, rect);
+                buf
+            };
+            // Fused: what compose does when the region holds the whole presenter.
+            let mut fused = copy(a);
+            let mut region = Region {
+                buf: &mut fused,
+                rect: a,
+            };
+            let mut drawn = copy(a);
+            r.avatar.render_onto(
+                &r.pose(plan.time),
+                &mut tiny_skia::PixmapMut::from_bytes(&mut drawn, a.w, a.h).unwrap(),
+            );
+            region.put_masked(&drawn, a, (&r.card_mask, r.card), &r.avatar_full_rows);
+            // Layered: the presenter drawn alone, then blended through the mask.
+            let mut layered = copy(a);
+            let mut region = Region {
+                buf: &mut layered,
+                rect: a,
+            };
+            region.blend_premultiplied(
+                r.presenter(plan.time).data(),
+                a,
+                Some((&r.card_mask, r.card)),
+            );
+            let worst = fused
+                .iter()
+                .zip(&layered)
+                .map(|(x, y)| x.abs_diff(*y))
+                .max()
+                .unwrap();
+            assert!(worst <= 2, "frame {n}: differs by {worst}");
+            assert_ne!(fused, copy(a), "frame {n}: the presenter was drawn");
+        }
+    }
 
     #[test]
     fn layer_cache_builds_once_and_stays_bounded() {

@@ -57,7 +57,7 @@ fn chroma_len(width: u32, height: u32) -> usize {
     width.div_ceil(2) as usize * height.div_ceil(2) as usize
 }
 
-fn i420_len(width: u32, height: u32) -> usize {
+pub(crate) fn i420_len(width: u32, height: u32) -> usize {
     width as usize * height as usize + 2 * chroma_len(width, height)
 }
 
@@ -84,6 +84,33 @@ pub fn rgba_to_i420(rgba: &[u8], width: u32, height: u32, out: &mut I420Frame) {
 /// (`x`, `y`). All four numbers must be even so that chroma blocks line up with the
 /// whole-frame conversion, which makes the result identical to converting the whole
 /// frame.
+/// Converts `w`x`h` RGBA (even sizes) into one tightly packed yuv420p block: Y, then U, V.
+pub(crate) fn convert_block(rgba: &[u8], w: u32, h: u32, out: &mut [u8]) {
+    let (wu, hu) = (w as usize, h as usize);
+    let c_len = (wu / 2) * (hu / 2);
+    let (y_plane, rest) = out.split_at_mut(wu * hu);
+    let (u_plane, v_plane) = rest.split_at_mut(c_len);
+    let mut planar = YuvPlanarImageMut {
+        y_plane: BufferStoreMut::Borrowed(y_plane),
+        y_stride: w,
+        u_plane: BufferStoreMut::Borrowed(u_plane),
+        u_stride: w / 2,
+        v_plane: BufferStoreMut::Borrowed(&mut v_plane[..c_len]),
+        v_stride: w / 2,
+        width: w,
+        height: h,
+    };
+    yuvutils_rs::rgba_to_yuv420(
+        &mut planar,
+        rgba,
+        w * 4,
+        YuvRange::Limited,
+        YuvStandardMatrix::Bt709,
+        YuvConversionMode::Balanced,
+    )
+    .expect("RGBA to I420 conversion with checked sizes");
+}
+
 pub(crate) fn convert_rect(rgba: &[u8], w: u32, h: u32, out: &mut I420Frame, x: u32, y: u32) {
     debug_assert!(
         x.is_multiple_of(2) && y.is_multiple_of(2) && w.is_multiple_of(2) && h.is_multiple_of(2)
@@ -117,6 +144,131 @@ pub(crate) fn convert_rect(rgba: &[u8], w: u32, h: u32, out: &mut I420Frame, x: 
         YuvConversionMode::Balanced,
     )
     .expect("RGBA to I420 conversion with checked sizes");
+}
+
+impl AsRef<[u8]> for I420Frame {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Where one run of a frame's bytes comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum I420Source {
+    /// From the shared base frame.
+    Base,
+    /// From the frame's own patch bytes.
+    Patch,
+}
+
+/// A run of bytes of a yuv420p frame: `len` bytes from `source` starting at `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct I420Run {
+    /// Which buffer.
+    pub source: I420Source,
+    /// Offset in that buffer.
+    pub start: usize,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+/// A yuv420p frame described as a shared base frame (a slide's static layer) with
+/// rectangles replaced: the runs, read in order, are the frame's bytes.
+///
+/// Most explainer frames differ from their slide's static layer only where the presenter,
+/// the Ken Burns image and the subtitle are; sending the base's bytes straight from the
+/// shared layer (vectored writes) saves copying a whole frame per frame.
+#[derive(Debug, Clone)]
+pub struct I420Patched {
+    /// The shared frame most bytes come from.
+    pub base: std::sync::Arc<I420Frame>,
+    /// The replaced rectangles' bytes.
+    pub patch: Vec<u8>,
+    /// The frame's bytes in order.
+    pub runs: Vec<I420Run>,
+}
+
+impl I420Patched {
+    /// Builds the runs for `rects` (even-aligned, pairwise disjoint, inside the frame) whose
+    /// yuv420p blocks lie in `patch` one after another, each as its Y block (`w*h`), then U
+    /// and V (`w/2*h/2` each).
+    pub(crate) fn new(
+        base: std::sync::Arc<I420Frame>,
+        rects: &[crate::paint::PxRect],
+        patch: Vec<u8>,
+    ) -> I420Patched {
+        let (fw, fh) = (base.width as usize, base.height as usize);
+        // Each rect's block offsets in the patch.
+        let mut block = 0usize;
+        let mut blocks = Vec::with_capacity(rects.len());
+        for r in rects {
+            let (w, h) = (r.w as usize, r.h as usize);
+            blocks.push(block);
+            block += w * h + 2 * (w / 2) * (h / 2);
+        }
+        debug_assert_eq!(block, patch.len());
+        let mut runs = Vec::new();
+        let mut cursor = 0usize;
+        let push = |runs: &mut Vec<I420Run>, source, start, len| {
+            if len > 0 {
+                runs.push(I420Run { source, start, len });
+            }
+        };
+        let planes = [
+            (0usize, fw, fh, 1usize, 0usize),
+            (fw * fh, fw / 2, fh / 2, 2, 1),
+            (fw * fh + (fw / 2) * (fh / 2), fw / 2, fh / 2, 2, 2),
+        ];
+        let mut order: Vec<usize> = (0..rects.len()).collect();
+        order.sort_by_key(|&i| rects[i].x);
+        for (plane_off, pw, ph, div, which) in planes {
+            for row in 0..ph {
+                for &i in &order {
+                    let r = &rects[i];
+                    let (x, y, w, h) = (
+                        r.x as usize / div,
+                        r.y as usize / div,
+                        r.w as usize / div,
+                        r.h as usize / div,
+                    );
+                    if row < y || row >= y + h {
+                        continue;
+                    }
+                    let at = plane_off + row * pw + x;
+                    push(&mut runs, I420Source::Base, cursor, at - cursor);
+                    let (rw, rh) = (r.w as usize, r.h as usize);
+                    let plane_in_block = match which {
+                        0 => 0,
+                        1 => rw * rh,
+                        _ => rw * rh + (rw / 2) * (rh / 2),
+                    };
+                    let start = blocks[i] + plane_in_block + (row - y) * w;
+                    push(&mut runs, I420Source::Patch, start, w);
+                    cursor = at + w;
+                }
+            }
+        }
+        push(
+            &mut runs,
+            I420Source::Base,
+            cursor,
+            base.data.len() - cursor,
+        );
+        I420Patched { base, patch, runs }
+    }
+
+    /// The frame's bytes, copied out (for tests and for callers that need one buffer).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.base.data.len());
+        for r in &self.runs {
+            let src = match r.source {
+                I420Source::Base => &self.base.data,
+                I420Source::Patch => &self.patch,
+            };
+            out.extend_from_slice(&src[r.start..r.start + r.len]);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +318,52 @@ mod tests {
                 assert!((v as f64 - ev).abs() <= 1.0, "{c:?}: V {v} vs {ev:.1}");
             }
         }
+    }
+
+    #[test]
+    fn patched_frame_reads_as_base_with_rectangles_replaced() {
+        use crate::paint::PxRect;
+        let (fw, fh) = (12u32, 8u32);
+        let base = std::sync::Arc::new(I420Frame {
+            width: fw,
+            height: fh,
+            data: (0..i420_len(fw, fh)).map(|i| (i % 200) as u8).collect(),
+        });
+        let rects = [PxRect::new(6, 2, 4, 4), PxRect::new(0, 4, 2, 4)];
+        let len: usize = rects.iter().map(|r| i420_len(r.w, r.h)).sum();
+        let patch: Vec<u8> = (0..len).map(|i| 200 + (i % 50) as u8).collect();
+        let p = I420Patched::new(base.clone(), &rects, patch.clone());
+
+        // The same frame built plane by plane, by hand.
+        let mut want = base.data.clone();
+        let mut block = 0;
+        for r in rects {
+            let (w, h) = (r.w as usize, r.h as usize);
+            let planes = [
+                (0, fw as usize, 1, w * h),
+                ((fw * fh) as usize, fw as usize / 2, 2, (w / 2) * (h / 2)),
+                (
+                    (fw * fh) as usize * 5 / 4,
+                    fw as usize / 2,
+                    2,
+                    (w / 2) * (h / 2),
+                ),
+            ];
+            let mut in_block = block;
+            for (off, pw, div, plane_len) in planes {
+                let (x, y, bw) = (r.x as usize / div, r.y as usize / div, w / div);
+                for row in 0..h / div {
+                    let dst = off + (y + row) * pw + x;
+                    let src = in_block + row * bw;
+                    want[dst..dst + bw].copy_from_slice(&patch[src..src + bw]);
+                }
+                in_block += plane_len;
+            }
+            block = in_block;
+        }
+        assert_eq!(p.to_bytes(), want);
+        let total: usize = p.runs.iter().map(|r| r.len).sum();
+        assert_eq!(total, base.data.len());
     }
 
     #[test]

@@ -36,5 +36,5 @@ pub use pipeline::{
     CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest, Plan, PlannedStage, Source,
     StageReport, WORDS_PER_SECOND,
 };
-pub use render::{RenderJob, render_video};
+pub use render::{RenderJob, frame_bytes, render_video};
 pub use storyboard::{StoryboardOptions, build_timeline};

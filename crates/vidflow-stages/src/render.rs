@@ -8,8 +8,8 @@ use std::sync::mpsc::sync_channel;
 use rayon::prelude::*;
 use vidflow_avatar::Avatar;
 use vidflow_core::{Timeline, VidflowError};
-use vidflow_encode::{EncodeSettings, VideoEncoder};
-use vidflow_media::{FrameRenderer, I420Frame};
+use vidflow_encode::{ByteRun, EncodeSettings, FrameBytes, VideoEncoder};
+use vidflow_media::{FrameRenderer, I420Output, I420Source};
 
 use crate::pipeline::CancelFlag;
 
@@ -47,6 +47,27 @@ pub fn chunk_len(configured: usize, workers: usize, size: vidflow_core::VideoSiz
     let frame = (size.width * size.height * 3 / 2) as usize;
     let by_budget = CHUNK_BUDGET_BYTES / frame.max(1);
     configured.max(1).min(by_budget).max(2 * workers.max(1))
+}
+
+/// Hands a rendered frame to the encoder as it is: a patched frame's unchanged bytes are
+/// read straight from its slide's shared static layer.
+pub fn frame_bytes(frame: I420Output) -> FrameBytes {
+    match frame {
+        I420Output::Whole(f) => FrameBytes::Owned(f.data),
+        I420Output::Patched(p) => FrameBytes::Runs {
+            runs: p
+                .runs
+                .iter()
+                .map(|r| ByteRun {
+                    from_own: r.source == I420Source::Patch,
+                    start: r.start,
+                    len: r.len,
+                })
+                .collect(),
+            base: p.base,
+            own: p.patch,
+        },
+    }
 }
 
 /// Renders and encodes `job`, calling `on_progress(done, total)` after each chunk.
@@ -99,7 +120,7 @@ pub fn render_video(
     let chunk = chunk_len(job.chunk_frames, pool.current_num_threads(), t.size) as u64;
 
     // Rendering runs one chunk ahead of the encoder: the channel holds at most one chunk.
-    let (tx, rx) = sync_channel::<Vec<Vec<u8>>>(1);
+    let (tx, rx) = sync_channel::<Vec<FrameBytes>>(1);
     let result = std::thread::scope(|scope| {
         let producer = scope.spawn(|| -> Result<(), VidflowError> {
             // Owned here so the channel closes when rendering ends.
@@ -110,14 +131,10 @@ pub fn render_video(
                     return Err(VidflowError::cancelled());
                 }
                 let end = (start + chunk).min(total);
-                let frames: Vec<Vec<u8>> = pool.install(|| {
+                let frames: Vec<FrameBytes> = pool.install(|| {
                     (start..end)
                         .into_par_iter()
-                        .map(|n| {
-                            let mut f = I420Frame::new(t.size);
-                            renderer.render_i420(n, &mut f);
-                            f.data
-                        })
+                        .map(|n| frame_bytes(renderer.render_i420_shared(n)))
                         .collect()
                 });
                 if tx.send(frames).is_err() {

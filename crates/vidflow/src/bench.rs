@@ -179,7 +179,11 @@ async fn bench_make(seconds: f64, long_seconds: f64, runs: usize, preset: &str) 
         stop_after: None,
         output: out.clone(),
     };
-    let (timeline, _speech) = engine.timeline(&req, &|_| {}).await?;
+    let (timeline, speech) = engine.timeline(&req, &|_| {}).await?;
+    // The same narration the end-to-end runs mux, so that the yardstick is ffmpeg's whole
+    // share of a run (frames through the pipe, x264, AAC, mux) and only composing is left out.
+    let wav = work.path().join("narration.wav");
+    vidflow_encode::write_wav(&wav, &speech.samples, speech.sample_rate)?;
     let timeline = Arc::new(timeline);
     let renderer = FrameRenderer::new(timeline.clone(), Avatar::builtin("avatar_1")?)?;
     let all: Vec<Vec<u8>> = (0..timeline.frame_count)
@@ -200,15 +204,19 @@ async fn bench_make(seconds: f64, long_seconds: f64, runs: usize, preset: &str) 
     };
     let mut enc_fps = Vec::new();
     for _ in 0..runs {
-        enc_fps.push(encode_only_fps(&all, all.len() as u64, &settings)?);
+        enc_fps.push(encode_only_fps(
+            &all,
+            all.len() as u64,
+            Some(&wav),
+            &settings,
+        )?);
     }
     // Render-only speed of the same frames (no encoder), for context.
     let started = Instant::now();
     let _: Vec<()> = (0..timeline.frame_count)
         .into_par_iter()
         .map(|n| {
-            let mut f = I420Frame::new(timeline.size);
-            renderer.render_i420(n, &mut f);
+            std::hint::black_box(renderer.render_i420_shared(n));
         })
         .collect();
     let render_only_fps = timeline.frame_count as f64 / started.elapsed().as_secs_f64();
