@@ -6,6 +6,10 @@
 //! what moves — the image window, the presenter, the cue, the crossfade — and converts
 //! to yuv420p for the encoder ([`FrameRenderer::render_i420`]).
 //!
+//! [`kernels`] holds the native frame kernels (gain, compositing, colour conversion,
+//! resize, fills, blurs, the Ken Burns sampler) on a strided [`kernels::Frame`], usable
+//! on their own, and their benchmark.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use vidflow_core::{MotionSeed, Slide, SlideLayout, Timeline, VideoSize};
@@ -44,6 +48,7 @@
 //! ```
 
 mod kenburns;
+pub mod kernels;
 mod paint;
 mod renderer;
 pub mod sample;
@@ -52,8 +57,8 @@ pub mod text;
 mod theme;
 mod yuv;
 
-pub use renderer::{CROSSFADE_SECONDS, FrameRenderer};
-pub use yuv::{I420Frame, rgba_to_i420};
+pub use renderer::{CROSSFADE_SECONDS, FrameRenderer, I420Output};
+pub use yuv::{I420Frame, I420Patched, I420Run, I420Source, rgba_to_i420};
 
 use vidflow_core::{VideoSize, VidflowError};
 

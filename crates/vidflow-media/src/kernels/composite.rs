@@ -1,0 +1,158 @@
+//! A premultiplied RGBA layer composited over a frame ("source over"), at an offset,
+//! with an opacity factor.
+
+use rayon::prelude::*;
+
+use super::frame::{FrameView, FrameViewMut, PixelFormat, band_rows, expect_format};
+use super::{KernelError, div255};
+
+/// One pixel, exactly as [`composite_over`] defines it.
+#[inline(always)]
+fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
+    let mut sp = [s[0] as u32, s[1] as u32, s[2] as u32, s[3] as u32];
+    if opacity != 255 {
+        for c in &mut sp {
+            *c = div255(*c * opacity);
+        }
+    }
+    let inv = 255 - sp[3];
+    for c in 0..4 {
+        d[c] = (sp[c] + div255(d[c] as u32 * inv)).min(255) as u8;
+    }
+}
+
+/// The portable row loop: also the tail of the AVX2 one.
+fn over_row_portable(src: &[u8], dst: &mut [u8], opacity: u32) {
+    for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
+        over_pixel(s, d, opacity);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn over_row_avx2(src: &[u8], dst: &mut [u8], opacity: u32) {
+    use std::arch::x86_64::*;
+    let n = src.len().min(dst.len()) / 32 * 32;
+    let zero = _mm256_setzero_si256();
+    let c255 = _mm256_set1_epi16(255);
+    let c128 = _mm256_set1_epi16(128);
+    let op = _mm256_set1_epi16(opacity as i16);
+    // Copies each pixel's alpha word to its four channel words (per 128-bit lane).
+    let alpha = _mm256_setr_epi8(
+        6, 7, 6, 7, 6, 7, 6, 7, 14, 15, 14, 15, 14, 15, 14, 15, 6, 7, 6, 7, 6, 7, 6, 7, 14, 15, 14,
+        15, 14, 15, 14, 15,
+    );
+    // div255 in 16-bit lanes: exact for v <= 255 * 255 (no lane passes 65 535).
+    let div255 = |v: __m256i| {
+        let v = _mm256_add_epi16(v, c128);
+        _mm256_srli_epi16::<8>(_mm256_add_epi16(v, _mm256_srli_epi16::<8>(v)))
+    };
+    let half = |s: __m256i, d: __m256i| {
+        let s = if opacity != 255 {
+            div255(_mm256_mullo_epi16(s, op))
+        } else {
+            s
+        };
+        let inv = _mm256_sub_epi16(c255, _mm256_shuffle_epi8(s, alpha));
+        _mm256_add_epi16(s, div255(_mm256_mullo_epi16(d, inv)))
+    };
+    let mut i = 0;
+    while i < n {
+        // SAFETY: i + 32 <= n <= both lengths; unaligned loads and stores.
+        unsafe {
+            let s = _mm256_loadu_si256(src.as_ptr().add(i) as *const __m256i);
+            let d = _mm256_loadu_si256(dst.as_ptr().add(i) as *const __m256i);
+            let lo = half(_mm256_unpacklo_epi8(s, zero), _mm256_unpacklo_epi8(d, zero));
+            let hi = half(_mm256_unpackhi_epi8(s, zero), _mm256_unpackhi_epi8(d, zero));
+            // Sums are at most 510: the signed-to-unsigned pack saturates them to 255.
+            _mm256_storeu_si256(
+                dst.as_mut_ptr().add(i) as *mut __m256i,
+                _mm256_packus_epi16(lo, hi),
+            );
+        }
+        i += 32;
+    }
+    over_row_portable(&src[n..], &mut dst[n..], opacity);
+}
+
+fn over_row(src: &[u8], dst: &mut [u8], opacity: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { over_row_avx2(src, dst, opacity) };
+    }
+    over_row_portable(src, dst, opacity)
+}
+
+/// Composites `layer` (premultiplied RGBA) over `dst` (premultiplied RGBA) with its
+/// top-left corner at (`x`, `y`), which may put it partly or wholly outside `dst` (the
+/// outside part is skipped), scaled by `opacity` (255 = as is).
+///
+/// Per channel, with `div255(v) = round(v / 255)` (halves up, exact integers):
+/// `s' = div255(s * opacity)` (or `s` when `opacity` is 255),
+/// `out = min(255, s' + div255(d * (255 - alpha(s'))))`, for R, G, B and alpha alike.
+///
+/// ```
+/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// let mut frame = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![0, 0, 200, 255, 0, 0, 200, 255])?;
+/// let layer = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![128, 0, 0, 128])?;
+/// kernels::composite_over(&mut frame.view_mut(), &layer.view(), 1, 0, 255)?;
+/// assert_eq!(frame.as_slice(), &[0, 0, 200, 255, 128, 0, 100, 255]);
+/// # Ok::<(), kernels::KernelError>(())
+/// ```
+pub fn composite_over(
+    dst: &mut FrameViewMut<'_, u8>,
+    layer: &FrameView<'_, u8>,
+    x: i32,
+    y: i32,
+    opacity: u8,
+) -> Result<(), KernelError> {
+    expect_format("composite_over", PixelFormat::Rgba8Premul, dst.format())?;
+    expect_format("composite_over", PixelFormat::Rgba8Premul, layer.format())?;
+    if opacity == 0 {
+        return Ok(());
+    }
+    let (dw, dh) = (dst.width() as i64, dst.height() as i64);
+    let (lw, lh) = (layer.width() as i64, layer.height() as i64);
+    let (x, y) = (x as i64, y as i64);
+    let (x0, x1) = (x.max(0), (x + lw).min(dw));
+    let (y0, y1) = (y.max(0), (y + lh).min(dh));
+    if x0 >= x1 || y0 >= y1 {
+        return Ok(());
+    }
+    // Byte ranges of the visible span in a destination row and a layer row.
+    let d_span = (x0 as usize * 4)..(x1 as usize * 4);
+    let l_span = ((x0 - x) as usize * 4)..((x1 - x) as usize * 4);
+    let rows = (y1 - y0) as usize;
+    let src = layer.plane(0);
+    let band = band_rows(d_span.len());
+    let opacity = opacity as u32;
+    dst.plane_mut(0)
+        .par_rows_mut(y0 as usize, rows, band)
+        .enumerate()
+        .for_each(|(i, drow)| {
+            let srow = src.row((y0 - y) as usize + i);
+            over_row(&srow[l_span.clone()], &mut drow[d_span.clone()], opacity);
+        });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avx2_row_matches_portable_row() {
+        let src: Vec<u8> = (0..4 * 77u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
+        let dst0: Vec<u8> = (0..4 * 77u32).map(|i| (i * 31 % 256) as u8).collect();
+        for opacity in [0, 1, 77, 128, 254, 255] {
+            let mut a = dst0.clone();
+            let mut b = dst0.clone();
+            over_row_portable(&src, &mut a, opacity);
+            over_row(&src, &mut b, opacity);
+            assert_eq!(a, b, "opacity {opacity}");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Native frame kernels: compiled, parallel (rayon over rows or tiles) and vectorised
+//! loops over [`Frame`]s, usable on their own.
+//!
+//! | kernel | function |
+//! |---|---|
+//! | per-channel gain, u8 saturating and f32 | [`gain_u8`], [`gain_u8_in_place`], [`gain_f32`], [`gain_f32_in_place`] |
+//! | premultiplied RGBA layer over a frame at an offset, with opacity | [`composite_over`] |
+//! | RGBA ↔ I420, BT.601/BT.709, limited/full range | [`rgba_to_i420`], [`i420_to_rgba`] |
+//! | resize, bilinear and Lanczos3 | [`resize`] |
+//! | fill, linear gradient | [`fill`], [`linear_gradient`] |
+//! | box and Gaussian blur (separable) | [`box_blur`], [`gaussian_blur`] |
+//! | Ken Burns crop-and-scale sampler | [`ken_burns`] |
+//!
+//! Integer kernels define their rounding exactly (see each function), so a plain scalar
+//! loop reproduces them bit for bit; the tests hold them to that. Hot loops are written so
+//! that the compiler vectorises them, and are compiled twice — for the baseline CPU and
+//! for AVX2 — with the AVX2 copy picked at run time when the CPU has it; compositing
+//! also has hand-written AVX2. On aarch64 NEON is part of the baseline, so the baseline
+//! copy is already vectorised with it.
+//!
+//! ```
+//! use vidflow_media::kernels::{self, Frame, PixelFormat};
+//!
+//! let mut frame = Frame::<u8>::new(PixelFormat::Rgba8Premul, 64, 36)?;
+//! kernels::fill(&mut frame.view_mut(), [200, 100, 50, 255])?;
+//! kernels::gain_u8_in_place(&mut frame.view_mut(), &[0.5, 1.0, 2.0, 1.0])?;
+//! assert_eq!(&frame.as_slice()[..4], &[100, 100, 100, 255]);
+//! # Ok::<(), kernels::KernelError>(())
+//! ```
+
+pub mod bench;
+mod blur;
+mod composite;
+mod convert;
+mod fill;
+mod frame;
+mod gain;
+mod kenburns;
+mod resize;
+
+pub use blur::{box_blur, gaussian_blur, gaussian_weights};
+pub use composite::composite_over;
+pub use convert::{ColorSpace, YuvMatrix, YuvRange, i420_to_rgba, rgba_to_i420};
+pub use fill::{fill, gradient_weights, linear_gradient};
+pub use frame::{Frame, FrameView, FrameViewMut, MAX_SIDE, PixelFormat, Plane, PlaneMut, Sample};
+pub use gain::{gain_f32, gain_f32_in_place, gain_to_q8, gain_u8, gain_u8_in_place};
+pub use kenburns::{SourceWindow, ken_burns};
+pub use resize::{ResizeFilter, resize};
+
+/// Why a kernel refused its input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum KernelError {
+    /// A frame with no pixels.
+    #[error("{format:?} frame of {width}x{height} is empty: width and height must be at least 1")]
+    Empty {
+        /// The frame's format.
+        format: PixelFormat,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+    },
+    /// A side longer than [`MAX_SIDE`].
+    #[error("frame of {width}x{height} is too large: each side must be at most {MAX_SIDE}")]
+    TooLarge {
+        /// The frame's width.
+        width: u32,
+        /// Its height.
+        height: u32,
+    },
+    /// The sample type does not match the format.
+    #[error("{format:?} frames hold {expected} samples, not {got}")]
+    SampleType {
+        /// The frame's format.
+        format: PixelFormat,
+        /// The sample type the format stores.
+        expected: &'static str,
+        /// The sample type given.
+        got: &'static str,
+    },
+    /// Wrong number of planes for the format.
+    #[error("{format:?} frames have {expected} planes, got {got}")]
+    PlaneCount {
+        /// The frame's format.
+        format: PixelFormat,
+        /// Planes the format has.
+        expected: usize,
+        /// Planes given.
+        got: usize,
+    },
+    /// A stride shorter than a row.
+    #[error(
+        "{format:?} plane {plane}: stride of {stride} samples is shorter than a row of {row_len}"
+    )]
+    StrideTooSmall {
+        /// The frame's format.
+        format: PixelFormat,
+        /// Which plane.
+        plane: usize,
+        /// The stride given.
+        stride: usize,
+        /// Samples in one row.
+        row_len: usize,
+    },
+    /// A plane's buffer that does not hold all its rows.
+    #[error("{format:?} plane {plane}: buffer of {len} samples is too short, it needs {needed}")]
+    PlaneTooShort {
+        /// The frame's format.
+        format: PixelFormat,
+        /// Which plane.
+        plane: usize,
+        /// Samples given.
+        len: usize,
+        /// Samples needed.
+        needed: usize,
+    },
+    /// A kernel given a frame of a format it does not handle.
+    #[error("{kernel}: expected a {expected:?} frame, got {got:?}")]
+    FormatMismatch {
+        /// The kernel.
+        kernel: &'static str,
+        /// The format it needs.
+        expected: PixelFormat,
+        /// The format given.
+        got: PixelFormat,
+    },
+    /// Source and destination sizes that must match but do not.
+    #[error(
+        "{kernel}: source is {src_width}x{src_height} but destination is {dst_width}x{dst_height}; they must match"
+    )]
+    SizeMismatch {
+        /// The kernel.
+        kernel: &'static str,
+        /// Source width.
+        src_width: u32,
+        /// Source height.
+        src_height: u32,
+        /// Destination width.
+        dst_width: u32,
+        /// Destination height.
+        dst_height: u32,
+    },
+    /// A parameter out of its range (a gain, a radius, a window...).
+    #[error("{kernel}: {reason}")]
+    BadParameter {
+        /// The kernel.
+        kernel: &'static str,
+        /// What is wrong, and what is allowed.
+        reason: String,
+    },
+    /// The library underneath refused (sizes are checked first, so this is unexpected).
+    #[error("{kernel}: {reason}")]
+    Backend {
+        /// The kernel.
+        kernel: &'static str,
+        /// The library's message.
+        reason: String,
+    },
+}
+
+/// Defines `fn $name(args) -> ret` that runs `$portable` (an `#[inline(always)]` function
+/// with the same arguments) compiled for AVX2 when the CPU has it, and as compiled for the
+/// baseline otherwise. The AVX2 copy is the same source, so both give identical results.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $portable:path) => {
+        $(#[$m])* $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
+}
+pub(crate) use multiversion;
+
+/// `round(v / 255)` for `v <= 255 * 255`, exactly, without a division.
+#[inline(always)]
+pub(crate) fn div255(v: u32) -> u32 {
+    let v = v + 128;
+    (v + (v >> 8)) >> 8
+}
