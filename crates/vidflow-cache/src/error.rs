@@ -53,6 +53,20 @@ pub enum CacheError {
         /// The join error, as text.
         message: String,
     },
+    /// The Redis tier's settings cannot be used (a bad `cache.redis_url`, an empty prefix).
+    #[error("Redis cache settings: {0}")]
+    RedisSettings(String),
+    /// Redis failed, timed out or could not be reached during an operation a person asked
+    /// for (`vidflow cache stats`, `clear`); during a job the tier reports a miss instead.
+    #[error("Redis cache at {server}: cannot {op}: {reason}")]
+    Redis {
+        /// What was being done.
+        op: &'static str,
+        /// The server, password masked.
+        server: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 fn key_suffix(key: &Option<String>) -> String {
@@ -62,14 +76,15 @@ fn key_suffix(key: &Option<String>) -> String {
 }
 
 impl CacheError {
-    /// How the rest of vidflow should treat this error: a directory the user named that
-    /// cannot be used is their input; everything else is internal.
+    /// How the rest of vidflow should treat this error: a directory or Redis setting the user
+    /// gave that cannot be used is their input; everything else is internal.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            CacheError::Directory { .. } => ErrorKind::BadInput,
-            CacheError::Disk { .. } | CacheError::Io { .. } | CacheError::Worker { .. } => {
-                ErrorKind::Internal
-            }
+            CacheError::Directory { .. } | CacheError::RedisSettings(_) => ErrorKind::BadInput,
+            CacheError::Disk { .. }
+            | CacheError::Io { .. }
+            | CacheError::Worker { .. }
+            | CacheError::Redis { .. } => ErrorKind::Internal,
         }
     }
 }

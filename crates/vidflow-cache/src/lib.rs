@@ -1,5 +1,5 @@
-//! Content-addressed cache of stage outputs: memory (moka), disk (cacache, checksummed) and
-//! tiers of both.
+//! Content-addressed cache of stage outputs: memory (moka), disk (cacache, checksummed),
+//! Redis (shared, compressed, checked) and tiers of them.
 //!
 //! Every stage output in vidflow is stored under its [`ContentKey`], a hash of what produced
 //! it, so a second run of the same job finds everything it needs here and recomputes nothing.
@@ -8,11 +8,15 @@
 //! * [`MemoryCache`]: moka, bounded in bytes, optional TTL;
 //! * [`DiskCache`]: cacache, each entry wrapped in a header with a blake3 checksum, so a
 //!   truncated, altered or expired entry is deleted and reported as a miss, never returned;
-//! * later a shared tier (Redis) behind the same trait.
+//! * [`RedisCache`]: the tier shared by several processes or machines; values zstd-compressed,
+//!   framed with a checked header, split into parts when large, written with a TTL under a
+//!   key prefix; a corrupt, partial or foreign value is deleted and reported as a miss, and
+//!   an unreachable or slow Redis is logged once, counted, skipped for a back-off interval
+//!   and used again by itself once it answers.
 //!
 //! [`TieredCache`] looks a key up tier by tier, copies a hit into the faster tiers, writes
-//! every tier on `put`, counts hits and misses per tier for the metrics, and never fails a
-//! job: a tier's error is logged and counted as a miss.
+//! every tier on `put`, counts hits, misses and errors per tier for the metrics, and never
+//! fails a job: a tier's error is logged and counted as a miss.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -38,6 +42,30 @@
 //! assert_eq!(cache.counters().misses("disk"), 1);
 //! # });
 //! ```
+//!
+//! With Redis as the third tier (a second machine with an empty disk then gets its hits
+//! from Redis, which fill its local tiers):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use vidflow_cache::{RedisCache, RedisOptions, TieredCache};
+//! use vidflow_core::ContentKey;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut options = RedisOptions::new("redis://127.0.0.1:6379/0");
+//! options.ttl = Some(std::time::Duration::from_secs(7 * 24 * 3600));
+//! let cache = TieredCache::embedded(64 << 20, dir.path(), None, None)
+//!     .unwrap()
+//!     .with_tier(Arc::new(RedisCache::open(options).unwrap()));
+//!
+//! let key = ContentKey::builder("speak", 1).param("text", "Hello").build();
+//! if let Some(hit) = cache.get(&key).await {
+//!     println!("{} bytes from {}", hit.bytes.len(), hit.backend); // "redis" the first time
+//! }
+//! println!("redis errors so far: {}", cache.counters().errors("redis"));
+//! # });
+//! ```
 
 #![warn(missing_docs)]
 
@@ -51,11 +79,13 @@ mod disk;
 mod entry;
 mod error;
 mod memory;
+mod redis;
 mod tiered;
 
 pub use disk::{DiskCache, GcReport};
 pub use error::CacheError;
 pub use memory::MemoryCache;
+pub use redis::{RedisCache, RedisHealth, RedisOptions};
 pub use tiered::{BackendCounters, CacheCounters, Hit, TieredCache};
 
 /// A boxed, sendable future borrowing from its receiver; what [`CacheBackend`] methods return
@@ -109,4 +139,11 @@ pub trait CacheBackend: Send + Sync {
 
     /// How many entries and bytes the tier holds.
     fn stats(&self) -> BoxFuture<'_, Result<BackendStats, CacheError>>;
+
+    /// Calls that failed inside the tier and were answered as a miss (or, for writes,
+    /// dropped) instead of returning an error; [`TieredCache`] adds them to the errors it
+    /// counts. Tiers that report every failure as an `Err` keep the default, 0.
+    fn failures(&self) -> u64 {
+        0
+    }
 }

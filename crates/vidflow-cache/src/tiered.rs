@@ -30,6 +30,9 @@ pub struct BackendCounters {
     pub hits: u64,
     /// Look-ups that reached this tier and found nothing there (errors included).
     pub misses: u64,
+    /// Failed calls: errors the tier returned plus those it absorbed itself (a Redis
+    /// outage); feeds `cache_errors_total`.
+    pub errors: u64,
 }
 
 /// Hits and misses of every tier, in tier order; feeds `cache_hits_total` and
@@ -51,6 +54,11 @@ impl CacheCounters {
         self.find(backend).map_or(0, |c| c.misses)
     }
 
+    /// Failed calls of the tier named `backend` (0 if there is none).
+    pub fn errors(&self, backend: &str) -> u64 {
+        self.find(backend).map_or(0, |c| c.errors)
+    }
+
     fn find(&self, backend: &str) -> Option<&BackendCounters> {
         self.backends.iter().find(|c| c.backend == backend)
     }
@@ -60,9 +68,21 @@ struct Tier {
     backend: Arc<dyn CacheBackend>,
     hits: AtomicU64,
     misses: AtomicU64,
+    errors: AtomicU64,
 }
 
-/// Tiers in order (memory, disk, ...): `get` looks them up in order and fills the faster
+impl Tier {
+    fn new(backend: Arc<dyn CacheBackend>) -> Self {
+        Tier {
+            backend,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Tiers in order (memory, disk, redis): `get` looks them up in order and fills the faster
 /// tiers on a hit; `put` writes all of them.
 ///
 /// The cache is an optimisation and must never fail a job, so a tier's error is logged and
@@ -83,15 +103,14 @@ impl TieredCache {
     /// Stacks `tiers`, fastest first.
     pub fn new(tiers: Vec<Arc<dyn CacheBackend>>) -> Self {
         TieredCache {
-            tiers: tiers
-                .into_iter()
-                .map(|backend| Tier {
-                    backend,
-                    hits: AtomicU64::new(0),
-                    misses: AtomicU64::new(0),
-                })
-                .collect(),
+            tiers: tiers.into_iter().map(Tier::new).collect(),
         }
+    }
+
+    /// Adds `backend` as the slowest tier (Redis after memory and disk).
+    pub fn with_tier(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.tiers.push(Tier::new(backend));
+        self
     }
 
     /// A cache with no tiers (`--no-cache`): every get misses, put does nothing.
@@ -152,6 +171,7 @@ impl TieredCache {
                 }
                 Err(err) => {
                     tier.misses.fetch_add(1, Ordering::Relaxed);
+                    tier.errors.fetch_add(1, Ordering::Relaxed);
                     warn!(%key, backend = name, error = %err, "cache tier failed; treating as a miss");
                 }
             }
@@ -174,6 +194,7 @@ impl TieredCache {
     pub async fn put(&self, key: &ContentKey, value: &[u8]) {
         for tier in &self.tiers {
             if let Err(err) = tier.backend.put(key, value).await {
+                tier.errors.fetch_add(1, Ordering::Relaxed);
                 warn!(%key, backend = tier.backend.name(), error = %err, "cache tier could not store an entry");
             }
         }
@@ -228,6 +249,7 @@ impl TieredCache {
                     backend: t.backend.name(),
                     hits: t.hits.load(Ordering::Relaxed),
                     misses: t.misses.load(Ordering::Relaxed),
+                    errors: t.errors.load(Ordering::Relaxed) + t.backend.failures(),
                 })
                 .collect(),
         }
