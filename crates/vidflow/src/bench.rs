@@ -29,6 +29,16 @@ pub async fn run(what: BenchWhat) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
+        BenchWhat::Render { seconds, runs } => bench_render(seconds, runs.max(1)).await,
+        BenchWhat::Kernels { runs } => {
+            use vidflow_media::kernels::bench::{BenchOptions, run};
+            let report = run(&BenchOptions {
+                runs,
+                ..BenchOptions::default()
+            })?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         BenchWhat::Make {
             seconds,
             long_seconds,
@@ -99,6 +109,129 @@ fn run_child(args: &[&str]) -> Result<ChildRun> {
         max_rss_bytes,
         report,
     })
+}
+
+/// `vidflow bench render`: the explainer of the bundled sample page at 720p and 1080p.
+/// Each run renders the whole video three ways, side by side: frames only (all cores, no
+/// encoder), end to end into ffmpeg (in-process, the real render path), and ffmpeg alone
+/// fed the same frames, pre-rendered into memory, with the same narration.
+async fn bench_render(seconds: f64, runs: usize) -> Result<()> {
+    let work = tempfile::Builder::new()
+        .prefix("vidflow-bench-render-")
+        .tempdir()?;
+    let page = sample::write_to(&work.path().join("page"))?;
+    let engine = Engine::new(Config::default(), Arc::new(TieredCache::disabled()))?;
+    let avatar = Avatar::builtin("avatar_1")?;
+    let mut sizes = Vec::new();
+    for size in [
+        VideoSize {
+            width: 1280,
+            height: 720,
+        },
+        VideoSize {
+            width: 1920,
+            height: 1080,
+        },
+    ] {
+        let req = MakeRequest {
+            source: Some(Source::Url(page.to_string_lossy().into_owned())),
+            script_text: None,
+            avatar: "avatar_1".into(),
+            size,
+            fps: 30,
+            max_seconds: seconds,
+            voice: "slt".into(),
+            preset: "veryfast".into(),
+            crf: 23,
+            subtitles: true,
+            stop_after: None,
+            output: work.path().join("unused.mp4"),
+        };
+        let (timeline, speech) = engine.timeline(&req, &|_| {}).await?;
+        let timeline = Arc::new(timeline);
+        let frames = timeline.frame_count;
+        let wav = work.path().join("narration.wav");
+        vidflow_encode::write_wav(&wav, &speech.samples, speech.sample_rate)?;
+
+        // Render only: a fresh renderer per run, so slide layers are built as in a real run.
+        let mut render_only = Vec::new();
+        for _ in 0..runs {
+            let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+            let started = Instant::now();
+            (0..frames).into_par_iter().for_each(|n| {
+                std::hint::black_box(renderer.render_i420_shared(n));
+            });
+            render_only.push(frames as f64 / started.elapsed().as_secs_f64());
+        }
+
+        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+        let all: Vec<Vec<u8>> = (0..frames)
+            .into_par_iter()
+            .map(|n| renderer.render_i420_shared(n).into_bytes())
+            .collect();
+        drop(renderer);
+        let mut presets = Vec::new();
+        for preset in ["ultrafast", "veryfast"] {
+            let settings = EncodeSettings {
+                width: size.width,
+                height: size.height,
+                fps: 30,
+                preset: preset.into(),
+                crf: 23,
+                ..EncodeSettings::default()
+            };
+            let (mut e2e, mut enc, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..runs {
+                let job = vidflow_stages::RenderJob {
+                    timeline: timeline.clone(),
+                    avatar: avatar.clone(),
+                    samples: speech.samples.clone(),
+                    sample_rate: speech.sample_rate,
+                    output: work.path().join(format!("e2e-{i}.mp4")),
+                    preset: preset.into(),
+                    crf: 23,
+                    threads: 0,
+                    chunk_frames: Config::default().chunk_frames,
+                };
+                let started = Instant::now();
+                vidflow_stages::render_video(
+                    &job,
+                    &vidflow_stages::CancelFlag::default(),
+                    &|_, _| {},
+                )?;
+                let e = frames as f64 / started.elapsed().as_secs_f64();
+                let _ = std::fs::remove_file(&job.output);
+                let o = encode_only_fps(&all, frames, Some(&wav), &settings)?;
+                e2e.push(e);
+                enc.push(o);
+                ratios.push(e / o);
+            }
+            presets.push(json!({
+                "preset": preset,
+                "end_to_end_fps": median(e2e.clone()),
+                "encode_only_fps": median(enc.clone()),
+                "ratio_end_to_end_to_encode_only": median(ratios.clone()),
+                "runs": { "end_to_end_fps": e2e, "encode_only_fps": enc, "ratio": ratios },
+            }));
+        }
+        sizes.push(json!({
+            "size": size.to_string(),
+            "frames": frames,
+            "render_only_fps": median(render_only.clone()),
+            "render_only_runs": render_only,
+            "encoders": presets,
+        }));
+    }
+    let report = json!({
+        "benchmark": "render",
+        "explainer": "bundled sample page, avatar_1, 30 fps, subtitles on",
+        "narration_seconds": seconds,
+        "runs": runs,
+        "threads": rayon::current_num_threads(),
+        "sizes": sizes,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -45,6 +45,8 @@ pub enum Command {
     },
     /// List the built-in voices.
     Voices,
+    /// Run the HTTP service: vidflow serve --addr 127.0.0.1:8080 --data-dir DIR
+    Serve(ServeArgs),
     /// Measure speed, memory and quality (JSON output).
     Bench {
         #[command(subcommand)]
@@ -115,6 +117,23 @@ pub struct CacheArgs {
     /// Do not read or write the cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Shared Redis cache tier after memory and disk (sets cache.redis_url).
+    #[arg(long, global = true, value_name = "URL")]
+    pub cache_redis: Option<String>,
+}
+
+/// `vidflow serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (config `server.addr`; port 0 picks a free port).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Jobs database, job outputs and the default cache (config `server.data_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Allow submitted URLs on loopback and private networks (config `allow_private_network`).
+    #[arg(long)]
+    pub allow_private_network: bool,
 }
 
 /// `vidflow extract`.
@@ -169,6 +188,23 @@ pub enum BenchWhat {
         /// x264 preset.
         #[arg(long, default_value = "veryfast")]
         preset: String,
+    },
+    /// Render-only fps (no encoder) at 720p and 1080p, end-to-end fps at ultrafast and
+    /// veryfast next to ffmpeg encode-only fps of the same frames and audio.
+    Render {
+        /// Narration seconds of the explainer rendered.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// Runs to take the median of.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Frame kernels at 720p, 1080p and 2160p: ms per frame and GB/s, one thread and all
+    /// cores, next to a plain memory copy of the same bytes.
+    Kernels {
+        /// Runs to take the median of (at least 5).
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
     },
     /// Main-text extraction quality on a fixture folder (word F1, title accuracy).
     Extract {

@@ -73,6 +73,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Serve(args) => crate::serve::serve(base, args).await,
         Command::Bench { what } => crate::bench::run(what).await,
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod progress;
 mod sample;
+mod serve;
 mod settings;
 
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use figment::{Figment, providers::Serialized};
 use serde::Serialize;
-use vidflow_cache::TieredCache;
+use vidflow_cache::{RedisCache, RedisOptions, TieredCache};
 use vidflow_core::{Config, StageName, VideoSize, VidflowError};
 use vidflow_stages::{MakeRequest, Source};
 
@@ -34,6 +34,7 @@ pub fn flag<T: Serialize>(fig: Figment, key: &str, value: Option<T>) -> Figment 
 /// Merges the cache flags.
 pub fn cache_flags(mut fig: Figment, cache: &CacheArgs) -> Figment {
     fig = flag(fig, "cache.dir", cache.cache_dir.clone());
+    fig = flag(fig, "cache.redis_url", cache.cache_redis.clone());
     if cache.no_cache {
         fig = flag(fig, "cache.enabled", Some(false));
     }
@@ -69,9 +70,16 @@ pub fn open_cache(cfg: &Config) -> Result<Arc<TieredCache>> {
     let dir = cfg.cache.resolved_dir();
     let ttl = (cfg.cache.ttl > 0).then(|| Duration::from_secs(cfg.cache.ttl));
     let max = (cfg.cache.max_bytes > 0).then_some(cfg.cache.max_bytes);
-    let cache = TieredCache::embedded(cfg.cache.memory_max_bytes, &dir, ttl, max).map_err(|e| {
-        VidflowError::bad_input(format!("cannot open the cache at {}: {e}", dir.display()))
-    })?;
+    let mut cache =
+        TieredCache::embedded(cfg.cache.memory_max_bytes, &dir, ttl, max).map_err(|e| {
+            VidflowError::bad_input(format!("cannot open the cache at {}: {e}", dir.display()))
+        })?;
+    // The shared tier goes last: memory and disk answer first, and a Redis hit fills them.
+    if let Some(options) = RedisOptions::from_config(&cfg.cache) {
+        cache = cache.with_tier(Arc::new(
+            RedisCache::open(options).map_err(VidflowError::from)?,
+        ));
+    }
     Ok(Arc::new(cache))
 }
 
@@ -126,6 +134,14 @@ pub fn provenance(fig: &Figment, cfg: &Config) -> Vec<(String, String, String)> 
     walk(&value, String::new(), &mut |key, v| {
         let shown = if key == "llm.api_key" && !v.is_null() {
             "\"********\"".to_string()
+        } else if key == "cache.redis_url"
+            && let Some(url) = v.as_str()
+        {
+            serde_json::Value::from(vidflow_core::config::mask_url_password(url)).to_string()
+        } else if key == "server.api_keys" {
+            // Keys are secrets even in a list: show how many, never which.
+            let n = v.as_array().map_or(0, Vec::len);
+            serde_json::json!(vec!["********"; n]).to_string()
         } else {
             v.to_string()
         };

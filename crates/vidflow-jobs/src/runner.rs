@@ -1,0 +1,624 @@
+//! The local runner: a bounded pool of workers over a bounded queue, with cancellation,
+//! restart recovery and a live event stream per job.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+use vidflow_core::{ErrorKind, Progress, ProgressSink, StageName, VidflowError};
+use vidflow_stages::CancelFlag;
+
+use crate::error::{CancelError, StoreError, SubmitError};
+use crate::event::{JobEvent, JobUpdate};
+use crate::executor::{JobExecutor, JobOutcome};
+use crate::job::{Job, JobFailure, JobState, now_ms};
+use crate::store::{Created, JobPage, JobQuery, JobStore};
+
+/// Sizes and places.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunnerConfig {
+    /// Jobs run at once (at least 1).
+    pub max_concurrent: usize,
+    /// Jobs waiting beyond the running ones; more are refused with
+    /// [`SubmitError::QueueFull`].
+    pub max_queued: usize,
+    /// Each job's files go to `<jobs_dir>/<job id>/`.
+    pub jobs_dir: PathBuf,
+}
+
+/// Told about stages and jobs as they finish (metrics). Called on the runner's tasks:
+/// must be quick and must not block.
+pub trait JobObserver: Send + Sync {
+    /// A stage of some job finished.
+    fn stage_finished(&self, _stage: StageName, _cached: bool, _seconds: f64) {}
+    /// A job finished (succeeded, failed or cancelled).
+    fn job_finished(&self, _job: &Job) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl JobObserver for NoObserver {}
+
+/// A job accepted by [`Runner::submit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    /// The job (for a repeated `workflow_id`, the one made the first time).
+    pub job: Job,
+    /// True when the `workflow_id` named a job that already existed.
+    pub existing: bool,
+}
+
+/// A job's state now and, while it is not finished, the events that follow it.
+#[derive(Debug)]
+pub struct Watch {
+    /// The job now.
+    pub job: Job,
+    /// Sequence number of the last event before `job` was taken; updates continue after it.
+    pub seq: u64,
+    /// Later events; `None` when the job has already finished.
+    pub updates: Option<broadcast::Receiver<JobUpdate>>,
+}
+
+/// How busy the runner is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// Jobs waiting.
+    pub queued: usize,
+    /// Jobs running.
+    pub running: usize,
+    /// Size of the pool.
+    pub max_concurrent: usize,
+    /// Size of the queue.
+    pub max_queued: usize,
+}
+
+/// Events buffered per watcher; a watcher further behind is sent a fresh `state`.
+const EVENT_BUFFER: usize = 256;
+/// How long `cancel` waits for a running job to stop before answering.
+const CANCEL_WAIT: Duration = Duration::from_secs(5);
+/// Job length assumed for `Retry-After` until one has finished.
+const DEFAULT_JOB_SECONDS: f64 = 30.0;
+
+/// Runs jobs from a [`JobStore`] with a [`JobExecutor`]. Cheap to clone (one shared core).
+pub struct Runner<S: JobStore, X: JobExecutor> {
+    inner: Arc<Inner<S, X>>,
+}
+
+impl<S: JobStore, X: JobExecutor> Clone for Runner<S, X> {
+    fn clone(&self) -> Self {
+        Runner {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<S, X> {
+    store: S,
+    executor: X,
+    config: RunnerConfig,
+    observer: Arc<dyn JobObserver>,
+    shared: Mutex<Shared>,
+    /// A job was queued, or the runner is stopping.
+    wake: Notify,
+    /// A running job finished.
+    idle: Notify,
+    accepting: AtomicBool,
+    stopping: AtomicBool,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<String>,
+    /// Queue places promised to submissions still being stored.
+    reserved: usize,
+    running: usize,
+    /// Every queued or running job, with its watchers.
+    live: HashMap<String, Live>,
+    /// Smoothed wall time of finished jobs, for `Retry-After`.
+    job_seconds: Option<f64>,
+}
+
+struct Live {
+    job: Job,
+    seq: u64,
+    tx: broadcast::Sender<JobUpdate>,
+    cancel: CancelFlag,
+    /// Stopped by shutdown: goes back to the queue instead of to `cancelled`.
+    requeue: bool,
+}
+
+impl Live {
+    fn new(job: Job) -> Live {
+        Live {
+            job,
+            seq: 0,
+            tx: broadcast::channel(EVENT_BUFFER).0,
+            cancel: CancelFlag::default(),
+            requeue: false,
+        }
+    }
+
+    fn emit(&mut self, event: JobEvent) {
+        self.seq += 1;
+        // No watchers is fine: the event is for whoever listens now.
+        let _ = self.tx.send(JobUpdate {
+            seq: self.seq,
+            event,
+        });
+    }
+}
+
+impl<S: JobStore, X: JobExecutor> Runner<S, X> {
+    /// Starts the runner: jobs left queued or running by an earlier process are queued
+    /// again (oldest first), then `config.max_concurrent` workers start. Needs a Tokio
+    /// runtime.
+    pub async fn start(
+        store: S,
+        executor: X,
+        config: RunnerConfig,
+        observer: Arc<dyn JobObserver>,
+    ) -> Result<Runner<S, X>, StoreError> {
+        let workers = config.max_concurrent.max(1);
+        let inner = Arc::new(Inner {
+            store,
+            executor,
+            config,
+            observer,
+            shared: Mutex::new(Shared::default()),
+            wake: Notify::new(),
+            idle: Notify::new(),
+            accepting: AtomicBool::new(true),
+            stopping: AtomicBool::new(false),
+            workers: Mutex::new(Vec::new()),
+        });
+        let left = inner.store.unfinished().await?;
+        if !left.is_empty() {
+            info!(jobs = left.len(), "re-queueing jobs left by the last run");
+        }
+        for mut job in left {
+            reset_to_queued(&mut job);
+            inner.store.save(&job).await?;
+            let mut shared = inner.lock();
+            shared.queue.push_back(job.id.clone());
+            shared.live.insert(job.id.clone(), Live::new(job));
+        }
+        let handles = (0..workers)
+            .map(|_| tokio::spawn(work(inner.clone())))
+            .collect();
+        *inner.workers.lock().unwrap_or_else(|p| p.into_inner()) = handles;
+        Ok(Runner { inner })
+    }
+
+    /// The store jobs are kept in.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The executor jobs run on.
+    pub fn executor(&self) -> &X {
+        &self.inner.executor
+    }
+
+    /// Accepts a job for `request` (stored as given; `request_hash` identifies equal
+    /// requests). With a `workflow_id` already used, returns that job when the hashes are
+    /// equal and [`SubmitError::Conflict`] when they differ.
+    pub async fn submit(
+        &self,
+        request: serde_json::Value,
+        request_hash: String,
+        workflow_id: Option<String>,
+    ) -> Result<Submission, SubmitError> {
+        let inner = &self.inner;
+        if !inner.accepting.load(Ordering::SeqCst) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        // A repeat is answered even when the queue is full: it adds no work.
+        if let Some(wf) = &workflow_id
+            && let Some(existing) = inner.store.by_workflow(wf).await?
+        {
+            return same_request(existing, &request_hash);
+        }
+        {
+            let mut shared = inner.lock();
+            let waiting = shared.queue.len() + shared.reserved;
+            if waiting >= inner.config.max_queued {
+                let per_job = shared.job_seconds.unwrap_or(DEFAULT_JOB_SECONDS);
+                let ahead = (waiting + shared.running) as f64 / inner.config.max_concurrent as f64;
+                return Err(SubmitError::QueueFull {
+                    queued: waiting,
+                    retry_after_s: (per_job * ahead).ceil().clamp(1.0, 3600.0) as u64,
+                });
+            }
+            shared.reserved += 1;
+        }
+        let job = Job::new(request, request_hash, workflow_id);
+        let created = inner.store.create(&job).await;
+        let mut shared = inner.lock();
+        shared.reserved -= 1;
+        match created? {
+            Created::Existing(existing) => {
+                drop(shared);
+                same_request(*existing, &job.request_hash)
+            }
+            Created::New => {
+                shared.queue.push_back(job.id.clone());
+                shared.live.insert(job.id.clone(), Live::new(job.clone()));
+                drop(shared);
+                inner.wake.notify_one();
+                Ok(Submission {
+                    job,
+                    existing: false,
+                })
+            }
+        }
+    }
+
+    /// The job with this id, live state included.
+    pub async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        if let Some(live) = self.inner.lock().live.get(id) {
+            return Ok(Some(live.job.clone()));
+        }
+        self.inner.store.get(id).await
+    }
+
+    /// Jobs newest first, with live state for those queued or running.
+    pub async fn list(&self, query: &JobQuery) -> Result<JobPage, StoreError> {
+        let mut page = self.inner.store.list(query).await?;
+        let shared = self.inner.lock();
+        for job in &mut page.jobs {
+            if let Some(live) = shared.live.get(&job.id) {
+                *job = live.job.clone();
+            }
+        }
+        Ok(page)
+    }
+
+    /// The job now and its later events (see [`Watch`]); `None` when there is no such job.
+    pub async fn watch(&self, id: &str) -> Result<Option<Watch>, StoreError> {
+        if let Some(live) = self.inner.lock().live.get(id) {
+            return Ok(Some(Watch {
+                job: live.job.clone(),
+                seq: live.seq,
+                updates: Some(live.tx.subscribe()),
+            }));
+        }
+        Ok(self.inner.store.get(id).await?.map(|job| Watch {
+            job,
+            seq: 0,
+            updates: None,
+        }))
+    }
+
+    /// Cancels a job. A queued one is taken off the queue and never starts; a running one is
+    /// told to stop (its ffmpeg is killed, its files removed) and this waits a few seconds
+    /// for it. Returns the job as it is then.
+    pub async fn cancel(&self, id: &str) -> Result<Job, CancelError> {
+        let inner = &self.inner;
+        let taken = {
+            let mut shared = inner.lock();
+            match shared.queue.iter().position(|q| q == id) {
+                Some(pos) => {
+                    shared.queue.remove(pos);
+                    shared.live.remove(id)
+                }
+                None => None,
+            }
+        };
+        if let Some(mut live) = taken {
+            live.job.state = JobState::Cancelled;
+            live.job.finished_at_ms = Some(now_ms());
+            inner.store.save(&live.job).await?;
+            let job = live.job.clone();
+            if let Some(event) = JobEvent::finished(&job) {
+                live.emit(event);
+            }
+            inner.observer.job_finished(&job);
+            return Ok(job);
+        }
+        let mut updates = {
+            let shared = inner.lock();
+            shared.live.get(id).map(|live| {
+                let rx = live.tx.subscribe();
+                live.cancel.cancel();
+                rx
+            })
+        };
+        if let Some(rx) = updates.as_mut() {
+            let stopped = tokio::time::timeout(CANCEL_WAIT, async {
+                loop {
+                    match rx.recv().await {
+                        Ok(update) if update.event.is_last() => break,
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            })
+            .await;
+            if stopped.is_err() {
+                warn!(
+                    job = id,
+                    "job did not stop within {CANCEL_WAIT:?} of its cancel"
+                );
+            }
+            return self
+                .get(id)
+                .await?
+                .ok_or_else(|| CancelError::NotFound(id.to_owned()));
+        }
+        match inner.store.get(id).await? {
+            None => Err(CancelError::NotFound(id.to_owned())),
+            Some(job) if job.state.is_finished() => Err(CancelError::Finished(Box::new(job))),
+            // Stored as unfinished but not known to this runner (another process's job):
+            // record the cancel so that no one runs it.
+            Some(mut job) => {
+                job.state = JobState::Cancelled;
+                job.finished_at_ms = Some(now_ms());
+                inner.store.save(&job).await?;
+                Ok(job)
+            }
+        }
+    }
+
+    /// Queue and pool use now.
+    pub fn load(&self) -> Load {
+        let shared = self.inner.lock();
+        Load {
+            queued: shared.queue.len(),
+            running: shared.running,
+            max_concurrent: self.inner.config.max_concurrent,
+            max_queued: self.inner.config.max_queued,
+        }
+    }
+
+    /// Stops the runner: no new jobs are accepted or started; running jobs get `grace` to
+    /// finish, then are stopped and put back in the queue (in the store), so the next start
+    /// runs them again. Returns once every worker has ended.
+    pub async fn shutdown(&self, grace: Duration) {
+        let inner = &self.inner;
+        inner.accepting.store(false, Ordering::SeqCst);
+        inner.stopping.store(true, Ordering::SeqCst);
+        inner.wake.notify_waiters();
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let idle = inner.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if inner.lock().running == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                break;
+            }
+        }
+        {
+            let mut shared = inner.lock();
+            for live in shared.live.values_mut() {
+                if live.job.state == JobState::Running {
+                    info!(job = %live.job.id, "stopping job for shutdown; it runs again on the next start");
+                    live.requeue = true;
+                    live.cancel.cancel();
+                }
+            }
+        }
+        let handles = std::mem::take(&mut *inner.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        for handle in handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+impl<S, X> Inner<S, X> {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A panic elsewhere must not take the whole service down with a poisoned lock.
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn same_request(existing: Job, request_hash: &str) -> Result<Submission, SubmitError> {
+    if existing.request_hash == request_hash {
+        Ok(Submission {
+            job: existing,
+            existing: true,
+        })
+    } else {
+        Err(SubmitError::Conflict {
+            workflow_id: existing.workflow_id.clone().unwrap_or_default(),
+            job_id: existing.id,
+        })
+    }
+}
+
+fn reset_to_queued(job: &mut Job) {
+    job.state = JobState::Queued;
+    job.stage = None;
+    job.percent = None;
+    job.stages.clear();
+    job.started_at_ms = None;
+}
+
+/// One worker: takes queued jobs until the runner stops.
+async fn work<S: JobStore, X: JobExecutor>(inner: Arc<Inner<S, X>>) {
+    while let Some(id) = next_job(&inner).await {
+        run_job(&inner, &id).await;
+    }
+}
+
+async fn next_job<S, X>(inner: &Inner<S, X>) -> Option<String> {
+    loop {
+        // Registered before looking, so a job queued in between still wakes us.
+        let woken = inner.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        {
+            let mut shared = inner.lock();
+            if inner.stopping.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(id) = shared.queue.pop_front() {
+                shared.running += 1;
+                return Some(id);
+            }
+        }
+        woken.await;
+    }
+}
+
+/// Reports a running job's progress to its record and watchers.
+struct LiveSink<'a, S, X> {
+    inner: &'a Inner<S, X>,
+    id: &'a str,
+}
+
+impl<S: Send + Sync, X: Send + Sync> ProgressSink for LiveSink<'_, S, X> {
+    fn report(&self, event: Progress) {
+        if let Some(live) = self.inner.lock().live.get_mut(self.id) {
+            live.job.apply(&event);
+            let ev = JobEvent::from_progress(&event, &live.job);
+            live.emit(ev);
+        }
+        if let Progress::StageFinished {
+            stage,
+            cached,
+            seconds,
+            ..
+        } = event
+        {
+            self.inner.observer.stage_finished(stage, cached, seconds);
+        }
+    }
+}
+
+async fn run_job<S: JobStore, X: JobExecutor>(inner: &Inner<S, X>, id: &str) {
+    let started = {
+        let mut shared = inner.lock();
+        match shared.live.get_mut(id) {
+            Some(live) => {
+                let job = &mut live.job;
+                reset_to_queued(job);
+                job.state = JobState::Running;
+                job.attempts += 1;
+                job.started_at_ms = Some(now_ms());
+                job.percent = Some(0.0);
+                job.result = None;
+                job.error = None;
+                let snapshot = job.clone();
+                live.emit(JobEvent::State {
+                    job: Box::new(snapshot.clone()),
+                });
+                Some((snapshot, live.cancel.clone()))
+            }
+            None => None,
+        }
+    };
+    let Some((job, cancel)) = started else {
+        inner.lock().running -= 1;
+        return;
+    };
+    if let Err(e) = inner.store.save(&job).await {
+        warn!(job = id, "cannot record the job as running: {e}");
+    }
+    let workdir = inner.config.jobs_dir.join(id);
+    let result = match fresh_dir(&workdir) {
+        Ok(()) => {
+            let sink = LiveSink { inner, id };
+            inner.executor.execute(&job, &workdir, &sink, cancel).await
+        }
+        Err(e) => Err(e),
+    };
+    finish_job(inner, id, result, &workdir).await;
+}
+
+/// An empty folder for a run: what an interrupted earlier run left is removed first.
+fn fresh_dir(dir: &Path) -> Result<(), VidflowError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(VidflowError::internal(format!(
+                "cannot clear {}: {e}",
+                dir.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| VidflowError::internal(format!("cannot create {}: {e}", dir.display())))
+}
+
+async fn finish_job<S: JobStore, X>(
+    inner: &Inner<S, X>,
+    id: &str,
+    result: Result<JobOutcome, VidflowError>,
+    workdir: &Path,
+) {
+    let job = {
+        let mut shared = inner.lock();
+        let Some(live) = shared.live.get_mut(id) else {
+            shared.running -= 1;
+            return;
+        };
+        let requeue = live.requeue;
+        let mut job = live.job.clone();
+        job.stage = None;
+        match result {
+            Ok(outcome) => {
+                job.state = JobState::Succeeded;
+                job.stages = outcome.stages;
+                job.result = Some(outcome.output);
+                job.percent = Some(100.0);
+            }
+            Err(e) if e.kind == ErrorKind::Cancelled && requeue => reset_to_queued(&mut job),
+            Err(e) if e.kind == ErrorKind::Cancelled => job.state = JobState::Cancelled,
+            Err(e) => {
+                job.state = JobState::Failed;
+                job.error = Some(JobFailure::from(&e));
+            }
+        }
+        if job.state.is_finished() {
+            job.finished_at_ms = Some(now_ms());
+        }
+        if job.state == JobState::Succeeded
+            && let Some(secs) = job.run_seconds()
+        {
+            shared.job_seconds = Some(match shared.job_seconds {
+                Some(avg) => 0.8 * avg + 0.2 * secs,
+                None => secs,
+            });
+        }
+        job
+    };
+    if job.state != JobState::Succeeded {
+        // No half-made outputs: a failed, cancelled or interrupted run leaves nothing.
+        if let Err(e) = std::fs::remove_dir_all(workdir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            warn!(job = id, "cannot remove {}: {e}", workdir.display());
+        }
+    }
+    // Stored before it is announced, so whoever hears "done" finds it done.
+    if let Err(e) = inner.store.save(&job).await {
+        warn!(job = id, "cannot record the job's end: {e}");
+    }
+    {
+        let mut shared = inner.lock();
+        shared.running -= 1;
+        if let Some(mut live) = shared.live.remove(id) {
+            live.job = job.clone();
+            let event = JobEvent::finished(&job).unwrap_or_else(|| JobEvent::State {
+                job: Box::new(job.clone()),
+            });
+            live.emit(event);
+        }
+    }
+    inner.idle.notify_waiters();
+    if job.state.is_finished() {
+        inner.observer.job_finished(&job);
+    }
+}

@@ -1,0 +1,187 @@
+//! The runner on the real pipeline, with jobs that stop after the script stage (fast, no
+//! rendering): events in order, idempotency, cancel, restart recovery.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vidflow_cache::TieredCache;
+use vidflow_core::{Config, StageName, VideoSize, VidflowError};
+use vidflow_jobs::{
+    CancelError, EngineExecutor, Job, JobEvent, JobOutput, JobState, JobStore, NoObserver, Runner,
+    RunnerConfig, SqliteJobStore, SubmitError,
+};
+use vidflow_stages::{Engine, MakeRequest};
+
+const SCRIPT: &str = "Tide pools\n\nA tide pool is a rocky pocket that the sea fills twice a day.\n\n\
+    Crabs, snails and anemones live there between the waves.";
+
+/// Requests in these tests are `{"script": TEXT}`; they stop after the script stage.
+fn executor(cache_dir: &std::path::Path) -> EngineExecutor {
+    let cache = Arc::new(TieredCache::embedded(1 << 24, cache_dir, None, None).unwrap());
+    let engine = Arc::new(Engine::new(Config::default(), cache).unwrap());
+    EngineExecutor::new(
+        engine,
+        Arc::new(|request: &serde_json::Value, output| {
+            let text = request["script"]
+                .as_str()
+                .ok_or_else(|| VidflowError::bad_input("no script"))?;
+            Ok(MakeRequest {
+                source: None,
+                script_text: Some(text.to_owned()),
+                avatar: "avatar_1".into(),
+                size: VideoSize {
+                    width: 1280,
+                    height: 720,
+                },
+                fps: 30,
+                max_seconds: 10.0,
+                voice: "slt".into(),
+                preset: "ultrafast".into(),
+                crf: 23,
+                subtitles: true,
+                stop_after: Some(StageName::Script),
+                output,
+            })
+        }),
+    )
+}
+
+async fn start(dir: &std::path::Path) -> Runner<SqliteJobStore, EngineExecutor> {
+    let store = SqliteJobStore::open(&dir.join("jobs.db")).unwrap();
+    Runner::start(
+        store,
+        executor(&dir.join("cache")),
+        RunnerConfig {
+            max_concurrent: 1,
+            max_queued: 8,
+            jobs_dir: dir.join("jobs"),
+        },
+        Arc::new(NoObserver),
+    )
+    .await
+    .unwrap()
+}
+
+async fn wait_finished(runner: &Runner<SqliteJobStore, EngineExecutor>, id: &str) -> Job {
+    for _ in 0..600 {
+        let job = runner.get(id).await.unwrap().unwrap();
+        if job.state.is_finished() {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_with_its_events_in_order_and_repeats_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = start(dir.path()).await;
+    let request = serde_json::json!({ "script": SCRIPT });
+    let sub = runner
+        .submit(request.clone(), "hash-a".into(), Some("wf-a".into()))
+        .await
+        .unwrap();
+    assert!(!sub.existing);
+    let mut watch = runner.watch(&sub.job.id).await.unwrap().unwrap();
+    let mut names = Vec::new();
+    let mut last_seq = watch.seq;
+    // The job may finish before we look; then there is no stream, only the final record.
+    if let Some(rx) = watch.updates.as_mut() {
+        loop {
+            let update = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .expect("events keep coming")
+                .expect("stream open until the last event");
+            assert_eq!(update.seq, last_seq + 1, "no gaps, no repeats");
+            last_seq = update.seq;
+            names.push(update.event.name());
+            if update.event.is_last() {
+                assert!(matches!(update.event, JobEvent::Done { .. }), "{update:?}");
+                break;
+            }
+        }
+    }
+    if !names.is_empty() {
+        assert!(names.ends_with(&["stage_finished", "done"]), "{names:?}");
+    }
+
+    let job = wait_finished(&runner, &sub.job.id).await;
+    assert_eq!(job.state, JobState::Succeeded);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.stages.last().unwrap().stage, StageName::Script);
+    assert!(matches!(
+        job.result,
+        Some(JobOutput::Stage {
+            stage: StageName::Script,
+            ..
+        })
+    ));
+    // The store holds the same finished record.
+    assert_eq!(runner.store().get(&job.id).await.unwrap().unwrap(), job);
+
+    // Same workflow id, same request: the same job. Different request: a conflict.
+    let again = runner
+        .submit(request.clone(), "hash-a".into(), Some("wf-a".into()))
+        .await
+        .unwrap();
+    assert!(again.existing);
+    assert_eq!(again.job.id, job.id);
+    let conflict = runner
+        .submit(
+            serde_json::json!({"script": "Other."}),
+            "hash-b".into(),
+            Some("wf-a".into()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(conflict, SubmitError::Conflict { ref job_id, .. } if *job_id == job.id));
+
+    // A finished job cannot be cancelled; an unknown one is not found.
+    assert!(matches!(
+        runner.cancel(&job.id).await,
+        Err(CancelError::Finished(_))
+    ));
+    assert!(matches!(
+        runner.cancel("nope").await,
+        Err(CancelError::NotFound(_))
+    ));
+
+    // A late watcher gets the finished job and no stream.
+    let late = runner.watch(&job.id).await.unwrap().unwrap();
+    assert!(late.updates.is_none());
+    assert_eq!(late.job.state, JobState::Succeeded);
+    runner.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_left_running_by_a_dead_process_run_again_and_failures_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a killed process leaves: one job marked running, one queued, in the store.
+    let store = SqliteJobStore::open(&dir.path().join("jobs.db")).unwrap();
+    let mut interrupted = Job::new(serde_json::json!({ "script": SCRIPT }), "h1", None);
+    interrupted.state = JobState::Running;
+    interrupted.attempts = 1;
+    interrupted.stage = Some(StageName::Script);
+    store.create(&interrupted).await.unwrap();
+    // A request the builder rejects: the job fails with bad_input, nothing else breaks.
+    let broken = Job::new(serde_json::json!({ "page": "x" }), "h2", None);
+    store.create(&broken).await.unwrap();
+    drop(store);
+
+    let runner = start(dir.path()).await;
+    let done = wait_finished(&runner, &interrupted.id).await;
+    assert_eq!(done.state, JobState::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 2);
+    let failed = wait_finished(&runner, &broken.id).await;
+    assert_eq!(failed.state, JobState::Failed);
+    let error = failed.error.unwrap();
+    assert_eq!(error.kind, "bad_input");
+    assert!(error.message.contains("no script"), "{}", error.message);
+    // A failed job leaves no folder behind.
+    assert!(!dir.path().join("jobs").join(&broken.id).exists());
+    runner.shutdown(Duration::from_secs(5)).await;
+    // Nothing is left unfinished for the next start.
+    let store = SqliteJobStore::open(&dir.path().join("jobs.db")).unwrap();
+    assert!(store.unfinished().await.unwrap().is_empty());
+}

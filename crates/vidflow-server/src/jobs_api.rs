@@ -1,0 +1,522 @@
+//! `/v1/videos` and `/v1/jobs/...`: submitting, reading, following, cancelling jobs and
+//! fetching their files.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+use vidflow_jobs::{JobEvent, JobOutput, JobQuery, JobState, JobUpdate, VIDEO_FILE};
+
+use crate::error::{ApiError, ErrorBody, FieldError};
+use crate::request::VideoRequest;
+use crate::views::{Accepted, JobList, JobStateView, JobView, PlanView};
+use crate::{AppState, LocalRunner};
+
+/// What `POST /v1/videos` answers with 200: the plan of a dry run, or the job an existing
+/// `workflow_id` names.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum VideoOk {
+    /// `"dry_run": true`.
+    Plan(PlanView),
+    /// A repeated `workflow_id` with the same body.
+    Existing(Accepted),
+}
+
+/// Submit a video job.
+///
+/// Exactly one of `url`, `html` or `script`. Returns 202 with the job's URLs; with a
+/// `workflow_id` already used for the same body, 200 with that job; with a different body,
+/// 409. `"dry_run": true` validates and returns the plan without starting anything.
+#[utoipa::path(
+    post,
+    path = "/v1/videos",
+    tag = "videos",
+    request_body(content = VideoRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Job accepted", body = Accepted,
+            headers(("Location" = String, description = "The job's URL"))),
+        (status = 200, description = "The plan (dry run), or the existing job for this workflow_id", body = VideoOk),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 409, description = "workflow_id already used with a different body", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Invalid fields (all of them listed)", body = ErrorBody),
+        (status = 429, description = "Queue full or rate limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Shutting down", body = ErrorBody),
+    )
+)]
+pub async fn create_video(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|r| {
+        let status = r.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload_too_large"
+        } else {
+            "bad_request"
+        };
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "request body too large: at most {} bytes",
+                crate::BODY_LIMIT
+            )
+        } else {
+            r.body_text()
+        };
+        ApiError::new(status, code, message)
+    })?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json")
+                || (v.starts_with("application/") && v.ends_with("+json"))
+        });
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    let req = VideoRequest::from_json(&body)?;
+    // Checked against the pipeline before anything is stored: bad input is a 422 now, not
+    // a failed job later. The dry run's output path only has to be in an existing folder.
+    let make = req.to_make_request(&s.config.video, s.jobs_dir.join(VIDEO_FILE))?;
+    if req.dry_run {
+        let plan = s.engine.plan(&make).await?;
+        return Ok(Json(VideoOk::Plan(PlanView::from(plan))).into_response());
+    }
+    s.engine.validate(&make)?;
+    let mut stored = req.clone();
+    stored.dry_run = false;
+    let value = serde_json::to_value(&stored)
+        .map_err(|e| ApiError::internal("cannot store the request", e))?;
+    let submitted = s
+        .runner
+        .submit(value, req.canonical_hash(), req.workflow_id.clone())
+        .await?;
+    let id = &submitted.job.id;
+    let accepted = Accepted {
+        job_id: id.clone(),
+        status_url: format!("/v1/jobs/{id}"),
+        events_url: format!("/v1/jobs/{id}/events"),
+        existing: submitted.existing,
+    };
+    let location = HeaderValue::from_str(&accepted.status_url)
+        .map_err(|e| ApiError::internal("bad job id", e))?;
+    let mut resp = if submitted.existing {
+        (StatusCode::OK, Json(VideoOk::Existing(accepted))).into_response()
+    } else {
+        (StatusCode::ACCEPTED, Json(accepted)).into_response()
+    };
+    resp.headers_mut().insert(header::LOCATION, location);
+    Ok(resp)
+}
+
+/// Filters and paging of `GET /v1/jobs`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only jobs in this state.
+    pub state: Option<JobStateView>,
+    /// Jobs per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]*$")]
+    pub cursor: Option<String>,
+}
+
+/// List jobs, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    tag = "jobs",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobList),
+        (status = 400, description = "Bad query or cursor", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 422, description = "Bad limit", body = ErrorBody),
+    )
+)]
+pub async fn list_jobs(
+    State(s): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<JobList>, ApiError> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid_fields(vec![FieldError {
+            field: "limit".into(),
+            message: "use 1 to 200".into(),
+        }]));
+    }
+    let page = s
+        .runner
+        .list(&JobQuery {
+            state: params.state.map(JobState::from),
+            limit: limit as usize,
+            // `cursor=` is the same as no cursor: the first page.
+            cursor: params.cursor.filter(|c| !c.is_empty()),
+        })
+        .await?;
+    Ok(Json(JobList {
+        jobs: page.jobs.iter().map(JobView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// A job: its state, stage and percent, per-stage timings and cache hits, result links.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    )
+)]
+pub async fn get_job(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    let job = s
+        .runner
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(&id))?;
+    Ok(Json(JobView::from(&job)))
+}
+
+/// Cancel a job: a queued job never starts; a running one stops within a second or two
+/// (its ffmpeg is killed) and its files are removed.
+#[utoipa::path(
+    delete,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Cancelled", body = JobView),
+        (status = 202, description = "Told to stop; still stopping", body = JobView),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "Already finished", body = ErrorBody),
+    )
+)]
+pub async fn cancel_job(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = s.runner.cancel(&id).await?;
+    let status = if job.state.is_finished() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(JobView::from(&job))).into_response())
+}
+
+/// Follow a job live (Server-Sent Events).
+///
+/// The first event is `state` (the whole job, as `GET /v1/jobs/{id}`), then
+/// `stage_started`, `progress`, `stage_finished` (and `retrying`) as they happen, and last
+/// `done`, `failed` or `cancelled` with the finished job. Each event's `id` is its place in
+/// the job's sequence. A client that connects after the job finished gets `state` and the
+/// final event.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/events",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = SseFrame),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    )
+)]
+pub async fn job_events(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let watch = s
+        .runner
+        .watch(&id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(&id))?;
+    let mut pending = VecDeque::new();
+    pending.push_back(sse_event(
+        "state",
+        Some(watch.seq),
+        &job_json("state", &watch.job),
+    ));
+    if let Some(last) = JobEvent::finished(&watch.job) {
+        pending.push_back(sse_event(last.name(), None, &event_json(&last)));
+    }
+    let feed = Feed {
+        pending,
+        updates: watch.updates,
+        shutdown: s.shutdown.clone(),
+        runner: s.runner.clone(),
+        id,
+    };
+    let stream = futures_util::stream::unfold(feed, Feed::next);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The state behind one SSE stream.
+struct Feed {
+    pending: VecDeque<Event>,
+    updates: Option<broadcast::Receiver<JobUpdate>>,
+    shutdown: watch::Receiver<bool>,
+    runner: LocalRunner,
+    id: String,
+}
+
+impl Feed {
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
+        if let Some(ev) = self.pending.pop_front() {
+            return Some((Ok(ev), self));
+        }
+        let mut rx = self.updates.take()?;
+        if *self.shutdown.borrow() {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                // The server is stopping: end the stream so the connection can close.
+                _ = self.shutdown.changed() => return None,
+                got = rx.recv() => match got {
+                    Ok(update) => {
+                        let ev = sse_event(update.event.name(), Some(update.seq), &event_json(&update.event));
+                        if !update.event.is_last() {
+                            self.updates = Some(rx);
+                        }
+                        return Some((Ok(ev), self));
+                    }
+                    // Too far behind: skip to the job as it is now.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Ok(Some(job)) = self.runner.get(&self.id).await {
+                            self.updates = Some(rx);
+                            return Some((Ok(sse_event("state", None, &job_json("state", &job))), self));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }
+    }
+}
+
+/// One Server-Sent Event as sent: `event:` its name, `id:` its place in the job's
+/// sequence, `data:` a JSON object with the same `event` name and its fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SseFrame {
+    /// `state`, `stage_started`, `progress`, `stage_finished`, `retrying`, `done`,
+    /// `failed` or `cancelled`.
+    #[schema(example = "progress")]
+    pub event: String,
+    /// Sequence number within the job.
+    #[schema(example = "7")]
+    pub id: Option<String>,
+    /// The event as JSON text.
+    #[schema(
+        example = r#"{"event":"progress","stage":"render","done":240,"total":900,"percent":45.0}"#
+    )]
+    pub data: String,
+}
+
+fn sse_event(name: &str, seq: Option<u64>, data: &serde_json::Value) -> Event {
+    let ev = Event::default().event(name).data(data.to_string());
+    match seq {
+        Some(seq) => ev.id(seq.to_string()),
+        None => ev,
+    }
+}
+
+fn job_json(name: &str, job: &vidflow_jobs::Job) -> serde_json::Value {
+    serde_json::json!({ "event": name, "job": JobView::from(job) })
+}
+
+/// An event as JSON, with any job in it shown as the API shows jobs.
+fn event_json(event: &JobEvent) -> serde_json::Value {
+    match event {
+        JobEvent::State { job }
+        | JobEvent::Done { job }
+        | JobEvent::Failed { job }
+        | JobEvent::Cancelled { job } => job_json(event.name(), job),
+        other => serde_json::to_value(other).unwrap_or_default(),
+    }
+}
+
+/// A file in a response body.
+pub struct BinaryFile;
+
+impl PartialSchema for BinaryFile {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for BinaryFile {}
+
+/// The job's MP4. Supports `Range` (206 Partial Content), so players can seek.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/video",
+    tag = "jobs",
+    params(
+        ("id" = String, Path, description = "The job's id"),
+        ("Range" = Option<String>, Header, description = "Byte range, e.g. bytes=0-1023"),
+    ),
+    responses(
+        (status = 200, description = "The video", content_type = "video/mp4", body = BinaryFile),
+        (status = 206, description = "The requested range", content_type = "video/mp4", body = BinaryFile),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such job, or it made no video", body = ErrorBody),
+        (status = 409, description = "Not finished yet", body = ErrorBody),
+        (status = 416, description = "Range outside the file", body = ErrorBody),
+    )
+)]
+pub async fn job_video(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    serve_job_file(&s, &id, VIDEO_FILE, "video/mp4", req).await
+}
+
+/// The job's subtitles as SubRip.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/subtitles.srt",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "SubRip subtitles", content_type = "application/x-subrip", body = String),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such job, or it made no video", body = ErrorBody),
+        (status = 409, description = "Not finished yet", body = ErrorBody),
+    )
+)]
+pub async fn job_srt(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    serve_job_file(
+        &s,
+        &id,
+        "video.srt",
+        "application/x-subrip; charset=utf-8",
+        req,
+    )
+    .await
+}
+
+/// The job's subtitles as WebVTT.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/subtitles.vtt",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "WebVTT subtitles", content_type = "text/vtt", body = String),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such job, or it made no video", body = ErrorBody),
+        (status = 409, description = "Not finished yet", body = ErrorBody),
+    )
+)]
+pub async fn job_vtt(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    serve_job_file(&s, &id, "video.vtt", "text/vtt; charset=utf-8", req).await
+}
+
+async fn serve_job_file(
+    s: &AppState,
+    id: &str,
+    file: &str,
+    content_type: &'static str,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let job = s
+        .runner
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(id))?;
+    if !job.state.is_finished() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_ready",
+            format!(
+                "job {id} is {}; its files exist once it succeeds",
+                job.state
+            ),
+        ));
+    }
+    if !(job.state == JobState::Succeeded && matches!(job.result, Some(JobOutput::Video { .. }))) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_video",
+            format!("job {id} {} without a video", job.state),
+        ));
+    }
+    // The folder is named by the stored job's id, never by the path as typed.
+    let path = s.jobs_dir.join(&job.id).join(file);
+    let mut req = req;
+    // A Range header that is not a byte range is ignored (RFC 9110 §14.2), not refused.
+    if req
+        .headers()
+        .get(header::RANGE)
+        .is_some_and(|r| !r.as_bytes().starts_with(b"bytes="))
+    {
+        req.headers_mut().remove(header::RANGE);
+    }
+    let resp = ServeFile::new(&path)
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|never| match never {});
+    if resp.status() == StatusCode::NOT_FOUND {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "file_missing",
+            format!("the {file} of job {id} is no longer on the server"),
+        ));
+    }
+    let mut resp = resp.map(Body::new);
+    if resp.status().is_success() {
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    Ok(resp)
+}

@@ -1,0 +1,297 @@
+//! Prometheus metrics shared by the server and (later) the worker: jobs, stages, cache,
+//! memory and CPU, HTTP requests.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+use vidflow_cache::TieredCache;
+use vidflow_core::StageName;
+use vidflow_jobs::{Job, JobObserver};
+
+/// Every metric vidflow exports, in one registry.
+///
+/// Names: `video_processing_requests_total` (finished jobs, label `status`),
+/// `video_processing_duration_seconds` (label `stage`), `cache_hits_total` and
+/// `cache_misses_total` (label `backend`, read from the cache at scrape time),
+/// `memory_usage_bytes`, `cpu_usage_percent`, `video_jobs_queued`, `video_jobs_running`,
+/// `http_requests_total` (labels `method`, `route`, `status`),
+/// `http_request_duration_seconds` (labels `method`, `route`), and the standard
+/// `process_*` set.
+pub struct Metrics {
+    registry: Registry,
+    jobs: IntCounterVec,
+    stage_seconds: HistogramVec,
+    http_requests: IntCounterVec,
+    http_seconds: HistogramVec,
+    memory: IntGauge,
+    cpu: Gauge,
+    queued: IntGauge,
+    running: IntGauge,
+    /// CPU seconds used and when, at the last scrape: the CPU figure is the share since then.
+    cpu_sample: Mutex<Option<(Instant, f64)>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let jobs = IntCounterVec::new(
+            Opts::new(
+                "video_processing_requests_total",
+                "Video jobs finished, by how they ended",
+            ),
+            &["status"],
+        )?;
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "video_processing_duration_seconds",
+                "Wall time of each pipeline stage",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0, 600.0,
+            ]),
+            &["stage"],
+        )?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered"),
+            &["method", "route", "status"],
+        )?;
+        let http_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request (to the first byte of the body)",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5,
+            ]),
+            &["method", "route"],
+        )?;
+        let memory = IntGauge::new("memory_usage_bytes", "Resident memory of this process")?;
+        let cpu = Gauge::new(
+            "cpu_usage_percent",
+            "CPU used by this process since the previous scrape, percent of one core",
+        )?;
+        let queued = IntGauge::new("video_jobs_queued", "Jobs waiting to run")?;
+        let running = IntGauge::new("video_jobs_running", "Jobs running")?;
+        registry.register(Box::new(jobs.clone()))?;
+        registry.register(Box::new(stage_seconds.clone()))?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_seconds.clone()))?;
+        registry.register(Box::new(memory.clone()))?;
+        registry.register(Box::new(cpu.clone()))?;
+        registry.register(Box::new(queued.clone()))?;
+        registry.register(Box::new(running.clone()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Metrics {
+            registry,
+            jobs,
+            stage_seconds,
+            http_requests,
+            http_seconds,
+            memory,
+            cpu,
+            queued,
+            running,
+            cpu_sample: Mutex::new(None),
+        })
+    }
+
+    /// The registry, for exporting more metrics under the same endpoint.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Exports `cache_hits_total` and `cache_misses_total` of `cache`, per tier.
+    pub fn watch_cache(&self, cache: Arc<TieredCache>) -> Result<(), prometheus::Error> {
+        self.registry
+            .register(Box::new(CacheCollector::new(cache)?))
+    }
+
+    /// Counts one answered HTTP request.
+    pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        self.http_requests
+            .with_label_values(&[method, route, status.as_str()])
+            .inc();
+        self.http_seconds
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+
+    /// Records one stage's wall time.
+    pub fn observe_stage(&self, stage: StageName, seconds: f64) {
+        self.stage_seconds
+            .with_label_values(&[stage.as_str()])
+            .observe(seconds);
+    }
+
+    /// Sets the queue and pool gauges.
+    pub fn set_load(&self, queued: usize, running: usize) {
+        self.queued.set(queued as i64);
+        self.running.set(running as i64);
+    }
+
+    /// The Prometheus text exposition, with memory and CPU sampled now.
+    pub fn render(&self) -> String {
+        self.sample_process();
+        let mut out = Vec::with_capacity(16 * 1024);
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::warn!("cannot encode metrics: {e}");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn sample_process(&self) {
+        if let Some(rss) = resident_bytes() {
+            self.memory.set(rss as i64);
+        }
+        let Some(cpu_now) = cpu_seconds() else { return };
+        let now = Instant::now();
+        let mut last = self.cpu_sample.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, before)) = *last {
+            let wall = now.duration_since(at).as_secs_f64();
+            if wall > 0.0 {
+                self.cpu.set(((cpu_now - before) / wall * 100.0).max(0.0));
+            }
+        }
+        *last = Some((now, cpu_now));
+    }
+}
+
+impl JobObserver for Metrics {
+    fn stage_finished(&self, stage: StageName, _cached: bool, seconds: f64) {
+        self.observe_stage(stage, seconds);
+    }
+
+    fn job_finished(&self, job: &Job) {
+        self.jobs.with_label_values(&[job.state.as_str()]).inc();
+    }
+}
+
+/// Resident set size of this process, from /proc.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(1) as u64)
+}
+
+/// User plus system CPU seconds of this process, from /proc.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Some((utime + stime) / ticks.max(1) as f64)
+}
+
+/// Reads the cache's own counters at scrape time, so nothing double-counts.
+struct CacheCollector {
+    cache: Arc<TieredCache>,
+    descs: Vec<Desc>,
+}
+
+impl CacheCollector {
+    fn new(cache: Arc<TieredCache>) -> Result<CacheCollector, prometheus::Error> {
+        let (hits, misses) = Self::vecs()?;
+        let descs = hits
+            .desc()
+            .into_iter()
+            .chain(misses.desc())
+            .cloned()
+            .collect();
+        Ok(CacheCollector { cache, descs })
+    }
+
+    fn vecs() -> Result<(IntCounterVec, IntCounterVec), prometheus::Error> {
+        Ok((
+            IntCounterVec::new(
+                Opts::new(
+                    "cache_hits_total",
+                    "Stage cache look-ups answered, per tier",
+                ),
+                &["backend"],
+            )?,
+            IntCounterVec::new(
+                Opts::new(
+                    "cache_misses_total",
+                    "Stage cache look-ups that found nothing, per tier",
+                ),
+                &["backend"],
+            )?,
+        ))
+    }
+}
+
+impl Collector for CacheCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Ok((hits, misses)) = Self::vecs() else {
+            return Vec::new();
+        };
+        for tier in self.cache.counters().backends {
+            hits.with_label_values(&[tier.backend]).inc_by(tier.hits);
+            misses
+                .with_label_values(&[tier.backend])
+                .inc_by(tier.misses);
+        }
+        let mut out = hits.collect();
+        out.extend(misses.collect());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_metric_is_exported() {
+        let m = Metrics::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(TieredCache::embedded(1 << 20, dir.path(), None, None).unwrap());
+        m.watch_cache(cache).unwrap();
+        m.observe_stage(StageName::Render, 1.5);
+        m.observe_http("GET", "/health/live", 200, 0.0001);
+        let mut job = Job::new(serde_json::json!({}), "h", None);
+        job.state = vidflow_jobs::JobState::Succeeded;
+        m.job_finished(&job);
+        m.render();
+        let text = m.render();
+        for name in [
+            "video_processing_requests_total{status=\"succeeded\"} 1",
+            "video_processing_duration_seconds_bucket{stage=\"render\"",
+            "cache_hits_total{backend=\"memory\"} 0",
+            "cache_misses_total{backend=\"disk\"} 0",
+            "memory_usage_bytes ",
+            "cpu_usage_percent ",
+            "http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1",
+            "http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\"",
+            "process_resident_memory_bytes",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! The body of `POST /v1/videos`: parsing (unknown fields rejected), validation (every
+//! invalid field at once), and turning it into the pipeline's [`MakeRequest`].
+
+use std::path::PathBuf;
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use vidflow_core::config::VideoDefaults;
+use vidflow_core::{StageName, VideoSize, VidflowError};
+use vidflow_stages::{MakeRequest, Source};
+
+use crate::error::{ApiError, FieldError};
+
+/// Longest `html` accepted (the whole body is capped at 1 MiB anyway).
+const MAX_HTML: usize = 1024 * 1024;
+/// Longest `script`.
+const MAX_SCRIPT: usize = 100_000;
+/// Frame rates a video may have.
+const FPS: [u32; 4] = [24, 25, 30, 60];
+/// Base URL for `html` given without one. The `.invalid` domain never resolves (RFC 6761),
+/// so relative links and images in such a page are left out, never fetched from somewhere
+/// unintended.
+const NO_BASE: &str = "https://page.invalid/";
+
+/// A video to make: exactly one of `url`, `html` or `script`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://example.org/article",
+    "avatar": "avatar_1",
+    "workflow_id": "weekly-digest-2026-11-26",
+    "options": {"size": "1280x720", "fps": 30, "max_seconds": 60, "voice": "slt", "subtitles": true}
+}))]
+pub struct VideoRequest {
+    /// Page to fetch, `http://` or `https://`. Private and loopback addresses are refused
+    /// unless the server's own configuration allows them.
+    #[garde(custom(web_url))]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://\\S+$",
+        example = "https://example.org/article"
+    )]
+    pub url: Option<String>,
+    /// The page itself (HTML).
+    #[garde(inner(length(min = 1, max = MAX_HTML)))]
+    #[schema(max_length = 1048576, min_length = 1)]
+    pub html: Option<String>,
+    /// URL that relative links and images in `html` resolve against (`http(s)://`); only
+    /// used with `html`.
+    #[garde(custom(web_url))]
+    #[schema(max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://\\S+$")]
+    pub base_url: Option<String>,
+    /// Your own script: one segment per paragraph; a short first line is the title.
+    #[garde(inner(length(min = 1, max = MAX_SCRIPT)))]
+    #[schema(max_length = 100000, min_length = 1)]
+    pub script: Option<String>,
+    /// Presenter: one of the built-in avatars (`GET /v1/avatars`); default from the server's
+    /// configuration.
+    #[garde(custom(builtin_avatar))]
+    #[schema(schema_with = avatar_schema)]
+    pub avatar: Option<String>,
+    /// Idempotency key: the same key with the same body returns the first job; with a
+    /// different body, 409.
+    #[garde(custom(valid_workflow_id))]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
+    pub workflow_id: Option<String>,
+    /// How the video is made; each option defaults to the server's configuration.
+    #[serde(default)]
+    #[garde(dive)]
+    pub options: VideoOptions,
+    /// Validate and return the plan (stages, cache use, estimated time) without starting a job.
+    #[serde(default)]
+    #[garde(skip)]
+    pub dry_run: bool,
+}
+
+/// How the video is made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct VideoOptions {
+    /// Frame size.
+    #[garde(skip)]
+    pub size: Option<FrameSize>,
+    /// Frames per second: 24, 25, 30 or 60.
+    #[garde(custom(frame_rate))]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(schema_with = fps_schema)]
+    pub fps: Option<u32>,
+    /// Narration budget in seconds (the video is as long as the narration).
+    #[garde(inner(range(min = 1.0, max = 3600.0)))]
+    #[schema(minimum = 1, maximum = 3600, example = 60)]
+    pub max_seconds: Option<f64>,
+    /// Voice (`GET /v1/voices`).
+    #[garde(custom(known_voice))]
+    #[schema(schema_with = voice_schema)]
+    pub voice: Option<String>,
+    /// x264 preset: faster presets make bigger files.
+    #[garde(skip)]
+    pub preset: Option<Preset>,
+    /// x264 constant rate factor, 0–51 (lower is better and bigger).
+    #[garde(inner(range(max = 51)))]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 51, example = 23)]
+    pub crf: Option<u8>,
+    /// Burn subtitles into the frames (the .srt/.vtt files are written either way).
+    #[garde(skip)]
+    pub subtitles: Option<bool>,
+    /// Stop after this stage; the job's result is that stage's output as JSON.
+    #[garde(skip)]
+    pub stop_after: Option<StopAfter>,
+}
+
+/// Frame sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum FrameSize {
+    /// Landscape HD.
+    #[serde(rename = "1280x720")]
+    Hd,
+    /// Landscape full HD.
+    #[serde(rename = "1920x1080")]
+    FullHd,
+    /// Portrait, for shorts.
+    #[serde(rename = "1080x1920")]
+    Portrait,
+    /// Square.
+    #[serde(rename = "1080x1080")]
+    Square,
+}
+
+impl FrameSize {
+    fn video_size(self) -> VideoSize {
+        let (width, height) = match self {
+            FrameSize::Hd => (1280, 720),
+            FrameSize::FullHd => (1920, 1080),
+            FrameSize::Portrait => (1080, 1920),
+            FrameSize::Square => (1080, 1080),
+        };
+        VideoSize { width, height }
+    }
+}
+
+/// x264 presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+    Faster,
+    Fast,
+    Medium,
+    Slow,
+    Slower,
+    Veryslow,
+}
+
+impl Preset {
+    fn as_str(self) -> &'static str {
+        match self {
+            Preset::Ultrafast => "ultrafast",
+            Preset::Superfast => "superfast",
+            Preset::Veryfast => "veryfast",
+            Preset::Faster => "faster",
+            Preset::Fast => "fast",
+            Preset::Medium => "medium",
+            Preset::Slow => "slow",
+            Preset::Slower => "slower",
+            Preset::Veryslow => "veryslow",
+        }
+    }
+}
+
+/// Stages a job may stop after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum StopAfter {
+    Fetch,
+    Extract,
+    Script,
+    Speak,
+    Storyboard,
+}
+
+impl StopAfter {
+    fn stage(self) -> StageName {
+        match self {
+            StopAfter::Fetch => StageName::Fetch,
+            StopAfter::Extract => StageName::Extract,
+            StopAfter::Script => StageName::Script,
+            StopAfter::Speak => StageName::Speak,
+            StopAfter::Storyboard => StageName::Storyboard,
+        }
+    }
+}
+
+/// An optional whole number, also when written with a fraction of zero (`23.0`): JSON
+/// (and JSON Schema's `integer`) does not tell the two apart.
+fn whole_number<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    let Some(n) = Option::<serde_json::Number>::deserialize(de)? else {
+        return Ok(None);
+    };
+    let whole = match (n.as_u64(), n.as_f64()) {
+        (Some(u), _) => Some(u),
+        (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Some(f as u64),
+        _ => None,
+    };
+    whole
+        .and_then(|u| T::try_from(u).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("expected a whole number in range, got {n}"))
+        })
+}
+
+fn web_url(value: &Option<String>, _: &()) -> garde::Result {
+    let Some(url) = value else { return Ok(()) };
+    if url.len() > 2048 {
+        return Err(garde::Error::new("longer than 2048 characters"));
+    }
+    // Same rule as the schema's pattern: http(s)://, then something, no white space.
+    let rest = ["http://", "https://"].iter().find_map(|scheme| {
+        url.get(..scheme.len())
+            .filter(|head| head.eq_ignore_ascii_case(scheme))
+            .map(|_| &url[scheme.len()..])
+    });
+    match rest {
+        // file:// and local paths would read the server's own files.
+        None => Err(garde::Error::new("use an http:// or https:// URL")),
+        Some(rest) if rest.is_empty() || url.contains(char::is_whitespace) => {
+            Err(garde::Error::new("not a valid URL"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn builtin_avatar(value: &Option<String>, _: &()) -> garde::Result {
+    match value {
+        Some(name) if !vidflow_avatar::Avatar::builtin_names().contains(&name.as_str()) => {
+            Err(garde::Error::new(format!(
+                "unknown avatar '{}': use one of {}",
+                clip(name),
+                vidflow_avatar::Avatar::builtin_names().join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn known_voice(value: &Option<String>, _: &()) -> garde::Result {
+    match value {
+        Some(name) if !vidflow_speech::Voice::names().contains(&name.as_str()) => {
+            Err(garde::Error::new(format!(
+                "unknown voice '{}': use one of {}",
+                clip(name),
+                vidflow_speech::Voice::names().join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn frame_rate(value: &Option<u32>, _: &()) -> garde::Result {
+    match value {
+        Some(fps) if !FPS.contains(fps) => Err(garde::Error::new(format!(
+            "{fps} fps is not offered: use 24, 25, 30 or 60"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn valid_workflow_id(value: &Option<String>, _: &()) -> garde::Result {
+    let Some(id) = value else { return Ok(()) };
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(garde::Error::new(
+            "use 1 to 128 characters from A-Z, a-z, 0-9 and . _ : -",
+        ))
+    }
+}
+
+/// A user's value shown in a message, cut short.
+fn clip(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+fn enum_schema<T: Into<serde_json::Value>>(
+    kind: Type,
+    values: impl IntoIterator<Item = T>,
+    example: T,
+) -> RefOr<Schema> {
+    let values: Vec<serde_json::Value> = values.into_iter().map(Into::into).collect();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([kind, Type::Null]))
+        .enum_values(Some(values.into_iter().chain([serde_json::Value::Null])))
+        .examples([example.into()])
+        .into()
+}
+
+fn fps_schema() -> RefOr<Schema> {
+    enum_schema(Type::Integer, FPS, 30)
+}
+
+fn voice_schema() -> RefOr<Schema> {
+    enum_schema(
+        Type::String,
+        vidflow_speech::Voice::names().iter().copied(),
+        "slt",
+    )
+}
+
+fn avatar_schema() -> RefOr<Schema> {
+    enum_schema(
+        Type::String,
+        vidflow_avatar::Avatar::builtin_names().iter().copied(),
+        "avatar_1",
+    )
+}
+
+impl VideoRequest {
+    /// Parses a JSON body: syntax errors are 400; unknown fields and wrong types are 422
+    /// naming the field; then every rule is checked and all invalid fields are reported.
+    pub fn from_json(body: &Bytes) -> Result<VideoRequest, ApiError> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let req: VideoRequest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("the body is not valid JSON: {inner}"),
+                );
+            }
+            ApiError::invalid_fields(vec![serde_field_error(&path, &inner.to_string())])
+        })?;
+        req.check()?;
+        Ok(req)
+    }
+
+    /// Every rule, every invalid field.
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut fields: Vec<FieldError> = match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(report) => report
+                .iter()
+                .map(|(path, err)| FieldError {
+                    field: path.to_string(),
+                    message: err.message().to_string(),
+                })
+                .collect(),
+        };
+        let given: Vec<&str> = [
+            ("url", self.url.is_some()),
+            ("html", self.html.is_some()),
+            ("script", self.script.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        match given.as_slice() {
+            [_] => {}
+            [] => fields.push(FieldError {
+                field: "url".into(),
+                message: "give exactly one of url, html or script".into(),
+            }),
+            many => {
+                for name in many {
+                    fields.push(FieldError {
+                        field: (*name).into(),
+                        message: format!("give only one of {}", many.join(", ")),
+                    });
+                }
+            }
+        }
+        if self.script.is_some()
+            && matches!(
+                self.options.stop_after,
+                Some(StopAfter::Fetch | StopAfter::Extract)
+            )
+        {
+            fields.push(FieldError {
+                field: "options.stop_after".into(),
+                message: "fetch and extract need a page (url or html), not a script".into(),
+            });
+        }
+        if fields.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_fields(fields))
+        }
+    }
+
+    /// Hex hash of the request in canonical form (fields in declaration order, `dry_run`
+    /// left out): equal requests hash equal however their JSON was laid out.
+    pub fn canonical_hash(&self) -> String {
+        let mut canonical = self.clone();
+        canonical.dry_run = false;
+        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+        blake3::hash(&bytes).to_hex().to_string()
+    }
+
+    /// The pipeline request, options not given taken from `defaults`.
+    pub fn to_make_request(
+        &self,
+        defaults: &VideoDefaults,
+        output: PathBuf,
+    ) -> Result<MakeRequest, VidflowError> {
+        let source = match (&self.url, &self.html) {
+            (Some(url), _) => Some(Source::Url(url.clone())),
+            (None, Some(html)) => Some(Source::Html {
+                html: html.clone(),
+                base_url: self.base_url.clone().unwrap_or_else(|| NO_BASE.to_owned()),
+            }),
+            (None, None) => None,
+        };
+        let o = &self.options;
+        let size = match o.size {
+            Some(s) => s.video_size(),
+            None => VideoSize::parse(&defaults.size)
+                .map_err(|e| VidflowError::internal(format!("video.size: {e}")))?,
+        };
+        Ok(MakeRequest {
+            source,
+            script_text: self.script.clone(),
+            avatar: self
+                .avatar
+                .clone()
+                .unwrap_or_else(|| defaults.avatar.clone()),
+            size,
+            fps: o.fps.unwrap_or(defaults.fps),
+            max_seconds: o.max_seconds.unwrap_or(defaults.max_seconds),
+            voice: o.voice.clone().unwrap_or_else(|| defaults.voice.clone()),
+            preset: o
+                .preset
+                .map_or_else(|| defaults.preset.clone(), |p| p.as_str().to_owned()),
+            crf: o.crf.unwrap_or(defaults.crf),
+            subtitles: o.subtitles.unwrap_or(defaults.subtitles),
+            stop_after: o.stop_after.map(StopAfter::stage),
+            output,
+        })
+    }
+}
+
+/// What the derive cannot say about [`VideoRequest`]: exactly one of `url`, `html` or
+/// `script` is a string, and a script cannot stop after fetch or extract. Merged into the
+/// generated schema so that clients (and fuzzers) see the same rules the server applies.
+pub fn schema_rules() -> serde_json::Value {
+    let given = |name: &str| serde_json::json!({"required": [name], "properties": {name: {"type": "string"}}});
+    serde_json::json!({
+        "oneOf": [given("url"), given("html"), given("script")],
+        "not": {"allOf": [given("script"), {
+            "required": ["options"],
+            "properties": {"options": {
+                "required": ["stop_after"],
+                "properties": {"stop_after": {"enum": ["fetch", "extract"]}}
+            }}
+        }]}
+    })
+}
+
+/// A serde error as a field error. The path names the field, unknown ones included.
+fn serde_field_error(path: &str, message: &str) -> FieldError {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    let field = if path.is_empty() || path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    FieldError { field, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<VideoRequest, ApiError> {
+        VideoRequest::from_json(&Bytes::copy_from_slice(json.as_bytes()))
+    }
+
+    fn fields(err: &ApiError) -> Vec<&str> {
+        err.fields.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    #[test]
+    fn several_invalid_fields_are_reported_together() {
+        let err = parse(
+            r#"{"url": "file:///etc/passwd", "options": {"fps": 29, "crf": 70, "max_seconds": 0, "voice": "bob"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let mut got = fields(&err);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "options.crf",
+                "options.fps",
+                "options.max_seconds",
+                "options.voice",
+                "url"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_name_the_field() {
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"colour": "red"}}"#).unwrap_err();
+        assert_eq!(fields(&err), ["options.colour"]);
+        let err = parse(r#"{"html": "<p>x</p>", "dryrun": true}"#).unwrap_err();
+        assert_eq!(fields(&err), ["dryrun"]);
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"fps": "fast"}}"#).unwrap_err();
+        assert_eq!(fields(&err), ["options.fps"]);
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"crf": 2.5}}"#).unwrap_err();
+        assert_eq!(fields(&err), ["options.crf"]);
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"crf": 300}}"#).unwrap_err();
+        assert_eq!(fields(&err), ["options.crf"]);
+        let ok = parse(r#"{"html": "<p>x</p>", "options": {"crf": 20.0, "fps": 25}}"#).unwrap();
+        assert_eq!((ok.options.crf, ok.options.fps), (Some(20), Some(25)));
+        let err = parse(r#"{"html": "#).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn exactly_one_source() {
+        assert_eq!(fields(&parse("{}").unwrap_err()), ["url"]);
+        let err = parse(r#"{"html": "<p>x</p>", "script": "Hi."}"#).unwrap_err();
+        assert_eq!(fields(&err), ["html", "script"]);
+        parse(r#"{"script": "Hello there."}"#).unwrap();
+    }
+
+    #[test]
+    fn the_hash_ignores_layout_and_dry_run() {
+        let a = parse(r#"{"html": "<p>x</p>", "options": {"fps": 25, "crf": 20}}"#).unwrap();
+        let b =
+            parse(r#"{"options": {"crf": 20, "fps": 25}, "dry_run": true, "html": "<p>x</p>"}"#)
+                .unwrap();
+        assert_eq!(a.canonical_hash(), b.canonical_hash());
+        let c = parse(r#"{"html": "<p>x</p>", "options": {"fps": 30}}"#).unwrap();
+        assert_ne!(a.canonical_hash(), c.canonical_hash());
+    }
+
+    #[test]
+    fn defaults_fill_what_the_request_leaves_out() {
+        let req = parse(
+            r#"{"html": "<p>x</p>", "options": {"size": "1080x1920", "preset": "ultrafast"}}"#,
+        )
+        .unwrap();
+        let make = req
+            .to_make_request(&VideoDefaults::default(), "out/video.mp4".into())
+            .unwrap();
+        assert_eq!(
+            make.size,
+            VideoSize {
+                width: 1080,
+                height: 1920
+            }
+        );
+        assert_eq!(make.preset, "ultrafast");
+        assert_eq!(make.fps, 30);
+        assert_eq!(
+            make.source,
+            Some(Source::Html {
+                html: "<p>x</p>".into(),
+                base_url: NO_BASE.into()
+            })
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! Status, health, metrics, the OpenAPI document, and the avatar and voice catalogue.
+
+use std::path::Path;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use vidflow_avatar::Avatar;
+use vidflow_speech::Voice;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::jobs_api::BinaryFile;
+use crate::views::{
+    AvatarView, CacheStatus, CacheTierStatus, DiskStatus, Health, HealthCheck, JobsStatus,
+    StatusView, VoiceView,
+};
+
+/// Each subsystem's state: version, uptime, cache and hit rate, queue, free disk.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "system",
+    responses(
+        (status = 200, description = "Status", body = StatusView),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+    )
+)]
+pub async fn status(State(s): State<AppState>) -> Json<StatusView> {
+    let counters = s.engine.cache().counters();
+    let hits: u64 = counters.backends.iter().map(|b| b.hits).sum();
+    // A look-up that misses every tier counts one miss per tier; the last tier's misses
+    // are the look-ups nothing answered.
+    let missed = counters.backends.last().map_or(0, |b| b.misses);
+    let load = s.runner.load();
+    Json(StatusView {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        uptime_seconds: s.started.elapsed().as_secs_f64(),
+        cache: CacheStatus {
+            enabled: s.engine.cache().is_enabled(),
+            backends: counters
+                .backends
+                .iter()
+                .map(|b| CacheTierStatus {
+                    backend: b.backend.to_owned(),
+                    hits: b.hits,
+                    misses: b.misses,
+                })
+                .collect(),
+            hit_rate: (hits + missed > 0).then(|| hits as f64 / (hits + missed) as f64),
+        },
+        jobs: JobsStatus {
+            queued: load.queued,
+            running: load.running,
+            max_concurrent: load.max_concurrent,
+            max_queued: load.max_queued,
+        },
+        disk: DiskStatus {
+            free_bytes: free_bytes(&s.data_dir),
+        },
+    })
+}
+
+/// Free bytes for unprivileged users on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid C string and `st` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), &mut st) };
+    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "system",
+    security(()),
+    responses((status = 200, description = "Alive", body = Health))
+)]
+pub async fn live() -> Response {
+    // A constant body: this is what load balancers hit most.
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Bytes::from_static(br#"{"status":"ok","checks":[]}"#),
+    )
+        .into_response()
+}
+
+/// Readiness: the data folder is writable, ffmpeg is installed, the speech engine loads.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "system",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready; the failing checks say why", body = Health),
+    )
+)]
+pub async fn ready(State(s): State<AppState>) -> Response {
+    let data_dir = s.data_dir.clone();
+    let voice = s.config.video.voice.clone();
+    let checks = tokio::task::spawn_blocking(move || {
+        let probe = data_dir.join(format!(".ready-{}", std::process::id()));
+        let dir_check =
+            match std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)) {
+                Ok(()) => HealthCheck {
+                    name: "data_dir".into(),
+                    ok: true,
+                    message: format!("{} is writable", data_dir.display()),
+                },
+                Err(e) => HealthCheck {
+                    name: "data_dir".into(),
+                    ok: false,
+                    message: format!("cannot write to {}: {e}", data_dir.display()),
+                },
+            };
+        let ffmpeg = match vidflow_encode::ffmpeg_version() {
+            Ok(v) => HealthCheck {
+                name: "ffmpeg".into(),
+                ok: true,
+                message: v,
+            },
+            Err(e) => HealthCheck {
+                name: "ffmpeg".into(),
+                ok: false,
+                message: e.to_string(),
+            },
+        };
+        let speech = match Voice::load(&voice) {
+            Ok(v) => HealthCheck {
+                name: "speech".into(),
+                ok: true,
+                message: format!("voice {} loads", v.name()),
+            },
+            Err(e) => HealthCheck {
+                name: "speech".into(),
+                ok: false,
+                message: e.message,
+            },
+        };
+        vec![dir_check, ffmpeg, speech]
+    })
+    .await
+    .unwrap_or_default();
+    let ok = !checks.is_empty() && checks.iter().all(|c| c.ok);
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Health {
+        status: if ok { "ok" } else { "unavailable" }.into(),
+        checks,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    security(()),
+    responses(
+        (status = 200, description = "Metrics", content_type = "text/plain", body = String),
+        (status = 401, description = "No valid API key (when metrics are not open)", body = ErrorBody),
+    )
+)]
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    let load = s.runner.load();
+    s.metrics.set_load(load.queued, load.running);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "system",
+    security(()),
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
+)]
+pub async fn openapi_json(State(s): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        s.openapi_json.get().cloned().unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// The built-in presenters.
+#[utoipa::path(
+    get,
+    path = "/v1/avatars",
+    tag = "catalog",
+    responses(
+        (status = 200, description = "Avatars", body = Vec<AvatarView>),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+    )
+)]
+pub async fn avatars() -> Result<Json<Vec<AvatarView>>, ApiError> {
+    Avatar::builtin_names()
+        .iter()
+        .map(|id| {
+            let avatar = Avatar::builtin(id).map_err(|e| ApiError::internal("avatar", e))?;
+            Ok(AvatarView {
+                id: (*id).to_owned(),
+                name: avatar.name().to_owned(),
+                preview_url: format!("/v1/avatars/{id}/preview.png"),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()
+        .map(Json)
+}
+
+/// A PNG of a built-in presenter.
+#[utoipa::path(
+    get,
+    path = "/v1/avatars/{id}/preview.png",
+    tag = "catalog",
+    params(("id" = String, Path, description = "The avatar's id")),
+    responses(
+        (status = 200, description = "The preview", content_type = "image/png", body = BinaryFile),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such avatar", body = ErrorBody),
+    )
+)]
+pub async fn avatar_preview(
+    State(s): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let Some(name) = Avatar::builtin_names().iter().find(|n| **n == id) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "no avatar '{}': use one of {}",
+                id.chars().take(40).collect::<String>(),
+                Avatar::builtin_names().join(", ")
+            ),
+        ));
+    };
+    let cached = s
+        .previews
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(*name)
+        .cloned();
+    let png = match cached {
+        Some(png) => png,
+        None => {
+            let name: &'static str = name;
+            let png = tokio::task::spawn_blocking(move || {
+                Avatar::builtin(name).map(|a| Bytes::from(a.preview_png(360, 400)))
+            })
+            .await
+            .map_err(|e| ApiError::internal("preview", e))?
+            .map_err(|e| ApiError::internal("preview", e))?;
+            s.previews
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name, png.clone());
+            png
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// The voices.
+#[utoipa::path(
+    get,
+    path = "/v1/voices",
+    tag = "catalog",
+    responses(
+        (status = 200, description = "Voices", body = Vec<VoiceView>),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+    )
+)]
+pub async fn voices() -> Result<Json<Vec<VoiceView>>, ApiError> {
+    Voice::names()
+        .iter()
+        .map(|id| {
+            let voice = Voice::load(id).map_err(|e| ApiError::internal("voice", e))?;
+            Ok(VoiceView {
+                id: (*id).to_owned(),
+                description: voice.description().to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()
+        .map(Json)
+}

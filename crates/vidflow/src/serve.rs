@@ -1,0 +1,44 @@
+//! `vidflow serve`: the HTTP service on the same library the CLI uses.
+
+use anyhow::{Context, Result};
+use figment::Figment;
+use vidflow_core::Config;
+use vidflow_server::{Server, ServerError};
+
+use crate::cli::ServeArgs;
+use crate::settings;
+
+/// Starts the service and runs until SIGTERM or SIGINT.
+pub async fn serve(base: Figment, args: ServeArgs) -> Result<()> {
+    let mut fig = settings::flag(base, "server.addr", args.addr.clone());
+    fig = settings::flag(fig, "server.data_dir", args.data_dir.clone());
+    if args.allow_private_network {
+        fig = settings::flag(fig, "allow_private_network", Some(true));
+    }
+    let cfg = Config::from_figment(&fig)?;
+    let addr = cfg.server.addr.clone();
+    let data_dir = cfg.server.resolved_data_dir();
+    let server = Server::start(cfg).await.map_err(setup_error)?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    // Tests and scripts read the real port from this line (with --addr HOST:0).
+    eprintln!(
+        "vidflow listening on http://{bound} (data in {})",
+        data_dir.display()
+    );
+    server
+        .serve(listener, vidflow_server::shutdown_signal())
+        .await
+        .map_err(setup_error)?;
+    Ok(())
+}
+
+/// Keeps a bad-input error's kind visible to `main`, which maps it to exit code 2.
+fn setup_error(e: ServerError) -> anyhow::Error {
+    match e {
+        ServerError::Setup(e) => e.into(),
+        other => other.into(),
+    }
+}
