@@ -69,8 +69,20 @@ impl Voice {
     /// The first load of a voice registers it with Flite (a few milliseconds); later loads
     /// reuse it. An unknown name is the user's bad input, and the error lists the valid names.
     pub fn load(name: &str) -> Result<Voice, VidflowError> {
+        let index = Self::index(name)?;
+        engine::register(index)?;
+        Ok(Voice { index })
+    }
+
+    /// Checks that `name` is a voice [`Voice::load`] accepts, without loading it (which
+    /// waits for the speech engine's lock while another text is being spoken).
+    pub fn check(name: &str) -> Result<(), VidflowError> {
+        Self::index(name).map(|_| ())
+    }
+
+    fn index(name: &str) -> Result<usize, VidflowError> {
         let wanted = name.trim().to_ascii_lowercase();
-        let index = VOICES
+        VOICES
             .iter()
             .position(|spec| spec.name == wanted)
             .ok_or_else(|| {
@@ -78,9 +90,7 @@ impl Voice {
                     "unknown voice {name:?}: choose one of {}",
                     NAMES.join(", ")
                 ))
-            })?;
-        engine::register(index)?;
-        Ok(Voice { index })
+            })
     }
 
     /// The names [`Voice::load`] accepts.

@@ -163,6 +163,8 @@ pub struct Engine {
     cache: Arc<TieredCache>,
     fetcher: Fetcher,
     chat: Option<ChatBackend>,
+    /// Built-in presenters built so far.
+    builtins: std::sync::Mutex<Vec<Avatar>>,
 }
 
 /// Cancels a running job from another task or thread.
@@ -224,6 +226,7 @@ impl Engine {
             cache,
             fetcher,
             chat,
+            builtins: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -266,8 +269,8 @@ impl Engine {
         video_cfg.video.preset = req.preset.clone();
         video_cfg.video.crf = req.crf;
         video_cfg.validate()?;
-        Avatar::load(&req.avatar).map_err(|e| VidflowError::bad_input(e.to_string()))?;
-        vidflow_speech::Voice::load(&req.voice)?;
+        self.avatar(&req.avatar)?;
+        vidflow_speech::Voice::check(&req.voice)?;
         if req.stop_after.is_none() || req.stop_after == Some(StageName::Speak) {
             let dir = parent_dir(&req.output);
             if !dir.is_dir() {
@@ -278,6 +281,21 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Loads a presenter. Built-ins are built once per engine and shared (an `Avatar` is a
+    /// cheap handle); a sprite pack is read from its folder every time, since it may change.
+    fn avatar(&self, spec: &str) -> Result<Avatar, VidflowError> {
+        if Avatar::builtin_names().contains(&spec) {
+            let mut built = self.builtins.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(a) = built.iter().find(|a| a.name() == spec) {
+                return Ok(a.clone());
+            }
+            let a = Avatar::builtin(spec).map_err(|e| VidflowError::bad_input(e.to_string()))?;
+            built.push(a.clone());
+            return Ok(a);
+        }
+        Avatar::load(spec).map_err(|e| VidflowError::bad_input(e.to_string()))
     }
 
     /// The script stage's key; with a chat backend, the model is part of it, and the
@@ -322,8 +340,7 @@ impl Engine {
         let script_key = self.script_key(req, article_key.as_ref());
         let speech = speech_key(&script_key, req);
         let storyboard = storyboard_key(&script_key, &speech, article_key.as_ref(), req);
-        let avatar =
-            Avatar::load(&req.avatar).map_err(|e| VidflowError::bad_input(e.to_string()))?;
+        let avatar = self.avatar(&req.avatar)?;
         let render = render_key(&storyboard, &avatar.id(), req);
         keys.push((StageName::Script, script_key));
         keys.push((StageName::Speak, speech));
@@ -397,8 +414,7 @@ impl Engine {
         } = *prepared;
 
         // render + encode
-        let avatar =
-            Avatar::load(&req.avatar).map_err(|e| VidflowError::bad_input(e.to_string()))?;
+        let avatar = self.avatar(&req.avatar)?;
         let render_key = render_key(&storyboard_key, &avatar.id(), req);
         let output = self
             .render(&mut run, req, &render_key, timeline.clone(), avatar, speech)
