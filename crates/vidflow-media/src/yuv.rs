@@ -84,33 +84,6 @@ pub fn rgba_to_i420(rgba: &[u8], width: u32, height: u32, out: &mut I420Frame) {
 /// (`x`, `y`). All four numbers must be even so that chroma blocks line up with the
 /// whole-frame conversion, which makes the result identical to converting the whole
 /// frame.
-/// Converts `w`x`h` RGBA (even sizes) into one tightly packed yuv420p block: Y, then U, V.
-pub(crate) fn convert_block(rgba: &[u8], w: u32, h: u32, out: &mut [u8]) {
-    let (wu, hu) = (w as usize, h as usize);
-    let c_len = (wu / 2) * (hu / 2);
-    let (y_plane, rest) = out.split_at_mut(wu * hu);
-    let (u_plane, v_plane) = rest.split_at_mut(c_len);
-    let mut planar = YuvPlanarImageMut {
-        y_plane: BufferStoreMut::Borrowed(y_plane),
-        y_stride: w,
-        u_plane: BufferStoreMut::Borrowed(u_plane),
-        u_stride: w / 2,
-        v_plane: BufferStoreMut::Borrowed(&mut v_plane[..c_len]),
-        v_stride: w / 2,
-        width: w,
-        height: h,
-    };
-    yuvutils_rs::rgba_to_yuv420(
-        &mut planar,
-        rgba,
-        w * 4,
-        YuvRange::Limited,
-        YuvStandardMatrix::Bt709,
-        YuvConversionMode::Balanced,
-    )
-    .expect("RGBA to I420 conversion with checked sizes");
-}
-
 pub(crate) fn convert_rect(rgba: &[u8], w: u32, h: u32, out: &mut I420Frame, x: u32, y: u32) {
     debug_assert!(
         x.is_multiple_of(2) && y.is_multiple_of(2) && w.is_multiple_of(2) && h.is_multiple_of(2)
@@ -124,21 +97,50 @@ pub(crate) fn convert_rect(rgba: &[u8], w: u32, h: u32, out: &mut I420Frame, x: 
     let (u_plane, v_plane) = rest.split_at_mut(c_len);
     let y_off = y as usize * fw + x as usize;
     let c_off = (y / 2) as usize * cw + (x / 2) as usize;
-    let mut planar = YuvPlanarImageMut {
-        y_plane: BufferStoreMut::Borrowed(&mut y_plane[y_off..]),
-        y_stride: fw as u32,
-        u_plane: BufferStoreMut::Borrowed(&mut u_plane[c_off..]),
-        u_stride: cw as u32,
-        v_plane: BufferStoreMut::Borrowed(&mut v_plane[c_off..c_len]),
-        v_stride: cw as u32,
-        width: w,
-        height: h,
-    };
-    // Sizes and strides are checked above, so the only failure left is a bug here.
+    to_yuv420(
+        rgba,
+        YuvPlanarImageMut {
+            y_plane: BufferStoreMut::Borrowed(&mut y_plane[y_off..]),
+            y_stride: fw as u32,
+            u_plane: BufferStoreMut::Borrowed(&mut u_plane[c_off..]),
+            u_stride: cw as u32,
+            v_plane: BufferStoreMut::Borrowed(&mut v_plane[c_off..c_len]),
+            v_stride: cw as u32,
+            width: w,
+            height: h,
+        },
+    );
+}
+
+/// Converts `w`x`h` RGBA (even sizes) into one tightly packed yuv420p block: Y, then U, V.
+pub(crate) fn convert_block(rgba: &[u8], w: u32, h: u32, out: &mut [u8]) {
+    let (wu, hu) = (w as usize, h as usize);
+    let c_len = (wu / 2) * (hu / 2);
+    let (y_plane, rest) = out.split_at_mut(wu * hu);
+    let (u_plane, v_plane) = rest.split_at_mut(c_len);
+    to_yuv420(
+        rgba,
+        YuvPlanarImageMut {
+            y_plane: BufferStoreMut::Borrowed(y_plane),
+            y_stride: w,
+            u_plane: BufferStoreMut::Borrowed(u_plane),
+            u_stride: w / 2,
+            v_plane: BufferStoreMut::Borrowed(&mut v_plane[..c_len]),
+            v_stride: w / 2,
+            width: w,
+            height: h,
+        },
+    );
+}
+
+/// BT.709 limited-range conversion of tightly packed RGBA into `planar` (sizes checked by
+/// the callers, so the only failure left is a bug here).
+fn to_yuv420(rgba: &[u8], mut planar: YuvPlanarImageMut<'_, u8>) {
+    let width = planar.width;
     yuvutils_rs::rgba_to_yuv420(
         &mut planar,
         rgba,
-        w * 4,
+        width * 4,
         YuvRange::Limited,
         YuvStandardMatrix::Bt709,
         YuvConversionMode::Balanced,
