@@ -133,6 +133,39 @@ impl TieredCache {
         ]))
     }
 
+    /// The cache `config` asks for: nothing when disabled, else memory and a disk store in
+    /// `dir` (the caller's default when `cache.dir` is unset), then the shared Redis tier
+    /// when `cache.redis_url` is set. Fails for a disk folder that cannot be opened or
+    /// Redis settings the client cannot use (both bad input).
+    pub fn from_config(
+        config: &vidflow_core::config::CacheConfig,
+        default_dir: &Path,
+    ) -> Result<Self, CacheError> {
+        if !config.enabled {
+            return Ok(TieredCache::disabled());
+        }
+        let dir = config
+            .dir
+            .clone()
+            .unwrap_or_else(|| default_dir.to_path_buf());
+        let ttl = (config.ttl > 0).then(|| Duration::from_secs(config.ttl));
+        let max = (config.max_bytes > 0).then_some(config.max_bytes);
+        let mut cache = TieredCache::embedded(config.memory_max_bytes, &dir, ttl, max)?;
+        // The shared tier goes last: memory and disk answer first, and a Redis hit fills them.
+        if let Some(options) = crate::RedisOptions::from_config(config) {
+            cache = cache.with_tier(Arc::new(crate::RedisCache::open(options)?));
+        }
+        Ok(cache)
+    }
+
+    /// Whether the tier named `backend` holds `key`: `None` when there is no such tier or
+    /// it cannot answer. Lets a worker check that a result reached the shared tier before
+    /// it reports its task done.
+    pub async fn contains_in(&self, backend: &str, key: &ContentKey) -> Option<bool> {
+        let tier = self.tiers.iter().find(|t| t.backend.name() == backend)?;
+        tier.backend.contains(key).await.ok()
+    }
+
     /// Whether there is any tier at all.
     pub fn is_enabled(&self) -> bool {
         !self.tiers.is_empty()

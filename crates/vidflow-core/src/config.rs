@@ -36,6 +36,56 @@ pub struct Config {
     pub llm: LlmConfig,
     /// The HTTP service (`vidflow serve`).
     pub server: ServerConfig,
+    /// Shared mode: the Redis Streams task queue that `vidflow worker` processes serve.
+    pub queue: QueueConfig,
+}
+
+/// Shared mode: servers and `vidflow make --remote` turn jobs into tasks on a Redis stream;
+/// `vidflow worker` processes run them. Off while `redis_url` is unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// The Redis holding the task stream (`redis://host:6379/0`). Also the shared cache's
+    /// Redis when `cache.redis_url` is unset.
+    pub redis_url: Option<String>,
+    /// Prefix of every queue and job key.
+    pub prefix: String,
+    /// Tasks a worker runs at once.
+    pub concurrency: usize,
+    /// Seconds of video per render task; chunks are joined without re-encoding.
+    pub chunk_seconds: f64,
+    /// A task whose worker has not renewed its claim for this many seconds is taken over
+    /// by another worker.
+    pub lease_seconds: u64,
+    /// Deliveries before a task goes to the dead-letter stream and its job fails.
+    pub max_deliveries: u64,
+    /// Where a worker serves `/metrics` (host:port); empty turns it off.
+    pub worker_metrics_addr: String,
+    /// Seconds a job's queue records (events, plan, result pointer) are kept.
+    pub job_ttl_seconds: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            redis_url: None,
+            // Apart from the cache's `vidflow:`, so that `cache clear` never empties the queue.
+            prefix: "vidflow-queue:".into(),
+            concurrency: 1,
+            chunk_seconds: 10.0,
+            lease_seconds: 30,
+            max_deliveries: 3,
+            worker_metrics_addr: "127.0.0.1:9464".into(),
+            job_ttl_seconds: 7 * 24 * 3600,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// True when a queue Redis is configured.
+    pub fn is_shared(&self) -> bool {
+        self.redis_url.is_some()
+    }
 }
 
 /// Per-stage time limits in seconds.
@@ -158,6 +208,7 @@ impl Default for Config {
             video: VideoDefaults::default(),
             llm: LlmConfig::default(),
             server: ServerConfig::default(),
+            queue: QueueConfig::default(),
         }
     }
 }
@@ -277,7 +328,7 @@ impl Config {
     }
 
     /// Top-level keys, the only ones read from the environment.
-    pub const TOP_LEVEL_KEYS: [&'static str; 10] = [
+    pub const TOP_LEVEL_KEYS: [&'static str; 11] = [
         "threads",
         "chunk_frames",
         "retry_attempts",
@@ -288,6 +339,7 @@ impl Config {
         "video",
         "llm",
         "server",
+        "queue",
     ];
 
     /// The places a config file is looked for, in order.
@@ -370,6 +422,30 @@ impl Config {
                 mask_url_password(url)
             )));
         }
+        if let Some(url) = &self.queue.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(VidflowError::bad_input(format!(
+                "invalid queue.redis_url '{}': use redis://host:port/db",
+                mask_url_password(url)
+            )));
+        }
+        if self.queue.concurrency == 0 {
+            return Err(VidflowError::bad_input(
+                "queue.concurrency must be at least 1",
+            ));
+        }
+        if !(self.queue.chunk_seconds.is_finite() && self.queue.chunk_seconds >= 1.0) {
+            return Err(VidflowError::bad_input(format!(
+                "invalid queue.chunk_seconds {}: use at least 1 second",
+                self.queue.chunk_seconds
+            )));
+        }
+        if self.queue.lease_seconds == 0 || self.queue.max_deliveries == 0 {
+            return Err(VidflowError::bad_input(
+                "queue.lease_seconds and queue.max_deliveries must be at least 1",
+            ));
+        }
         if self.cache.redis_part_bytes < 1024 {
             return Err(VidflowError::bad_input(
                 "cache.redis_part_bytes must be at least 1024",
@@ -389,6 +465,9 @@ impl Config {
         }
         if let Some(url) = &shown.cache.redis_url {
             shown.cache.redis_url = Some(mask_url_password(url));
+        }
+        if let Some(url) = &shown.queue.redis_url {
+            shown.queue.redis_url = Some(mask_url_password(url));
         }
         toml_string(&shown)
     }

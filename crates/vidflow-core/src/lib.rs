@@ -34,7 +34,7 @@ pub mod timeline;
 pub mod viseme;
 
 pub use article::{Article, ArticleImage, Paragraph};
-pub use config::{Config, ServerConfig};
+pub use config::{Config, QueueConfig, ServerConfig};
 pub use error::{ErrorKind, VidflowError};
 pub use key::{ContentKey, ContentKeyBuilder};
 pub use page::Page;

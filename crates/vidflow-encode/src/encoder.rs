@@ -96,6 +96,17 @@ impl VideoEncoder {
         audio_wav: Option<&Path>,
         settings: &EncodeSettings,
     ) -> Result<VideoEncoder, EncodeError> {
+        Self::start_as(output, audio_wav, settings, output.extension().is_none())
+    }
+
+    /// [`VideoEncoder::start`], with the container forced to MP4 whatever `output`'s
+    /// extension when `force_mp4` is set.
+    pub(crate) fn start_as(
+        output: &Path,
+        audio_wav: Option<&Path>,
+        settings: &EncodeSettings,
+        force_mp4: bool,
+    ) -> Result<VideoEncoder, EncodeError> {
         settings.validate()?;
         if let Some(audio) = audio_wav.filter(|a| !a.is_file()) {
             return Err(EncodeError::InputMissing {
@@ -104,7 +115,7 @@ impl VideoEncoder {
             });
         }
         let temp = partial_file(output, true)?.into_temp_path();
-        let args = ffmpeg_args(&temp, output.extension().is_none(), audio_wav, settings);
+        let args = ffmpeg_args(&temp, force_mp4, audio_wav, settings);
         tracing::debug!(output = %output.display(), ?args, "starting ffmpeg");
 
         let mut child = Command::new(FFMPEG)
@@ -325,9 +336,8 @@ fn ffmpeg_args(
     audio_wav: Option<&Path>,
     s: &EncodeSettings,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = Vec::new();
+    let mut args: Vec<OsString> = os_args(&QUIET);
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
-    push(&["-hide_banner", "-loglevel", "error", "-nostats", "-y"]);
     let size = format!("{}x{}", s.width, s.height);
     let fps = s.fps.to_string();
     push(&[
@@ -350,16 +360,35 @@ fn ffmpeg_args(
         push(&["-threads", &threads.to_string()]);
     }
     if audio_wav.is_some() {
-        let bitrate = format!("{}k", s.audio_bitrate_kbps);
-        push(&["-c:a", "aac", "-b:a", &bitrate]);
+        args.extend(audio_args(s));
     }
+    args.extend(container_args(force_mp4));
+    args.push(temp.as_os_str().to_owned());
+    args
+}
+
+/// ffmpeg's options for a quiet, non-interactive run that overwrites its output.
+pub(crate) const QUIET: [&str; 5] = ["-hide_banner", "-loglevel", "error", "-nostats", "-y"];
+
+pub(crate) fn os_args(items: &[&str]) -> Vec<OsString> {
+    items.iter().map(OsString::from).collect()
+}
+
+/// How the narration is encoded; shared with [`crate::join_segments`] so that a video joined
+/// from segments carries exactly the audio a whole encode would.
+pub(crate) fn audio_args(s: &EncodeSettings) -> Vec<OsString> {
+    let bitrate = format!("{}k", s.audio_bitrate_kbps);
+    os_args(&["-c:a", "aac", "-b:a", &bitrate])
+}
+
+/// The output container's options, shared with [`crate::join_segments`].
+pub(crate) fn container_args(force_mp4: bool) -> Vec<OsString> {
     // The index (moov) goes before the media data so players can start before the download
     // ends.
-    push(&["-movflags", "+faststart"]);
+    let mut args = os_args(&["-movflags", "+faststart"]);
     if force_mp4 {
-        push(&["-f", "mp4"]);
+        args.extend(os_args(&["-f", "mp4"]));
     }
-    args.push(temp.as_os_str().to_owned());
     args
 }
 
@@ -513,7 +542,7 @@ fn wait_or_kill(child: &mut Child, grace: Duration) -> std::io::Result<ExitStatu
 }
 
 /// "exit status 1" or "killed by signal 9".
-fn describe(status: ExitStatus) -> String {
+pub(crate) fn describe(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exit status {code}");
     }

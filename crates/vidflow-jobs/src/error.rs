@@ -24,6 +24,9 @@ pub enum StoreError {
     /// `save` of a job that was never created.
     #[error("job store: no job {0}")]
     Missing(String),
+    /// A shared store (Redis) failed or holds something unreadable.
+    #[error("shared job store: {0}")]
+    Shared(String),
     /// A list cursor that no list call handed out.
     #[error("invalid cursor '{0}': pass the next_cursor of a previous page")]
     BadCursor(String),

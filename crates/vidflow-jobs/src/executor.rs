@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vidflow_core::{ProgressSink, VidflowError};
-use vidflow_stages::{CancelFlag, Engine, MakeOutput, MakeRequest};
+use vidflow_stages::{CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest};
 
 use crate::job::{Job, JobOutput, StageTiming};
 
@@ -16,6 +16,41 @@ pub struct JobOutcome {
     pub stages: Vec<StageTiming>,
     /// What was produced.
     pub output: JobOutput,
+}
+
+impl JobOutcome {
+    /// The outcome of a finished pipeline run.
+    pub fn from_report(report: MakeReport) -> JobOutcome {
+        let stages = report
+            .stages
+            .iter()
+            .map(|s| StageTiming {
+                stage: s.stage,
+                cached: s.cached,
+                backend: s.backend.clone(),
+                seconds: s.seconds,
+            })
+            .collect();
+        let output = match report.output {
+            MakeOutput::Video {
+                duration,
+                bytes,
+                size,
+                fps,
+                frames,
+                ..
+            } => JobOutput::Video {
+                duration,
+                bytes,
+                width: size.width,
+                height: size.height,
+                fps,
+                frames,
+            },
+            MakeOutput::Stage { stage, output, .. } => JobOutput::Stage { stage, output },
+        };
+        JobOutcome { stages, output }
+    }
 }
 
 /// Runs one job to completion. The local runner calls it on its pool; a remote executor
@@ -30,6 +65,25 @@ pub trait JobExecutor: Send + Sync + 'static {
         progress: &'a dyn ProgressSink,
         cancel: CancelFlag,
     ) -> impl Future<Output = Result<JobOutcome, VidflowError>> + Send + 'a;
+
+    /// The runner is stopping: the cancels that follow interrupt jobs for a restart rather
+    /// than cancel them for a user. A remote executor leaves the job running elsewhere.
+    fn stopping(&self) {}
+
+    /// A user cancelled job `id`, which another process runs: stop it wherever it runs.
+    fn cancel_elsewhere<'a>(&'a self, _id: &'a str) -> impl Future<Output = ()> + Send + 'a {
+        async {}
+    }
+
+    /// Puts a finished job's files back into `workdir` when they are not on this machine
+    /// (another server ran it); returns whether it did.
+    fn restore_files<'a>(
+        &'a self,
+        _job: &'a Job,
+        _workdir: &'a Path,
+    ) -> impl Future<Output = Result<bool, VidflowError>> + Send + 'a {
+        async { Ok(false) }
+    }
 }
 
 /// Turns a stored request (JSON) and an output path into a [`MakeRequest`]; owned by
@@ -68,34 +122,6 @@ impl JobExecutor for EngineExecutor {
     ) -> Result<JobOutcome, VidflowError> {
         let req = (self.build)(&job.request, workdir.join(VIDEO_FILE))?;
         let report = self.engine.make(&req, progress, cancel).await?;
-        let stages = report
-            .stages
-            .iter()
-            .map(|s| StageTiming {
-                stage: s.stage,
-                cached: s.cached,
-                backend: s.backend.clone(),
-                seconds: s.seconds,
-            })
-            .collect();
-        let output = match report.output {
-            MakeOutput::Video {
-                duration,
-                bytes,
-                size,
-                fps,
-                frames,
-                ..
-            } => JobOutput::Video {
-                duration,
-                bytes,
-                width: size.width,
-                height: size.height,
-                fps,
-                frames,
-            },
-            MakeOutput::Stage { stage, output, .. } => JobOutput::Stage { stage, output },
-        };
-        Ok(JobOutcome { stages, output })
+        Ok(JobOutcome::from_report(report))
     }
 }

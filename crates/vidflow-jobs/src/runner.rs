@@ -83,6 +83,8 @@ pub struct Load {
 const EVENT_BUFFER: usize = 256;
 /// How long `cancel` waits for a running job to stop before answering.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
+/// How often a running job's record is saved with its progress (when it changed).
+const PROGRESS_SAVE_EVERY: Duration = Duration::from_millis(500);
 /// Job length assumed for `Retry-After` until one has finished.
 const DEFAULT_JOB_SECONDS: f64 = 30.0;
 
@@ -362,6 +364,7 @@ impl<S: JobStore, X: JobExecutor> Runner<S, X> {
                 job.state = JobState::Cancelled;
                 job.finished_at_ms = Some(now_ms());
                 inner.store.save(&job).await?;
+                inner.executor.cancel_elsewhere(id).await;
                 Ok(job)
             }
         }
@@ -398,6 +401,7 @@ impl<S: JobStore, X: JobExecutor> Runner<S, X> {
                 break;
             }
         }
+        inner.executor.stopping();
         {
             let mut shared = inner.lock();
             for live in shared.live.values_mut() {
@@ -529,7 +533,29 @@ async fn run_job<S: JobStore, X: JobExecutor>(inner: &Inner<S, X>, id: &str) {
     let result = match fresh_dir(&workdir) {
         Ok(()) => {
             let sink = LiveSink { inner, id };
-            inner.executor.execute(&job, &workdir, &sink, cancel).await
+            let run = inner.executor.execute(&job, &workdir, &sink, cancel);
+            tokio::pin!(run);
+            // The record follows the run's progress, so that other processes sharing the
+            // store (a second server) see it too.
+            let mut tick = tokio::time::interval(PROGRESS_SAVE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut saved_seq = 0;
+            loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    _ = tick.tick() => {
+                        let changed = inner.lock().live.get(id).and_then(|live| {
+                            (live.seq != saved_seq).then(|| (live.seq, live.job.clone()))
+                        });
+                        if let Some((seq, snapshot)) = changed {
+                            saved_seq = seq;
+                            if let Err(e) = inner.store.save(&snapshot).await {
+                                warn!(job = id, "cannot record the job's progress: {e}");
+                            }
+                        }
+                    }
+                }
+            }
         }
         Err(e) => Err(e),
     };

@@ -19,7 +19,7 @@ use tower_http::services::ServeFile;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
-use vidflow_jobs::{JobEvent, JobOutput, JobQuery, JobState, JobUpdate, VIDEO_FILE};
+use vidflow_jobs::{JobEvent, JobExecutor, JobOutput, JobQuery, JobState, JobUpdate, VIDEO_FILE};
 
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::request::VideoRequest;
@@ -492,7 +492,14 @@ async fn serve_job_file(
         ));
     }
     // The folder is named by the stored job's id, never by the path as typed.
-    let path = s.jobs_dir.join(&job.id).join(file);
+    let dir = s.jobs_dir.join(&job.id);
+    let path = dir.join(file);
+    if !path.is_file() {
+        // Shared mode: another server followed this job; its files are in the shared cache.
+        if let Err(e) = s.runner.executor().restore_files(&job, &dir).await {
+            tracing::warn!(job = %job.id, "cannot restore the job's files: {}", e.message);
+        }
+    }
     let mut req = req;
     // A Range header that is not a byte range is ignored (RFC 9110 §14.2), not refused.
     if req

@@ -27,7 +27,11 @@
 pub mod auth;
 pub mod error;
 pub mod jobs_api;
-pub mod metrics;
+mod mode;
+/// The Prometheus metrics (the `vidflow-metrics` crate, shared with the worker).
+pub mod metrics {
+    pub use vidflow_metrics::*;
+}
 pub mod request;
 pub mod system;
 pub mod views;
@@ -57,19 +61,24 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 use vidflow_cache::TieredCache;
 use vidflow_core::{Config, VidflowError};
-use vidflow_jobs::{EngineExecutor, Runner, RunnerConfig, SqliteJobStore, StoreError};
+use vidflow_jobs::{
+    EngineExecutor, RequestBuilder, Runner, RunnerConfig, SqliteJobStore, StoreError,
+};
 use vidflow_stages::Engine;
 
 use crate::auth::{ClientKeyExtractor, KeySet};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+pub use crate::mode::{ServiceExecutor, ServiceStore};
 use crate::request::VideoRequest;
+use vidflow_dist::{RedisJobStore, RemoteExecutor, TaskQueue};
 
 /// Largest request body accepted, bytes; more gets 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The runner the server uses: jobs in SQLite, run in this process.
-pub type LocalRunner = Runner<SqliteJobStore, EngineExecutor>;
+/// The runner the server uses: jobs in SQLite run in this process, or (shared mode) jobs
+/// in Redis run by the workers.
+pub type LocalRunner = Runner<ServiceStore, ServiceExecutor>;
 
 /// What every handler shares.
 pub type AppState = Arc<Service>;
@@ -149,21 +158,46 @@ impl Server {
         metrics.watch_cache(cache.clone())?;
         let engine = Arc::new(Engine::new(config.clone(), cache)?);
         let defaults = config.video.clone();
-        let executor = EngineExecutor::new(
-            engine.clone(),
-            Arc::new(move |request: &serde_json::Value, output| {
-                let req: VideoRequest = serde_json::from_value(request.clone()).map_err(|e| {
-                    VidflowError::bad_input(format!("stored request is unreadable: {e}"))
-                })?;
-                req.to_make_request(&defaults, output)
-            }),
-        );
-        let store = SqliteJobStore::open(&data_dir.join("jobs.db"))?;
+        let build: Arc<RequestBuilder> = Arc::new(move |request: &serde_json::Value, output| {
+            let req: VideoRequest = serde_json::from_value(request.clone()).map_err(|e| {
+                VidflowError::bad_input(format!("stored request is unreadable: {e}"))
+            })?;
+            req.to_make_request(&defaults, output)
+        });
+        let (store, executor, max_concurrent) = if config.queue.is_shared() {
+            let queue = TaskQueue::connect(&config.queue)
+                .await
+                .map_err(VidflowError::from)?;
+            metrics.watch_queue()?;
+            let executor = RemoteExecutor::new(
+                queue.clone(),
+                engine.clone(),
+                build,
+                config.queue.chunk_seconds,
+            );
+            // Here a running job is one handed to the workers and followed: cheap, so
+            // every accepted job is handed over at once and the workers set the pace.
+            let followed = config
+                .server
+                .max_queued_jobs
+                .max(config.server.max_concurrent_jobs);
+            (
+                ServiceStore::Shared(RedisJobStore::new(queue)),
+                ServiceExecutor::Remote(Box::new(executor)),
+                followed,
+            )
+        } else {
+            (
+                ServiceStore::Local(SqliteJobStore::open(&data_dir.join("jobs.db"))?),
+                ServiceExecutor::Local(EngineExecutor::new(engine.clone(), build)),
+                config.server.max_concurrent_jobs,
+            )
+        };
         let runner = Runner::start(
             store,
             executor,
             RunnerConfig {
-                max_concurrent: config.server.max_concurrent_jobs,
+                max_concurrent,
                 max_queued: config.server.max_queued_jobs,
                 jobs_dir: jobs_dir.clone(),
             },
@@ -282,23 +316,13 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The cache for the service: the configured folder, else `<data_dir>/cache`.
+/// The cache for the service: memory, the configured folder (else `<data_dir>/cache`), then
+/// the shared Redis tier when `cache.redis_url` is set.
 pub fn open_cache(config: &Config) -> Result<Arc<TieredCache>, VidflowError> {
-    if !config.cache.enabled {
-        return Ok(Arc::new(TieredCache::disabled()));
-    }
-    let dir = config
-        .cache
-        .dir
-        .clone()
-        .unwrap_or_else(|| config.server.resolved_data_dir().join("cache"));
-    let ttl = (config.cache.ttl > 0).then(|| Duration::from_secs(config.cache.ttl));
-    let max = (config.cache.max_bytes > 0).then_some(config.cache.max_bytes);
-    TieredCache::embedded(config.cache.memory_max_bytes, &dir, ttl, max)
+    let dir = config.server.resolved_data_dir().join("cache");
+    TieredCache::from_config(&config.cache, &dir)
         .map(Arc::new)
-        .map_err(|e| {
-            VidflowError::bad_input(format!("cannot open the cache at {}: {e}", dir.display()))
-        })
+        .map_err(|e| VidflowError::bad_input(format!("cannot open the cache: {e}")))
 }
 
 /// The OpenAPI document's fixed parts; paths come from the routes.

@@ -35,6 +35,16 @@ pub async fn status(State(s): State<AppState>) -> Json<StatusView> {
     // are the look-ups nothing answered.
     let missed = counters.backends.last().map_or(0, |b| b.misses);
     let load = s.runner.load();
+    let shared_queue = match s.runner.executor().queue() {
+        Some(q) => match q.status().await {
+            Ok(st) => Some(st.into()),
+            Err(e) => {
+                tracing::warn!("cannot read the shared queue's status: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     Json(StatusView {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_seconds: s.started.elapsed().as_secs_f64(),
@@ -60,6 +70,7 @@ pub async fn status(State(s): State<AppState>) -> Json<StatusView> {
         disk: DiskStatus {
             free_bytes: free_bytes(&s.data_dir),
         },
+        shared_queue,
     })
 }
 
@@ -177,6 +188,9 @@ pub async fn ready(State(s): State<AppState>) -> Response {
 pub async fn metrics(State(s): State<AppState>) -> Response {
     let load = s.runner.load();
     s.metrics.set_load(load.queued, load.running);
+    if let Some(q) = s.runner.executor().queue() {
+        vidflow_dist::refresh_queue_gauges(&s.metrics, q).await;
+    }
     (
         [(
             header::CONTENT_TYPE,

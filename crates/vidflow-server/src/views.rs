@@ -336,6 +336,73 @@ pub struct StatusView {
     pub jobs: JobsStatus,
     /// The data folder.
     pub disk: DiskStatus,
+    /// Shared mode only: the task stream and the live workers (null otherwise, or when
+    /// Redis does not answer).
+    pub shared_queue: Option<SharedQueueStatus>,
+}
+
+/// The shared task queue (Redis Streams) and its workers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SharedQueueStatus {
+    /// Entries in the task stream.
+    pub stream_length: u64,
+    /// Tasks delivered to a worker and not yet acknowledged.
+    pub pending: u64,
+    /// Tasks not yet delivered to any worker (consumer-group lag).
+    pub lag: u64,
+    /// Seconds since the oldest pending task was delivered or renewed.
+    pub oldest_pending_seconds: f64,
+    /// Tasks in the dead-letter stream.
+    pub dead_letters: u64,
+    /// Workers with a live heartbeat.
+    pub workers: Vec<WorkerView>,
+}
+
+/// A live worker.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkerView {
+    /// Its consumer name.
+    pub name: String,
+    /// Its host.
+    pub host: String,
+    /// Its process id.
+    pub pid: u32,
+    /// Tasks it runs at once.
+    pub concurrency: usize,
+    /// What it is running now.
+    pub tasks: Vec<String>,
+    /// Tasks finished since it started.
+    pub done: u64,
+    /// Tasks failed since it started.
+    pub failed: u64,
+    /// Its last heartbeat, ms since the epoch.
+    pub seen_at_ms: u64,
+}
+
+impl From<vidflow_dist::QueueStatus> for SharedQueueStatus {
+    fn from(s: vidflow_dist::QueueStatus) -> Self {
+        SharedQueueStatus {
+            stream_length: s.figures.stream_length,
+            pending: s.figures.pending,
+            lag: s.figures.lag,
+            oldest_pending_seconds: s.figures.oldest_pending_seconds,
+            dead_letters: s.figures.dead_letters,
+            workers: s
+                .workers
+                .into_iter()
+                .map(|w| WorkerView {
+                    name: w.name,
+                    host: w.host,
+                    pid: w.pid,
+                    concurrency: w.concurrency,
+                    tasks: w.tasks,
+                    done: w.done,
+                    failed: w.failed,
+                    seen_at_ms: w.seen_at_ms,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The stage cache.

@@ -28,13 +28,15 @@
 //! # Ok(()) }
 //! ```
 
+pub mod chunks;
 pub mod pipeline;
 pub mod render;
 pub mod storyboard;
 
+pub use chunks::{ChunkKeys, ChunkPlan, ChunkReport, ChunkSpan};
 pub use pipeline::{
     CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest, Plan, PlannedStage, Source,
     StageReport, WORDS_PER_SECOND,
 };
-pub use render::{RenderJob, frame_bytes, render_video};
+pub use render::{RenderJob, SegmentJob, frame_bytes, render_segment, render_video};
 pub use storyboard::{StoryboardOptions, build_timeline};

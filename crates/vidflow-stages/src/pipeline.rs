@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use vidflow_avatar::Avatar;
 use vidflow_cache::TieredCache;
 use vidflow_core::{
@@ -28,6 +28,8 @@ mod versions {
     pub const SPEAK: u32 = 1;
     pub const STORYBOARD: u32 = 1;
     pub const RENDER: u32 = 1;
+    pub const CHUNK: u32 = 1;
+    pub const ASSEMBLE: u32 = 1;
 }
 
 /// Silence between two segments of narration, seconds.
@@ -36,7 +38,7 @@ const SEGMENT_PAUSE: f64 = 0.45;
 pub const WORDS_PER_SECOND: f64 = 2.8;
 
 /// Where the article comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Source {
     /// A URL (`http(s)://`, `file://`) or a local path, fetched.
     Url(String),
@@ -50,7 +52,7 @@ pub enum Source {
 }
 
 /// One `make`: what to read and what to produce.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MakeRequest {
     /// The page; `None` only when `script` is given.
     pub source: Option<Source>,
@@ -151,10 +153,10 @@ enum Step {
 }
 
 /// What a render needs.
-struct Prepared {
-    timeline: Timeline,
-    speech: Speech,
-    storyboard_key: ContentKey,
+pub(crate) struct Prepared {
+    pub(crate) timeline: Timeline,
+    pub(crate) speech: Speech,
+    pub(crate) storyboard_key: ContentKey,
 }
 
 /// A configured pipeline: cache, fetcher, optional LLM, limits. Cheap to share.
@@ -182,7 +184,7 @@ impl CancelFlag {
         self.0.load(Ordering::SeqCst)
     }
 
-    fn check(&self) -> Result<(), VidflowError> {
+    pub(crate) fn check(&self) -> Result<(), VidflowError> {
         if self.is_cancelled() {
             Err(VidflowError::cancelled())
         } else {
@@ -243,6 +245,22 @@ impl Engine {
     /// Checks a request before anything runs: the avatar loads, the voice exists, the
     /// output folder exists. Bad input is reported before the first byte is fetched.
     pub fn validate(&self, req: &MakeRequest) -> Result<(), VidflowError> {
+        self.validate_inputs(req)?;
+        if req.stop_after.is_none() || req.stop_after == Some(StageName::Speak) {
+            let dir = parent_dir(&req.output);
+            if !dir.is_dir() {
+                return Err(VidflowError::bad_input(format!(
+                    "output folder {} does not exist",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Engine::validate`] without the output folder: for work that writes no output
+    /// (a chunk rendered on a worker, where the requester's folder need not exist).
+    pub(crate) fn validate_inputs(&self, req: &MakeRequest) -> Result<(), VidflowError> {
         if req.source.is_none() && req.script_text.is_none() {
             return Err(VidflowError::bad_input(
                 "nothing to make: give a page URL or path, or --script FILE",
@@ -270,22 +288,12 @@ impl Engine {
         video_cfg.video.crf = req.crf;
         video_cfg.validate()?;
         self.avatar(&req.avatar)?;
-        vidflow_speech::Voice::check(&req.voice)?;
-        if req.stop_after.is_none() || req.stop_after == Some(StageName::Speak) {
-            let dir = parent_dir(&req.output);
-            if !dir.is_dir() {
-                return Err(VidflowError::bad_input(format!(
-                    "output folder {} does not exist",
-                    dir.display()
-                )));
-            }
-        }
-        Ok(())
+        vidflow_speech::Voice::check(&req.voice)
     }
 
     /// Loads a presenter. Built-ins are built once per engine and shared (an `Avatar` is a
     /// cheap handle); a sprite pack is read from its folder every time, since it may change.
-    fn avatar(&self, spec: &str) -> Result<Avatar, VidflowError> {
+    pub(crate) fn avatar(&self, spec: &str) -> Result<Avatar, VidflowError> {
         if Avatar::builtin_names().contains(&spec) {
             let mut built = self.builtins.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(a) = built.iter().find(|a| a.name() == spec) {
@@ -328,23 +336,9 @@ impl Engine {
     /// and an estimate of the wall time. Stages after `stop_after` are left out.
     pub async fn plan(&self, req: &MakeRequest) -> Result<Plan, VidflowError> {
         self.validate(req)?;
-        let mut keys: Vec<(StageName, ContentKey)> = Vec::new();
-        let mut article_key = None;
-        if let Some(source) = &req.source {
-            let page_key = fetch_key(source).await;
-            let extract = extract_key(&page_key);
-            keys.push((StageName::Fetch, page_key));
-            keys.push((StageName::Extract, extract.clone()));
-            article_key = Some(extract);
-        }
-        let script_key = self.script_key(req, article_key.as_ref());
-        let speech = speech_key(&script_key, req);
-        let storyboard = storyboard_key(&script_key, &speech, article_key.as_ref(), req);
+        let mut keys = self.stage_keys(req).await;
         let avatar = self.avatar(&req.avatar)?;
-        let render = render_key(&storyboard, &avatar.id(), req);
-        keys.push((StageName::Script, script_key));
-        keys.push((StageName::Speak, speech));
-        keys.push((StageName::Storyboard, storyboard));
+        let render = render_key(&keys[keys.len() - 1].1, &avatar.id(), req);
         keys.push((StageName::Render, render));
         if let Some(stop) = req.stop_after
             && let Some(i) = keys.iter().position(|(s, _)| *s == stop)
@@ -383,6 +377,27 @@ impl Engine {
         })
     }
 
+    /// The keys of every stage up to the storyboard (the last), worked out without running
+    /// anything: the same functions the run uses.
+    pub(crate) async fn stage_keys(&self, req: &MakeRequest) -> Vec<(StageName, ContentKey)> {
+        let mut keys: Vec<(StageName, ContentKey)> = Vec::new();
+        let mut article_key = None;
+        if let Some(source) = &req.source {
+            let page_key = fetch_key(source).await;
+            let extract = extract_key(&page_key);
+            keys.push((StageName::Fetch, page_key));
+            keys.push((StageName::Extract, extract.clone()));
+            article_key = Some(extract);
+        }
+        let script_key = self.script_key(req, article_key.as_ref());
+        let speech = speech_key(&script_key, req);
+        let storyboard = storyboard_key(&script_key, &speech, article_key.as_ref(), req);
+        keys.push((StageName::Script, script_key));
+        keys.push((StageName::Speak, speech));
+        keys.push((StageName::Storyboard, storyboard));
+        keys
+    }
+
     /// Runs the pipeline, reporting progress, and returns what it produced.
     pub async fn make(
         &self,
@@ -419,24 +434,9 @@ impl Engine {
         let output = self
             .render(&mut run, req, &render_key, timeline.clone(), avatar, speech)
             .await?;
-
-        // Subtitles beside the video, written only once the video is in place.
-        let srt = req.output.with_extension("srt");
-        let vtt = req.output.with_extension("vtt");
-        write_file(&srt, vidflow_encode::srt(&timeline.cues).as_bytes())?;
-        write_file(&vtt, vidflow_encode::vtt(&timeline.cues).as_bytes())?;
         Ok(MakeReport {
             stages: run.reports,
-            output: MakeOutput::Video {
-                path: req.output.clone(),
-                srt,
-                vtt,
-                duration: timeline.duration,
-                bytes: output,
-                size: timeline.size,
-                fps: timeline.fps,
-                frames: timeline.frame_count,
-            },
+            output: video_written(req, &timeline, output)?,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -451,13 +451,27 @@ impl Engine {
         let mut req = req.clone();
         req.stop_after = None;
         self.validate(&req)?;
+        let p = self.ready(&req, progress, CancelFlag::default()).await?;
+        Ok((p.timeline, p.speech))
+    }
+
+    /// Every stage before rendering (cached), whatever `req.stop_after` says. The request
+    /// must have been validated.
+    pub(crate) async fn ready(
+        &self,
+        req: &MakeRequest,
+        progress: &dyn ProgressSink,
+        cancel: CancelFlag,
+    ) -> Result<Prepared, VidflowError> {
+        let mut req = req.clone();
+        req.stop_after = None;
         let mut run = Run {
             progress,
             reports: Vec::new(),
-            cancel: CancelFlag::default(),
+            cancel,
         };
         match self.prepare(&mut run, &req).await? {
-            Step::Ready(p) => Ok((p.timeline, p.speech)),
+            Step::Ready(p) => Ok(*p),
             Step::Stopped { stage, .. } => Err(VidflowError::internal(format!(
                 "pipeline stopped after {stage} without a stop requested"
             ))),
@@ -772,35 +786,11 @@ impl Engine {
             threads: self.config.threads,
             chunk_frames: self.config.chunk_frames,
         };
-        let cancel = run.cancel.clone();
-        // Progress from the render thread goes through a channel so the sink need not be 'static.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
-        let handle = tokio::task::spawn_blocking(move || {
-            render_video(&job, &cancel, &|done, total| {
-                let _ = tx.send((done, total));
+        let bytes = self
+            .blocking_render(run.progress, &run.cancel, move |cancel, on_progress| {
+                render_video(&job, cancel, on_progress)
             })
-        });
-        let limit = Duration::from_secs(self.config.timeouts.render);
-        let deadline = tokio::time::sleep(limit);
-        tokio::pin!(deadline);
-        tokio::pin!(handle);
-        let result = loop {
-            tokio::select! {
-                r = &mut handle => break r.map_err(join_error)?,
-                Some((done, total)) = rx.recv() => {
-                    run.progress.report(Progress::StageProgress { stage: StageName::Render, done, total });
-                }
-                _ = &mut deadline => {
-                    run.cancel.cancel();
-                    let _ = (&mut handle).await;
-                    return Err(VidflowError::internal(format!(
-                        "render: took longer than the {} s limit (timeouts.render)",
-                        limit.as_secs()
-                    )));
-                }
-            }
-        };
-        let bytes = result?;
+            .await?;
         if self.cache.is_enabled() {
             let video = std::fs::read(&req.output).map_err(|e| {
                 VidflowError::internal(format!("cannot read back {}: {e}", req.output.display()))
@@ -809,6 +799,50 @@ impl Engine {
         }
         self.finish(run, StageName::Render, key, None, started);
         Ok(bytes)
+    }
+
+    /// Runs `work` (a render) on a blocking thread, relaying its `(done, total)` progress as
+    /// Render progress events, within `timeouts.render`: past it, `cancel` is set and the
+    /// render waited for. Returns what `work` returns.
+    pub(crate) async fn blocking_render<F>(
+        &self,
+        progress: &dyn ProgressSink,
+        cancel: &CancelFlag,
+        work: F,
+    ) -> Result<u64, VidflowError>
+    where
+        F: FnOnce(&CancelFlag, &(dyn Fn(u64, u64) + Sync)) -> Result<u64, VidflowError>
+            + Send
+            + 'static,
+    {
+        let flag = cancel.clone();
+        // Progress from the render thread goes through a channel so the sink need not be 'static.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
+        let handle = tokio::task::spawn_blocking(move || {
+            work(&flag, &|done, total| {
+                let _ = tx.send((done, total));
+            })
+        });
+        let limit = Duration::from_secs(self.config.timeouts.render);
+        let deadline = tokio::time::sleep(limit);
+        tokio::pin!(deadline);
+        tokio::pin!(handle);
+        loop {
+            tokio::select! {
+                r = &mut handle => break r.map_err(join_error)?,
+                Some((done, total)) = rx.recv() => {
+                    progress.report(Progress::StageProgress { stage: StageName::Render, done, total });
+                }
+                _ = &mut deadline => {
+                    cancel.cancel();
+                    let _ = (&mut handle).await;
+                    return Err(VidflowError::internal(format!(
+                        "render: took longer than the {} s limit (timeouts.render)",
+                        limit.as_secs()
+                    )));
+                }
+            }
+        }
     }
 
     /// Looks `key` up in the cache; on a miss computes the value (retrying transient
@@ -975,6 +1009,36 @@ fn render_key(storyboard_key: &ContentKey, avatar_id: &str, req: &MakeRequest) -
         .build()
 }
 
+/// The key of one chunk's segment: the render key's inputs plus the chunk's frames (a
+/// segment holds exactly those frames, however the rest of the video was cut).
+pub(crate) fn chunk_key(
+    storyboard_key: &ContentKey,
+    avatar_id: &str,
+    req: &MakeRequest,
+    start: u64,
+    end: u64,
+) -> ContentKey {
+    ContentKey::builder("chunk", versions::CHUNK)
+        .input(storyboard_key)
+        .param("avatar", avatar_id)
+        .param("preset", &req.preset)
+        .param_json("crf", &req.crf)
+        .param_json("frames", &(start, end))
+        .build()
+}
+
+/// The key of a video joined from chunks: its segments, in order (each chains the
+/// storyboard, and so the narration that is muxed in).
+pub(crate) fn assembled_key(chunk_keys: &[ContentKey]) -> ContentKey {
+    chunk_keys
+        .iter()
+        .fold(
+            ContentKey::builder("assembled", versions::ASSEMBLE),
+            |key, chunk| key.input(chunk),
+        )
+        .build()
+}
+
 /// Rough wall-clock cost of each stage when it is not cached, seconds, for `plan`.
 /// Measured on a 2-core machine (release build): Flite speaks ~30 s of audio per second,
 /// render+encode at veryfast runs ~220 megapixels a second.
@@ -1109,12 +1173,35 @@ fn parent_dir(p: &Path) -> PathBuf {
     }
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), VidflowError> {
+/// Writes the subtitles beside a finished video (only once the video is in place) and
+/// describes it.
+pub(crate) fn video_written(
+    req: &MakeRequest,
+    timeline: &Timeline,
+    bytes: u64,
+) -> Result<MakeOutput, VidflowError> {
+    let srt = req.output.with_extension("srt");
+    let vtt = req.output.with_extension("vtt");
+    write_file(&srt, vidflow_encode::srt(&timeline.cues).as_bytes())?;
+    write_file(&vtt, vidflow_encode::vtt(&timeline.cues).as_bytes())?;
+    Ok(MakeOutput::Video {
+        path: req.output.clone(),
+        srt,
+        vtt,
+        duration: timeline.duration,
+        bytes,
+        size: timeline.size,
+        fps: timeline.fps,
+        frames: timeline.frame_count,
+    })
+}
+
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), VidflowError> {
     vidflow_encode::write_atomic(path, bytes)
         .map_err(|e| VidflowError::internal(format!("cannot write {}: {e}", path.display())))
 }
 
-fn join_error(e: tokio::task::JoinError) -> VidflowError {
+pub(crate) fn join_error(e: tokio::task::JoinError) -> VidflowError {
     VidflowError::internal(format!("stage task failed: {e}"))
 }
 

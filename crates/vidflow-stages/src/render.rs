@@ -1,6 +1,7 @@
 //! Rendering a Timeline to an MP4: frames in parallel chunks, converted to yuv420p in
 //! Rust, streamed into ffmpeg in order, with memory bounded by the chunk size.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
@@ -100,82 +101,170 @@ pub fn render_video(
     vidflow_encode::write_wav(wav.path(), &job.samples, job.sample_rate)
         .map_err(|e| VidflowError::from(e).context("render"))?;
 
-    let settings = EncodeSettings {
+    let settings = encode_settings(t, &job.preset, job.crf);
+    let encoder = VideoEncoder::start(&job.output, Some(wav.path()), &settings)
+        .map_err(|e| VidflowError::from(e).context("encode"))?;
+    let frames = Frames {
+        renderer: &renderer,
+        threads: job.threads,
+        chunk_frames: job.chunk_frames,
+    };
+    frames.encode(0..t.frame_count, encoder, cancel, on_progress)
+}
+
+/// One chunk of a video: frames `frames` of a timeline, encoded without audio as a
+/// closed-GOP MP4 segment ([`vidflow_encode::start_segment`]) with the settings a whole
+/// render uses, so that segments join into the whole video without re-encoding.
+#[derive(Clone)]
+pub struct SegmentJob {
+    /// What to draw.
+    pub timeline: Arc<Timeline>,
+    /// Who presents.
+    pub avatar: Avatar,
+    /// The frames to encode, `start..end`, within the timeline's.
+    pub frames: Range<u64>,
+    /// The segment to write.
+    pub output: PathBuf,
+    /// x264 preset.
+    pub preset: String,
+    /// x264 CRF.
+    pub crf: u8,
+    /// Frame workers; 0 = one per core.
+    pub threads: usize,
+    /// Frames per chunk of parallel rendering (not the segment's length).
+    pub chunk_frames: usize,
+}
+
+/// Renders and encodes one segment, calling `on_progress(done, total)` with frames done out
+/// of the segment's. Returns the segment's size; on failure or cancellation it is not
+/// created.
+pub fn render_segment(
+    job: &SegmentJob,
+    cancel: &CancelFlag,
+    on_progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<u64, VidflowError> {
+    let t = &job.timeline;
+    if job.frames.is_empty() || job.frames.end > t.frame_count {
+        return Err(VidflowError::internal(format!(
+            "render: segment frames {}..{} are not within the video's 0..{}",
+            job.frames.start, job.frames.end, t.frame_count
+        )));
+    }
+    let renderer = FrameRenderer::new(t.clone(), job.avatar.clone())
+        .map_err(|e| VidflowError::from(e).context("render"))?;
+    let settings = encode_settings(t, &job.preset, job.crf);
+    let encoder = vidflow_encode::start_segment(&job.output, &settings)
+        .map_err(|e| VidflowError::from(e).context("encode"))?;
+    let frames = Frames {
+        renderer: &renderer,
+        threads: job.threads,
+        chunk_frames: job.chunk_frames,
+    };
+    frames.encode(job.frames.clone(), encoder, cancel, on_progress)
+}
+
+/// The encoder settings of a render: every segment of a chunked render must use exactly
+/// these, as a whole render does.
+pub(crate) fn encode_settings(t: &Timeline, preset: &str, crf: u8) -> EncodeSettings {
+    EncodeSettings {
         width: t.size.width,
         height: t.size.height,
         fps: t.fps,
-        preset: job.preset.clone(),
-        crf: job.crf,
+        preset: preset.to_owned(),
+        crf,
         ..EncodeSettings::default()
-    };
-    let mut encoder = VideoEncoder::start(&job.output, Some(wav.path()), &settings)
-        .map_err(|e| VidflowError::from(e).context("encode"))?;
+    }
+}
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(job.threads)
-        .thread_name(|i| format!("vidflow-frame-{i}"))
-        .build()
-        .map_err(|e| VidflowError::internal(format!("cannot start frame workers: {e}")))?;
-    let total = t.frame_count;
-    let chunk = chunk_len(job.chunk_frames, pool.current_num_threads(), t.size) as u64;
+/// Where frames come from and how they are rendered in parallel.
+struct Frames<'a> {
+    renderer: &'a FrameRenderer,
+    threads: usize,
+    chunk_frames: usize,
+}
 
-    // Rendering runs one chunk ahead of the encoder: the channel holds at most one chunk.
-    let (tx, rx) = sync_channel::<Vec<FrameBytes>>(1);
-    let result = std::thread::scope(|scope| {
-        let producer = scope.spawn(|| -> Result<(), VidflowError> {
-            // Owned here so the channel closes when rendering ends.
-            let tx = tx;
-            let mut start = 0;
-            while start < total {
-                if cancel.is_cancelled() {
-                    return Err(VidflowError::cancelled());
+impl Frames<'_> {
+    /// Renders `range` in parallel chunks, one chunk ahead of the encoder, feeds the frames
+    /// to `encoder` in order and finishes it, calling `on_progress(done, total)` within the
+    /// range after each chunk. Returns the encoded file's size; on failure or cancellation
+    /// the encoder is aborted (its output never appears).
+    fn encode(
+        &self,
+        range: Range<u64>,
+        mut encoder: VideoEncoder,
+        cancel: &CancelFlag,
+        on_progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<u64, VidflowError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .thread_name(|i| format!("vidflow-frame-{i}"))
+            .build()
+            .map_err(|e| VidflowError::internal(format!("cannot start frame workers: {e}")))?;
+        let total = range.end.saturating_sub(range.start);
+        let chunk = chunk_len(
+            self.chunk_frames,
+            pool.current_num_threads(),
+            self.renderer.size(),
+        ) as u64;
+
+        // Rendering runs one chunk ahead of the encoder: the channel holds at most one chunk.
+        let (tx, rx) = sync_channel::<Vec<FrameBytes>>(1);
+        let result = std::thread::scope(|scope| {
+            let producer = scope.spawn(|| -> Result<(), VidflowError> {
+                // Owned here so the channel closes when rendering ends.
+                let tx = tx;
+                let mut start = range.start;
+                while start < range.end {
+                    if cancel.is_cancelled() {
+                        return Err(VidflowError::cancelled());
+                    }
+                    let end = (start + chunk).min(range.end);
+                    let frames: Vec<FrameBytes> = pool.install(|| {
+                        (start..end)
+                            .into_par_iter()
+                            .map(|n| frame_bytes(self.renderer.render_i420_shared(n)))
+                            .collect()
+                    });
+                    if tx.send(frames).is_err() {
+                        // The encoder side stopped; its error is reported there.
+                        return Ok(());
+                    }
+                    start = end;
                 }
-                let end = (start + chunk).min(total);
-                let frames: Vec<FrameBytes> = pool.install(|| {
-                    (start..end)
-                        .into_par_iter()
-                        .map(|n| frame_bytes(renderer.render_i420_shared(n)))
-                        .collect()
-                });
-                if tx.send(frames).is_err() {
-                    // The encoder side stopped; its error is reported there.
-                    return Ok(());
+                Ok(())
+            });
+            let mut written = 0u64;
+            let mut encode_result = Ok(());
+            for frames in rx.iter() {
+                for f in frames {
+                    if let Err(e) = encoder.write_frame(f) {
+                        encode_result = Err(VidflowError::from(e).context("encode"));
+                        break;
+                    }
+                    written += 1;
                 }
-                start = end;
-            }
-            Ok(())
-        });
-        let mut written = 0u64;
-        let mut encode_result = Ok(());
-        for frames in rx.iter() {
-            for f in frames {
-                if let Err(e) = encoder.write_frame(f) {
-                    encode_result = Err(VidflowError::from(e).context("encode"));
+                if encode_result.is_err() {
                     break;
                 }
-                written += 1;
+                on_progress(written, total);
             }
-            if encode_result.is_err() {
-                break;
+            drop(rx);
+            let produced = producer
+                .join()
+                .unwrap_or_else(|_| Err(VidflowError::internal("a frame worker panicked")));
+            produced.and(encode_result)
+        });
+        match result {
+            Ok(()) => {
+                let video = encoder
+                    .finish()
+                    .map_err(|e| VidflowError::from(e).context("encode"))?;
+                Ok(video.bytes)
             }
-            on_progress(written, total);
-        }
-        drop(rx);
-        let produced = producer
-            .join()
-            .unwrap_or_else(|_| Err(VidflowError::internal("a frame worker panicked")));
-        produced.and(encode_result)
-    });
-    match result {
-        Ok(()) => {
-            let video = encoder
-                .finish()
-                .map_err(|e| VidflowError::from(e).context("encode"))?;
-            Ok(video.bytes)
-        }
-        Err(e) => {
-            encoder.abort();
-            Err(e)
+            Err(e) => {
+                encoder.abort();
+                Err(e)
+            }
         }
     }
 }

@@ -47,6 +47,10 @@ pub enum Command {
     Voices,
     /// Run the HTTP service: vidflow serve --addr 127.0.0.1:8080 --data-dir DIR
     Serve(ServeArgs),
+    /// Run tasks from the shared queue: vidflow worker --redis redis://host:6379/0
+    Worker(WorkerArgs),
+    /// Show the shared queue and its live workers: vidflow status --redis redis://host:6379/0
+    Status(StatusArgs),
     /// Measure speed, memory and quality (JSON output).
     Bench {
         #[command(subcommand)]
@@ -104,8 +108,49 @@ pub struct MakeArgs {
     /// Frames per render chunk.
     #[arg(long)]
     pub chunk_frames: Option<usize>,
+    /// Run on the workers of this shared queue instead of here (sets queue.redis_url; a
+    /// local page is sent inline, since the workers may be on other machines).
+    #[arg(long, value_name = "REDIS_URL")]
+    pub remote: Option<String>,
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+/// `vidflow worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The shared queue's Redis (config `queue.redis_url`; also the shared cache unless
+    /// `cache.redis_url` is set).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Tasks run at once (config `queue.concurrency`).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Where to serve /metrics (config `queue.worker_metrics_addr`; empty turns it off).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Frame workers per render task (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Allow pages on loopback and private networks (config `allow_private_network`).
+    #[arg(long)]
+    pub allow_private_network: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// `vidflow status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The shared queue's Redis (config `queue.redis_url`).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list this many dead letters.
+    #[arg(long, default_value_t = 10)]
+    pub dead_letters: usize,
 }
 
 /// Cache location flags shared by several commands.
@@ -134,6 +179,10 @@ pub struct ServeArgs {
     /// Allow submitted URLs on loopback and private networks (config `allow_private_network`).
     #[arg(long)]
     pub allow_private_network: bool,
+    /// Shared mode: jobs in this Redis, run by `vidflow worker` processes (config
+    /// `queue.redis_url`).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
 /// `vidflow extract`.

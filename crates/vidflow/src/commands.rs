@@ -74,18 +74,25 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve(args) => crate::serve::serve(base, args).await,
+        Command::Worker(args) => crate::worker::worker(base, args).await,
+        Command::Status(args) => crate::worker::status(base, args).await,
         Command::Bench { what } => crate::bench::run(what).await,
     }
 }
 
 async fn make(base: figment::Figment, args: MakeArgs) -> Result<()> {
     let fig = settings::make_figment(base, &args);
-    let cfg = Config::from_figment(&fig)?;
-    let req = settings::make_request(&args, &cfg)?;
+    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
+    let mut req = settings::make_request(&args, &cfg)?;
     let cache = settings::open_cache(&cfg)?;
-    let engine = Engine::new(cfg, cache)?;
+    let engine = Engine::new(cfg.clone(), cache)?;
     let display = Display::for_stderr(args.json);
-    let report = engine.make(&req, &display, CancelFlag::default()).await?;
+    let report = if cfg.queue.is_shared() {
+        crate::worker::inline_local_page(&mut req)?;
+        crate::worker::make_remote(&cfg, &engine, &req, &display).await?
+    } else {
+        engine.make(&req, &display, CancelFlag::default()).await?
+    };
     match &report.output {
         MakeOutput::Stage { stage, output, wav } => {
             let text = serde_json::to_string_pretty(output)?;

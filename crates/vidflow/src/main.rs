@@ -10,6 +10,7 @@ mod progress;
 mod sample;
 mod serve;
 mod settings;
+mod worker;
 
 use std::process::ExitCode;
 

@@ -12,10 +12,11 @@ use crate::settings;
 pub async fn serve(base: Figment, args: ServeArgs) -> Result<()> {
     let mut fig = settings::flag(base, "server.addr", args.addr.clone());
     fig = settings::flag(fig, "server.data_dir", args.data_dir.clone());
+    fig = settings::flag(fig, "queue.redis_url", args.redis.clone());
     if args.allow_private_network {
         fig = settings::flag(fig, "allow_private_network", Some(true));
     }
-    let cfg = Config::from_figment(&fig)?;
+    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
     let addr = cfg.server.addr.clone();
     let data_dir = cfg.server.resolved_data_dir();
     let server = Server::start(cfg).await.map_err(setup_error)?;

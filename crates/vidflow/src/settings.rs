@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use figment::{Figment, providers::Serialized};
 use serde::Serialize;
-use vidflow_cache::{RedisCache, RedisOptions, TieredCache};
+use vidflow_cache::TieredCache;
 use vidflow_core::{Config, StageName, VideoSize, VidflowError};
 use vidflow_stages::{MakeRequest, Source};
 
@@ -59,27 +58,25 @@ pub fn make_figment(fig: Figment, args: &MakeArgs) -> Figment {
     if args.allow_private_network {
         fig = flag(fig, "allow_private_network", Some(true));
     }
+    fig = flag(fig, "queue.redis_url", args.remote.clone());
     fig
 }
 
-/// The cache the config asks for.
+/// In shared mode the cache's Redis tier is the queue's Redis unless set apart: results
+/// must be where every worker and server can read them.
+pub fn shared_cache(mut cfg: Config) -> Config {
+    if cfg.cache.redis_url.is_none() && cfg.queue.redis_url.is_some() {
+        cfg.cache.redis_url = cfg.queue.redis_url.clone();
+    }
+    cfg
+}
+
+/// The cache the config asks for (memory, disk, then Redis when `cache.redis_url` is set).
 pub fn open_cache(cfg: &Config) -> Result<Arc<TieredCache>> {
-    if !cfg.cache.enabled {
-        return Ok(Arc::new(TieredCache::disabled()));
-    }
     let dir = cfg.cache.resolved_dir();
-    let ttl = (cfg.cache.ttl > 0).then(|| Duration::from_secs(cfg.cache.ttl));
-    let max = (cfg.cache.max_bytes > 0).then_some(cfg.cache.max_bytes);
-    let mut cache =
-        TieredCache::embedded(cfg.cache.memory_max_bytes, &dir, ttl, max).map_err(|e| {
-            VidflowError::bad_input(format!("cannot open the cache at {}: {e}", dir.display()))
-        })?;
-    // The shared tier goes last: memory and disk answer first, and a Redis hit fills them.
-    if let Some(options) = RedisOptions::from_config(&cfg.cache) {
-        cache = cache.with_tier(Arc::new(
-            RedisCache::open(options).map_err(VidflowError::from)?,
-        ));
-    }
+    let cache = TieredCache::from_config(&cfg.cache, &dir).map_err(|e| {
+        VidflowError::bad_input(format!("cannot open the cache at {}: {e}", dir.display()))
+    })?;
     Ok(Arc::new(cache))
 }
 
@@ -134,7 +131,7 @@ pub fn provenance(fig: &Figment, cfg: &Config) -> Vec<(String, String, String)> 
     walk(&value, String::new(), &mut |key, v| {
         let shown = if key == "llm.api_key" && !v.is_null() {
             "\"********\"".to_string()
-        } else if key == "cache.redis_url"
+        } else if (key == "cache.redis_url" || key == "queue.redis_url")
             && let Some(url) = v.as_str()
         {
             serde_json::Value::from(vidflow_core::config::mask_url_password(url)).to_string()

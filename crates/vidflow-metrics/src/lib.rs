@@ -1,7 +1,21 @@
-//! Prometheus metrics shared by the server and (later) the worker: jobs, stages, cache,
-//! memory and CPU, HTTP requests.
+//! Prometheus metrics shared by the server and the worker: jobs, stages, cache tiers, the
+//! shared task queue, memory and CPU, HTTP requests.
+//!
+//! ```
+//! use vidflow_core::StageName;
+//! use vidflow_metrics::{Metrics, QueueFigures};
+//!
+//! let metrics = Metrics::new().unwrap();
+//! metrics.observe_stage(StageName::Render, 2.5);
+//! metrics.watch_queue().unwrap();
+//! metrics.set_queue(&QueueFigures { pending: 3, workers: 2, ..QueueFigures::default() });
+//! let text = metrics.render();
+//! assert!(text.contains("vidflow_queue_pending 3"));
+//! ```
 
-use std::sync::{Arc, Mutex};
+#![warn(missing_docs)]
+
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use prometheus::core::{Collector, Desc};
@@ -35,6 +49,36 @@ pub struct Metrics {
     running: IntGauge,
     /// CPU seconds used and when, at the last scrape: the CPU figure is the share since then.
     cpu_sample: Mutex<Option<(Instant, f64)>>,
+    /// The shared queue's gauges, once [`Metrics::watch_queue`] registered them.
+    queue: OnceLock<QueueGauges>,
+}
+
+/// The shared task queue's figures, as the queue reports them; exported as
+/// `vidflow_queue_length`, `vidflow_queue_pending`, `vidflow_queue_lag`,
+/// `vidflow_queue_oldest_pending_seconds`, `vidflow_queue_dead_letters` and `vidflow_workers`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QueueFigures {
+    /// Entries in the task stream.
+    pub length: u64,
+    /// Tasks delivered and not yet acknowledged.
+    pub pending: u64,
+    /// Tasks not yet delivered (the consumer group's lag).
+    pub lag: u64,
+    /// Seconds since the oldest pending task was delivered or renewed.
+    pub oldest_pending_seconds: f64,
+    /// Tasks in the dead-letter stream.
+    pub dead_letters: u64,
+    /// Live workers.
+    pub workers: u64,
+}
+
+struct QueueGauges {
+    length: IntGauge,
+    pending: IntGauge,
+    lag: IntGauge,
+    oldest: Gauge,
+    dead: IntGauge,
+    workers: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,7 +151,56 @@ impl Metrics {
             queued,
             running,
             cpu_sample: Mutex::new(None),
+            queue: OnceLock::new(),
         })
+    }
+
+    /// Registers the shared queue's gauges (see [`QueueFigures`]); call once, in shared mode.
+    pub fn watch_queue(&self) -> Result<(), prometheus::Error> {
+        let int = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            self.registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let gauges = QueueGauges {
+            length: int("vidflow_queue_length", "Entries in the task stream")?,
+            pending: int(
+                "vidflow_queue_pending",
+                "Tasks delivered to a worker and not yet acknowledged",
+            )?,
+            lag: int(
+                "vidflow_queue_lag",
+                "Tasks not yet delivered to any worker (consumer group lag)",
+            )?,
+            oldest: {
+                let g = Gauge::new(
+                    "vidflow_queue_oldest_pending_seconds",
+                    "Seconds since the oldest pending task was delivered or renewed",
+                )?;
+                self.registry.register(Box::new(g.clone()))?;
+                g
+            },
+            dead: int(
+                "vidflow_queue_dead_letters",
+                "Tasks in the dead-letter stream",
+            )?,
+            workers: int("vidflow_workers", "Workers with a live heartbeat")?,
+        };
+        let _ = self.queue.set(gauges);
+        Ok(())
+    }
+
+    /// Sets the queue gauges (no-op before [`Metrics::watch_queue`]).
+    pub fn set_queue(&self, figures: &QueueFigures) {
+        if let Some(g) = self.queue.get() {
+            let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            g.length.set(int(figures.length));
+            g.pending.set(int(figures.pending));
+            g.lag.set(int(figures.lag));
+            g.oldest.set(figures.oldest_pending_seconds);
+            g.dead.set(int(figures.dead_letters));
+            g.workers.set(int(figures.workers));
+        }
     }
 
     /// The registry, for exporting more metrics under the same endpoint.

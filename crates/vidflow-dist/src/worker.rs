@@ -1,0 +1,599 @@
+//! `vidflow worker`: takes tasks from the stream, runs them on the pipeline engine, stores
+//! each result in the shared cache before acknowledging it, and takes over tasks a dead
+//! worker left behind.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prometheus::{IntCounterVec, Opts};
+use tokio::sync::{Semaphore, mpsc};
+use tracing::{info, warn};
+use vidflow_core::{ContentKey, ErrorKind, Progress, ProgressSink, StageName, VidflowError};
+use vidflow_jobs::now_ms;
+use vidflow_metrics::Metrics;
+use vidflow_stages::{CancelFlag, ChunkSpan, Engine, MakeOutput};
+
+use crate::error::DistError;
+use crate::queue::{Delivery, TaskQueue, WorkerInfo};
+use crate::task::{JobSpec, Next, QueueEvent, RemoteResult, Task, TaskKind};
+
+/// How a worker behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerOptions {
+    /// Tasks run at once.
+    pub concurrency: usize,
+    /// A task not renewed for this long is taken over by another worker.
+    pub lease: Duration,
+    /// Deliveries before a task goes to the dead letters.
+    pub max_deliveries: u64,
+    /// On SIGTERM, how long running tasks get to finish before they are handed back.
+    pub grace: Duration,
+}
+
+impl WorkerOptions {
+    /// The options `queue.*` asks for.
+    pub fn from_config(config: &vidflow_core::QueueConfig) -> WorkerOptions {
+        WorkerOptions {
+            concurrency: config.concurrency.max(1),
+            lease: Duration::from_secs(config.lease_seconds.max(1)),
+            max_deliveries: config.max_deliveries.max(1),
+            grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A worker process's state. Start it with [`Worker::run`].
+pub struct Worker {
+    queue: TaskQueue,
+    engine: Arc<Engine>,
+    options: WorkerOptions,
+    name: String,
+    host: String,
+    started_at_ms: u64,
+    running: Mutex<HashMap<String, String>>,
+    done: AtomicU64,
+    failed: AtomicU64,
+    /// Set on shutdown: interrupted tasks are handed back, not failed.
+    stopping: AtomicBool,
+    /// Cancel flags of the running tasks, by entry id.
+    cancels: Mutex<HashMap<String, CancelFlag>>,
+    metrics: Arc<Metrics>,
+    tasks_total: IntCounterVec,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("name", &self.name).finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The machine's name, for consumer names and `status`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+impl Worker {
+    /// A worker taking tasks from `queue` and running them on `engine`, whose cache must
+    /// have the shared Redis tier (other workers read what this one stores).
+    pub fn new(
+        queue: TaskQueue,
+        engine: Arc<Engine>,
+        options: WorkerOptions,
+        metrics: Arc<Metrics>,
+    ) -> Result<Worker, DistError> {
+        if !engine.cache().backends().contains(&"redis") {
+            return Err(DistError::Settings(
+                "a worker needs the shared cache: set cache.redis_url (or leave it unset to use \
+                 queue.redis_url) and keep the cache enabled"
+                    .into(),
+            ));
+        }
+        let tasks_total = IntCounterVec::new(
+            Opts::new(
+                "vidflow_worker_tasks_total",
+                "Tasks this worker ended, by kind and outcome",
+            ),
+            &["kind", "outcome"],
+        )
+        .map_err(|e| DistError::Settings(format!("metrics: {e}")))?;
+        metrics
+            .registry()
+            .register(Box::new(tasks_total.clone()))
+            .map_err(|e| DistError::Settings(format!("metrics: {e}")))?;
+        let host = host_name();
+        let suffix =
+            &blake3::hash(format!("{}{:?}", now_ms(), Instant::now()).as_bytes()).to_hex()[..6];
+        let name = format!("{host}-{}-{suffix}", std::process::id());
+        Ok(Worker {
+            queue,
+            engine,
+            options,
+            name,
+            host,
+            started_at_ms: now_ms(),
+            running: Mutex::new(HashMap::new()),
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            cancels: Mutex::new(HashMap::new()),
+            metrics,
+            tasks_total,
+        })
+    }
+
+    /// The consumer name this worker reads under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The queue it serves.
+    pub fn queue(&self) -> &TaskQueue {
+        &self.queue
+    }
+
+    fn info(&self) -> WorkerInfo {
+        WorkerInfo {
+            name: self.name.clone(),
+            host: self.host.clone(),
+            pid: std::process::id(),
+            concurrency: self.options.concurrency,
+            tasks: lock(&self.running).values().cloned().collect(),
+            done: self.done.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            started_at_ms: self.started_at_ms,
+            seen_at_ms: now_ms(),
+        }
+    }
+
+    /// Runs until `shutdown` resolves; then takes no new task, gives running ones
+    /// [`WorkerOptions::grace`] to finish, hands back (leaves unacknowledged, for another
+    /// worker to take over) those still running, and returns.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> Result<(), DistError> {
+        let slots = Arc::new(Semaphore::new(self.options.concurrency));
+        let reader = self.queue.listener().await?;
+        info!(worker = %self.name, queue = %self.queue.server(), concurrency = self.options.concurrency, "worker started");
+        let beat = tokio::spawn(self.clone().heartbeats());
+        tokio::pin!(shutdown);
+        // The janitor's sweep runs in this loop, with a slot this loop holds: a separate
+        // task would rarely find a slot free while the reader waits holding one.
+        let sweep_every = (self.options.lease / 2).max(Duration::from_millis(250));
+        let mut next_sweep = Instant::now() + sweep_every;
+        let mut failing = false;
+        loop {
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                p = slots.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            if Instant::now() >= next_sweep {
+                next_sweep = Instant::now() + sweep_every;
+                match self.queue.reclaim(&self.name, self.options.lease).await {
+                    Ok(Some(delivery)) => {
+                        info!(entry = %delivery.id, deliveries = delivery.deliveries, "took over an abandoned task");
+                        // Sweep again at once: more may be waiting.
+                        next_sweep = Instant::now();
+                        tokio::spawn(self.clone().handle(delivery, permit));
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => warn!("cannot reclaim tasks: {e}"),
+                }
+            }
+            let wait = next_sweep
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(50), Duration::from_secs(1));
+            let read = tokio::select! {
+                _ = &mut shutdown => break,
+                r = reader.read(&self.name, wait) => r,
+            };
+            match read {
+                Ok(Some(delivery)) => {
+                    failing = false;
+                    tokio::spawn(self.clone().handle(delivery, permit));
+                }
+                Ok(None) => failing = false,
+                Err(e) => {
+                    if !failing {
+                        warn!("cannot read tasks: {e}; retrying");
+                        failing = true;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        info!(worker = %self.name, "stopping: no new tasks; running ones get {:?}", self.options.grace);
+        let all = self.options.concurrency as u32;
+        let finished = tokio::time::timeout(self.options.grace, slots.acquire_many(all)).await;
+        if finished.is_err() {
+            self.stopping.store(true, Ordering::SeqCst);
+            for cancel in lock(&self.cancels).values() {
+                cancel.cancel();
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(10), slots.acquire_many(all)).await;
+        }
+        beat.abort();
+        if let Err(e) = self.queue.forget_worker(&self.name).await {
+            warn!("cannot remove this worker's heartbeat: {e}");
+        }
+        info!(worker = %self.name, "stopped");
+        Ok(())
+    }
+
+    async fn heartbeats(self: Arc<Self>) {
+        let every = (self.options.lease / 3).max(Duration::from_millis(500));
+        let ttl = every * 3;
+        loop {
+            if let Err(e) = self.queue.heartbeat(&self.info(), ttl).await {
+                warn!("cannot publish the heartbeat: {e}");
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    fn count(&self, kind: TaskKind, outcome: &str) {
+        let kind = match kind {
+            TaskKind::Stage(s) => s.as_str(),
+            TaskKind::Chunk(_) => "chunk",
+            TaskKind::Assemble => "assemble",
+        };
+        self.tasks_total.with_label_values(&[kind, outcome]).inc();
+    }
+
+    /// Runs one delivery to its end: acknowledged (done, bad input, cancelled, dead
+    /// letter) or left pending (a failure to retry, or handed back on shutdown).
+    async fn handle(
+        self: Arc<Self>,
+        delivery: Delivery,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let _permit = permit;
+        let id = delivery.id.clone();
+        let task = match delivery.task {
+            Ok(t) => t,
+            Err(why) => {
+                warn!(entry = %id, "unreadable task sent to the dead letters: {why}");
+                let junk = Task {
+                    job: String::new(),
+                    kind: TaskKind::Assemble,
+                };
+                if let Err(e) = self
+                    .queue
+                    .dead_letter(&id, &junk, delivery.deliveries, &why)
+                    .await
+                {
+                    warn!("cannot move task {id} to the dead letters: {e}");
+                }
+                return;
+            }
+        };
+        if let Err(e) = self.handle_task(&id, &task, delivery.deliveries).await {
+            // Redis itself failed: leave the task pending; a janitor retries it later.
+            warn!(entry = %id, task = %task.kind, job = %task.job, "task left for a retry: {e}");
+        }
+    }
+
+    async fn handle_task(&self, id: &str, task: &Task, deliveries: u64) -> Result<(), DistError> {
+        let q = &self.queue;
+        if deliveries > self.options.max_deliveries {
+            let last = q.last_error(&task.job, id).await?.unwrap_or_else(|| {
+                "its worker stopped before finishing it (killed or lost) every time".into()
+            });
+            return self.give_up(id, task, deliveries, &last).await;
+        }
+        let Some(spec) = q.spec(&task.job).await? else {
+            warn!(job = %task.job, "task of an unknown or expired job dropped");
+            self.count(task.kind, "dropped");
+            return q.ack(id).await;
+        };
+        if q.is_cancelled(&task.job).await? {
+            q.post(&task.job, &QueueEvent::Cancelled).await?;
+            self.count(task.kind, "cancelled");
+            return q.ack(id).await;
+        }
+        lock(&self.running).insert(id.to_owned(), format!("{} of job {}", task.kind, task.job));
+        let cancel = CancelFlag::default();
+        lock(&self.cancels).insert(id.to_owned(), cancel.clone());
+        let started = Instant::now();
+        let result = {
+            let work = self.execute(task, &spec, cancel.clone());
+            tokio::pin!(work);
+            let mut renew =
+                tokio::time::interval((self.options.lease / 3).max(Duration::from_millis(200)));
+            renew.tick().await;
+            loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    _ = renew.tick() => {
+                        // Renewing keeps the janitors off a long task; a cancel stops it.
+                        if let Err(e) = q.renew(&self.name, id).await {
+                            warn!("cannot renew the claim on {id}: {e}");
+                        }
+                        if let Ok(true) = q.is_cancelled(&task.job).await {
+                            cancel.cancel();
+                        }
+                    }
+                }
+            }
+        };
+        lock(&self.running).remove(id);
+        lock(&self.cancels).remove(id);
+        let stage = task.kind.stage();
+        match result {
+            Ok(()) => {
+                self.metrics
+                    .observe_stage(stage, started.elapsed().as_secs_f64());
+                self.done.fetch_add(1, Ordering::Relaxed);
+                self.count(task.kind, "ok");
+                q.ack(id).await
+            }
+            Err(e) if e.kind == ErrorKind::Cancelled => {
+                if q.is_cancelled(&task.job).await? {
+                    q.post(&task.job, &QueueEvent::Cancelled).await?;
+                    self.count(task.kind, "cancelled");
+                    q.ack(id).await
+                } else {
+                    // Stopping: leave it pending; another worker takes it over.
+                    info!(entry = %id, task = %task.kind, "handed back on shutdown");
+                    self.count(task.kind, "handed_back");
+                    Ok(())
+                }
+            }
+            Err(e) if e.kind == ErrorKind::BadInput => {
+                // Retrying cannot help: the job fails now, naming the problem.
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.count(task.kind, "bad_input");
+                q.post(
+                    &task.job,
+                    &QueueEvent::Failed {
+                        kind: "bad_input".into(),
+                        message: e.message.clone(),
+                    },
+                )
+                .await?;
+                q.ack(id).await
+            }
+            Err(e) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                let message = format!("{}: {}", task.kind, e.message);
+                warn!(entry = %id, job = %task.job, try_ = deliveries, "task failed: {message}");
+                q.record_error(&task.job, id, &message).await?;
+                if deliveries >= self.options.max_deliveries {
+                    self.give_up(id, task, deliveries, &message).await
+                } else {
+                    self.count(task.kind, "retry");
+                    // Left pending: a janitor takes it again once the lease runs out.
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Sends a task to the dead letters and fails its job with the task's last error.
+    async fn give_up(
+        &self,
+        id: &str,
+        task: &Task,
+        deliveries: u64,
+        error: &str,
+    ) -> Result<(), DistError> {
+        warn!(entry = %id, job = %task.job, "task failed {deliveries} times; moved to the dead letters: {error}");
+        self.count(task.kind, "dead_letter");
+        self.queue.dead_letter(id, task, deliveries, error).await?;
+        let stage = task.kind.stage();
+        let message = if error.starts_with(&task.kind.to_string()) {
+            format!("stage {stage} failed after {deliveries} tries: {error}")
+        } else {
+            format!(
+                "stage {stage} ({}) failed after {deliveries} tries: {error}",
+                task.kind
+            )
+        };
+        self.queue
+            .post(
+                &task.job,
+                &QueueEvent::Failed {
+                    kind: "internal".into(),
+                    message,
+                },
+            )
+            .await
+    }
+
+    /// Does the task's work and queues what follows it.
+    async fn execute(
+        &self,
+        task: &Task,
+        spec: &JobSpec,
+        cancel: CancelFlag,
+    ) -> Result<(), VidflowError> {
+        let q = &self.queue;
+        let scratch = tempfile::tempdir()
+            .map_err(|e| VidflowError::internal(format!("cannot create a scratch folder: {e}")))?;
+        let mut req = spec.request.clone();
+        req.output = scratch.path().join("video.mp4");
+        let (sink, forwarded) = EventSink::start(q.clone(), task.job.clone(), task.kind);
+        let result = async {
+            match task.kind {
+                TaskKind::Stage(stage) => {
+                    req.stop_after = Some(stage);
+                    let report = self.engine.make(&req, &sink, cancel).await?;
+                    // A page given inline is not stored: the spec carries it.
+                    let inline = stage == StageName::Fetch
+                        && matches!(req.source, Some(vidflow_stages::Source::Html { .. }));
+                    if let Some(last) = report.stages.last().filter(|_| !inline) {
+                        self.ensure_shared(&last.key, task).await?;
+                    }
+                    match spec.after(stage) {
+                        Next::Stage(next) => {
+                            q.enqueue(&[Task {
+                                job: task.job.clone(),
+                                kind: TaskKind::Stage(next),
+                            }])
+                            .await?;
+                        }
+                        Next::Finish => {
+                            let MakeOutput::Stage { stage, output, .. } = report.output else {
+                                return Err(VidflowError::internal("a stopped run made a video"));
+                            };
+                            q.post(
+                                &task.job,
+                                &QueueEvent::Succeeded {
+                                    result: RemoteResult::Stage { stage, output },
+                                },
+                            )
+                            .await?;
+                        }
+                        Next::Chunks => {
+                            req.stop_after = None;
+                            let plan = self
+                                .engine
+                                .chunk_plan(&req, spec.chunk_seconds, &|_: Progress| {})
+                                .await?;
+                            q.set_plan(&task.job, &plan).await?;
+                            let chunks = plan.chunks.len() as u32;
+                            q.post(
+                                &task.job,
+                                &QueueEvent::Planned {
+                                    chunks,
+                                    frames: plan.frames,
+                                },
+                            )
+                            .await?;
+                            let tasks: Vec<Task> = plan
+                                .chunks
+                                .iter()
+                                .map(|c: &ChunkSpan| Task {
+                                    job: task.job.clone(),
+                                    kind: TaskKind::Chunk(c.index),
+                                })
+                                .collect();
+                            q.enqueue(&tasks).await?;
+                        }
+                    }
+                }
+                TaskKind::Chunk(index) => {
+                    let plan = q.plan(&task.job).await?.ok_or_else(|| {
+                        VidflowError::internal(format!("job {} has no chunk plan", task.job))
+                    })?;
+                    let span = plan
+                        .chunks
+                        .iter()
+                        .find(|c| c.index == index)
+                        .copied()
+                        .ok_or_else(|| {
+                            VidflowError::internal(format!("the plan has no chunk {index}"))
+                        })?;
+                    let report = self
+                        .engine
+                        .render_chunk(&req, &plan, index, &sink, cancel)
+                        .await?;
+                    self.ensure_shared(&report.key, task).await?;
+                    q.post(
+                        &task.job,
+                        &QueueEvent::ChunkDone {
+                            index,
+                            frames: span.end - span.start,
+                            worker: self.name.clone(),
+                        },
+                    )
+                    .await?;
+                    q.chunk_done(&task.job, index, plan.chunks.len() as u32)
+                        .await?;
+                }
+                TaskKind::Assemble => {
+                    let plan = q.plan(&task.job).await?.ok_or_else(|| {
+                        VidflowError::internal(format!("job {} has no chunk plan", task.job))
+                    })?;
+                    let report = self.engine.assemble(&req, &plan, &sink, cancel).await?;
+                    self.ensure_shared(&report.key, task).await?;
+                    let result = RemoteResult::Video {
+                        plan,
+                        key: report.key,
+                        bytes: report.bytes,
+                    };
+                    q.post(&task.job, &QueueEvent::Succeeded { result }).await?;
+                }
+            }
+            Ok::<(), VidflowError>(())
+        }
+        .await;
+        // Every progress event is in the job's stream before the task counts as done.
+        drop(sink);
+        let _ = forwarded.await;
+        result
+    }
+
+    /// Fails (for a retry) when a result did not reach the shared tier: another worker or
+    /// the server would not find it.
+    async fn ensure_shared(&self, key: &str, task: &Task) -> Result<(), VidflowError> {
+        match self
+            .engine
+            .cache()
+            .contains_in("redis", &ContentKey::from_string(key))
+            .await
+        {
+            Some(true) => Ok(()),
+            _ => Err(VidflowError::transient(format!(
+                "the result of {} did not reach the shared cache (Redis)",
+                task.kind
+            ))),
+        }
+    }
+}
+
+/// Forwards a task's own progress events to its job's event stream, in order.
+struct EventSink {
+    tx: mpsc::UnboundedSender<Progress>,
+    stage: Option<StageName>,
+}
+
+impl EventSink {
+    fn start(
+        queue: TaskQueue,
+        job: String,
+        kind: TaskKind,
+    ) -> (EventSink, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
+        let forwarder = tokio::spawn(async move {
+            while let Some(progress) = rx.recv().await {
+                if let Err(e) = queue.post(&job, &QueueEvent::Progress { progress }).await {
+                    warn!("cannot post progress of job {job}: {e}");
+                }
+            }
+        });
+        // Render tasks report through ChunkDone; stage tasks report their own stage only
+        // (the stages before it are cache hits replayed on this worker).
+        let stage = match kind {
+            TaskKind::Stage(s) => Some(s),
+            _ => None,
+        };
+        (EventSink { tx, stage }, forwarder)
+    }
+}
+
+impl ProgressSink for EventSink {
+    fn report(&self, event: Progress) {
+        let stage = match &event {
+            Progress::StageStarted { stage }
+            | Progress::StageFinished { stage, .. }
+            | Progress::Retrying { stage, .. } => Some(*stage),
+            Progress::StageProgress { .. } => None,
+        };
+        if stage.is_some() && stage == self.stage {
+            let _ = self.tx.send(event);
+        }
+    }
+}
