@@ -521,21 +521,30 @@ impl TaskQueue {
         consumer: &str,
         lease: Duration,
     ) -> Result<Option<Delivery>, DistError> {
-        let reply: StreamAutoClaimReply = self
-            .run(
-                "reclaim a task",
-                redis::cmd("XAUTOCLAIM")
-                    .arg(self.keys.tasks())
-                    .arg(GROUP)
-                    .arg(consumer)
-                    .arg(lease.as_millis() as u64)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(1),
-            )
-            .await?;
-        let Some(entry) = reply.claimed.into_iter().next() else {
-            return Ok(None);
+        // One XAUTOCLAIM call looks at no more than COUNT × 10 pending entries, so follow
+        // its cursor: an abandoned task may sit behind many live, renewed ones.
+        let mut start = "0-0".to_owned();
+        let entry = loop {
+            let reply: StreamAutoClaimReply = self
+                .run(
+                    "reclaim a task",
+                    redis::cmd("XAUTOCLAIM")
+                        .arg(self.keys.tasks())
+                        .arg(GROUP)
+                        .arg(consumer)
+                        .arg(lease.as_millis() as u64)
+                        .arg(&start)
+                        .arg("COUNT")
+                        .arg(1),
+                )
+                .await?;
+            if let Some(entry) = reply.claimed.into_iter().next() {
+                break entry;
+            }
+            if reply.next_stream_id.is_empty() || reply.next_stream_id == "0-0" {
+                return Ok(None);
+            }
+            start = reply.next_stream_id;
         };
         let pending: StreamPendingCountReply = self
             .run(

@@ -226,7 +226,7 @@ impl JobStore for RedisJobStore {
     }
 
     async fn unfinished(&self) -> Result<Vec<Job>, StoreError> {
-        let ids: Vec<String> = self
+        let mut ids: Vec<String> = self
             .queue
             .run(
                 "list unfinished jobs",
@@ -234,6 +234,27 @@ impl JobStore for RedisJobStore {
             )
             .await
             .map_err(shared)?;
+        // SMEMBERS has no order: put the ids in creation order, so that jobs accepted in the
+        // same millisecond still come oldest first (the sort below is stable).
+        if !ids.is_empty() {
+            let seqs: Vec<Option<f64>> = self
+                .queue
+                .run(
+                    "order unfinished jobs",
+                    redis::cmd("ZMSCORE")
+                        .arg(self.queue.keys().job_index())
+                        .arg(&ids),
+                )
+                .await
+                .map_err(shared)?;
+            let mut order: Vec<(String, f64)> = ids
+                .into_iter()
+                .zip(seqs)
+                .map(|(id, seq)| (id, seq.unwrap_or(f64::MAX)))
+                .collect();
+            order.sort_by(|a, b| a.1.total_cmp(&b.1));
+            ids = order.into_iter().map(|(id, _)| id).collect();
+        }
         let mut jobs: Vec<Job> = self
             .records(&ids)
             .await?

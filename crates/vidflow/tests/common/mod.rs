@@ -3,13 +3,14 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The repository's bundled sample page folder.
 pub fn sample_dir() -> PathBuf {
@@ -237,4 +238,123 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
                 || n.ends_with(".wav")
         })
         .collect()
+}
+
+/// A running `vidflow serve` and its port.
+pub struct Service {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Service {
+    pub fn start(data: &Path) -> Service {
+        Service::start_with(data, &[], &[])
+    }
+
+    /// `vidflow serve` with more arguments and environment.
+    pub fn start_with(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Service {
+        let mut child = vidflow()
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .args(args)
+            .env("VIDFLOW_VIDEO__PRESET", "ultrafast")
+            .env("VIDFLOW_SERVER__SHUTDOWN_GRACE_SECONDS", "0")
+            .env("VIDFLOW_SERVER__RATE_LIMIT_PER_SECOND", "0")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vidflow serve");
+        let port = read_port(&mut child, "listening on http://127.0.0.1:");
+        Service { child, port }
+    }
+
+    /// One HTTP/1.1 request; returns the status and the body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap();
+        (status, body)
+    }
+
+    pub fn job(&self, id: &str) -> serde_json::Value {
+        let (status, body) = self.request("GET", &format!("/v1/jobs/{id}"), None);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    pub fn wait_for(
+        &self,
+        id: &str,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(240) {
+            let job = self.job(id);
+            if done(&job) {
+                return job;
+            }
+            assert_ne!(job["state"], "failed", "{job}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("job {id}: timed out waiting for {what}");
+    }
+
+    pub fn submit(&self, body: &serde_json::Value) -> String {
+        let (status, resp) = self.request("POST", "/v1/videos", Some(body));
+        assert_eq!(status, 202, "{resp}");
+        let v: serde_json::Value = serde_json::from_str(&resp).unwrap();
+        v["job_id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the port that follows `marker` on the child's stderr, then keeps draining it so the
+/// pipe never fills.
+pub fn read_port(child: &mut Child, marker: &'static str) -> u16 {
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split(marker).nth(1)
+                && let Some(tx) = tx.take()
+            {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let _ = tx.send(digits.parse::<u16>().unwrap());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("the process never printed '{marker}'"))
 }
