@@ -44,6 +44,15 @@ end
 return 0
 ";
 
+/// Renews a claim only while the caller still owns the entry: XCLAIM alone would take a
+/// task back from the worker that took it over.
+const RENEW: &str = r"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if p[1] == nil or p[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+";
+
 /// A task taken from the stream, with its entry id and how often it has been delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -566,21 +575,20 @@ impl TaskQueue {
     }
 
     /// Renews `consumer`'s claim on entry `id` (resets its idle time without counting a
-    /// delivery), so the janitors leave a long task alone.
-    pub async fn renew(&self, consumer: &str, id: &str) -> Result<(), DistError> {
-        let _: redis::Value = self
-            .run(
-                "renew a task's claim",
-                redis::cmd("XCLAIM")
-                    .arg(self.keys.tasks())
-                    .arg(GROUP)
-                    .arg(consumer)
-                    .arg(0)
-                    .arg(id)
-                    .arg("JUSTID"),
-            )
-            .await?;
-        Ok(())
+    /// delivery), so the janitors leave a long task alone. Returns false when the entry is
+    /// no longer this consumer's (a janitor took it over, or it was acknowledged): the
+    /// caller should stop working on it.
+    pub async fn renew(&self, consumer: &str, id: &str) -> Result<bool, DistError> {
+        let mut conn = self.conn.clone();
+        let owned: i64 = Script::new(RENEW)
+            .key(self.keys.tasks())
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(self.redis_error("renew a task's claim"))?;
+        Ok(owned == 1)
     }
 
     /// Acknowledges entry `id`: the task is done (or dropped) for good.

@@ -318,8 +318,15 @@ impl Worker {
                     r = &mut work => break r,
                     _ = renew.tick() => {
                         // Renewing keeps the janitors off a long task; a cancel stops it.
-                        if let Err(e) = q.renew(&self.name, id).await {
-                            warn!("cannot renew the claim on {id}: {e}");
+                        match q.renew(&self.name, id).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                // Another worker took it over (this one stalled past the
+                                // lease): leave the task to it.
+                                warn!(entry = %id, "task taken over by another worker; dropping it here");
+                                cancel.cancel();
+                            }
+                            Err(e) => warn!("cannot renew the claim on {id}: {e}"),
                         }
                         if let Ok(true) = q.is_cancelled(&task.job).await {
                             cancel.cancel();

@@ -161,7 +161,10 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
     // Renewing for longer than the lease keeps the janitors off, and is not a delivery.
     for _ in 0..6 {
         tokio::time::sleep(LEASE / 4).await;
-        q.renew("c", &got.id).await.unwrap();
+        assert!(
+            q.renew("c", &got.id).await.unwrap(),
+            "the claim is still ours"
+        );
     }
     assert!(
         q.reclaim("a", LEASE).await.unwrap().is_none(),
@@ -173,6 +176,12 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
         (fourth.id.as_str(), fourth.deliveries),
         (got.id.as_str(), 4)
     );
+    // The stalled consumer cannot renew its way back: the task is "a"'s now.
+    assert!(
+        !q.renew("c", &got.id).await.unwrap(),
+        "a renew took a task back from the worker that took it over"
+    );
+    assert!(q.renew("a", &got.id).await.unwrap(), "the new owner renews");
 
     q.ack(&got.id).await.unwrap();
     tokio::time::sleep(LEASE + LEASE / 2).await;
@@ -199,7 +208,7 @@ async fn an_abandoned_task_behind_many_renewed_ones_is_reclaimed() {
     tokio::time::sleep(LEASE + LEASE / 2).await;
     let (abandoned, live) = ids.split_last().unwrap();
     for id in live {
-        q.renew("a", id).await.unwrap();
+        assert!(q.renew("a", id).await.unwrap(), "the claim is still ours");
     }
     let got = q
         .reclaim("b", LEASE)
@@ -439,7 +448,10 @@ async fn status_counts_the_stream_and_lists_live_workers() {
         (0.6..30.0).contains(&f.oldest_pending_seconds),
         "idle for 0.6 s: {f:?}"
     );
-    q.renew("w", &d.id).await.unwrap();
+    assert!(
+        q.renew("w", &d.id).await.unwrap(),
+        "the claim is still ours"
+    );
     let f = q.status().await.unwrap().figures;
     assert!(f.oldest_pending_seconds < 0.5, "just renewed: {f:?}");
     q.ack(&d.id).await.unwrap();
@@ -460,7 +472,7 @@ async fn status_counts_the_stream_and_lists_live_workers() {
     assert_eq!(seen, [long.clone(), short.clone()]);
 
     tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(q.workers().await.unwrap(), [long.clone()]);
+    assert_eq!(q.workers().await.unwrap(), std::slice::from_ref(&long));
     // The expired worker is dropped from the set of names too, not only hidden.
     let names: Vec<String> = redis::cmd("ZRANGE")
         .arg(q.keys().workers())

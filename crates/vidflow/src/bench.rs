@@ -45,6 +45,28 @@ pub async fn run(what: BenchWhat) -> Result<()> {
             runs,
             preset,
         } => bench_make(seconds, long_seconds, runs.max(1), &preset).await,
+        BenchWhat::Dist {
+            redis,
+            runs,
+            jobs,
+            job_seconds,
+            long_seconds,
+            worker_threads,
+            lease_seconds,
+            chunk_seconds,
+        } => {
+            crate::bench_dist::bench_dist(crate::bench_dist::DistBench {
+                redis,
+                runs,
+                jobs,
+                job_seconds,
+                long_seconds,
+                worker_threads,
+                lease_seconds,
+                chunk_seconds,
+            })
+            .await
+        }
     }
 }
 
@@ -234,7 +256,7 @@ async fn bench_render(seconds: f64, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     if n == 0 {

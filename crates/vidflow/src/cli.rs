@@ -255,6 +255,35 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 7)]
         runs: usize,
     },
+    /// Shared mode with real worker processes: 8 short jobs and one long chunked video on
+    /// 1 and on 2 workers, and the extra time when a worker is killed mid-chunk. Needs a
+    /// throwaway Redis (scripts/bench-dist starts one).
+    Dist {
+        /// The Redis to use; the bench writes under fresh key prefixes.
+        #[arg(long, value_name = "URL")]
+        redis: String,
+        /// Runs to take the median of.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Short jobs per throughput run.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+        /// Narration seconds of each short job.
+        #[arg(long, default_value_t = 8.0)]
+        job_seconds: f64,
+        /// Narration seconds of the long video (0 skips it and the kill run).
+        #[arg(long, default_value_t = 300.0)]
+        long_seconds: f64,
+        /// Frame threads per worker (0 = one per core; 1 models one core per machine).
+        #[arg(long, default_value_t = 0)]
+        worker_threads: usize,
+        /// Seconds before a dead worker's task is taken over.
+        #[arg(long, default_value_t = 10)]
+        lease_seconds: u64,
+        /// Seconds of video per render task.
+        #[arg(long, default_value_t = 10.0)]
+        chunk_seconds: f64,
+    },
     /// Main-text extraction quality on a fixture folder (word F1, title accuracy).
     Extract {
         /// Folder of fixtures (<name>/source.html, expected.html, expected-metadata.json).

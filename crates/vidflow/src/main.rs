@@ -4,6 +4,7 @@
 //! capability lives in a crate named for it (see the workspace README).
 
 mod bench;
+mod bench_dist;
 mod cli;
 mod commands;
 mod progress;
