@@ -52,22 +52,15 @@ pub async fn make_remote(
     let mut frames_total = 0u64;
     let mut frames_done = 0u64;
     let mut render_started: Option<f64> = None;
-    let mut cancel_sent = false;
-    let mut cancel_deadline = None;
     let mut failing = false;
     loop {
         if cancel.is_cancelled() {
-            if detach.load(Ordering::SeqCst) {
-                return Err(VidflowError::cancelled());
-            }
-            if !cancel_sent {
+            if !detach.load(Ordering::SeqCst) {
+                // Recorded in Redis, the cancel is final: workers drop the job's queued
+                // tasks when they take them and stop a running one at its next renewal.
                 queue.cancel(id).await?;
-                cancel_sent = true;
-                cancel_deadline = Some(Instant::now() + Duration::from_secs(5));
-            } else if cancel_deadline.is_some_and(|d| Instant::now() > d) {
-                // The workers drop its tasks when they next look; no need to wait for them.
-                return Err(VidflowError::cancelled());
             }
+            return Err(VidflowError::cancelled());
         }
         let events = match listener
             .events(id, &after, Duration::from_millis(500))

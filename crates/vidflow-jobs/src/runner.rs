@@ -85,6 +85,8 @@ const EVENT_BUFFER: usize = 256;
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 /// How often a running job's record is saved with its progress (when it changed).
 const PROGRESS_SAVE_EVERY: Duration = Duration::from_millis(500);
+/// Finished job records kept in memory for `get`.
+const FINISHED_KEPT: usize = 4096;
 /// Job length assumed for `Retry-After` until one has finished.
 const DEFAULT_JOB_SECONDS: f64 = 30.0;
 
@@ -124,6 +126,9 @@ struct Shared {
     running: usize,
     /// Every queued or running job, with its watchers.
     live: HashMap<String, Live>,
+    /// Finished jobs recently read or ended here: their records never change again, so
+    /// `get` answers them without the store (the most frequent call of a polling client).
+    finished: FinishedJobs,
     /// Smoothed wall time of finished jobs, for `Retry-After`.
     job_seconds: Option<f64>,
 }
@@ -265,10 +270,20 @@ impl<S: JobStore, X: JobExecutor> Runner<S, X> {
 
     /// The job with this id, live state included.
     pub async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        if let Some(live) = self.inner.lock().live.get(id) {
-            return Ok(Some(live.job.clone()));
+        {
+            let shared = self.inner.lock();
+            if let Some(live) = shared.live.get(id) {
+                return Ok(Some(live.job.clone()));
+            }
+            if let Some(job) = shared.finished.get(id) {
+                return Ok(Some(job));
+            }
         }
-        self.inner.store.get(id).await
+        let job = self.inner.store.get(id).await?;
+        if let Some(j) = job.as_ref().filter(|j| j.state.is_finished()) {
+            self.inner.lock().finished.insert(j.clone());
+        }
+        Ok(job)
     }
 
     /// Jobs newest first, with live state for those queued or running.
@@ -475,6 +490,30 @@ async fn next_job<S, X>(inner: &Inner<S, X>) -> Option<String> {
     }
 }
 
+/// Finished jobs kept in memory, oldest dropped first beyond [`FINISHED_KEPT`].
+#[derive(Default)]
+struct FinishedJobs {
+    jobs: HashMap<String, Job>,
+    order: VecDeque<String>,
+}
+
+impl FinishedJobs {
+    fn get(&self, id: &str) -> Option<Job> {
+        self.jobs.get(id).cloned()
+    }
+
+    fn insert(&mut self, job: Job) {
+        if self.jobs.insert(job.id.clone(), job.clone()).is_none() {
+            self.order.push_back(job.id);
+            if self.order.len() > FINISHED_KEPT
+                && let Some(old) = self.order.pop_front()
+            {
+                self.jobs.remove(&old);
+            }
+        }
+    }
+}
+
 /// Reports a running job's progress to its record and watchers.
 struct LiveSink<'a, S, X> {
     inner: &'a Inner<S, X>,
@@ -635,6 +674,9 @@ async fn finish_job<S: JobStore, X>(
     {
         let mut shared = inner.lock();
         shared.running -= 1;
+        if job.state.is_finished() {
+            shared.finished.insert(job.clone());
+        }
         if let Some(mut live) = shared.live.remove(id) {
             live.job = job.clone();
             let event = JobEvent::finished(&job).unwrap_or_else(|| JobEvent::State {

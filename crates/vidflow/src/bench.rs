@@ -54,6 +54,7 @@ pub async fn run(what: BenchWhat) -> Result<()> {
             worker_threads,
             lease_seconds,
             chunk_seconds,
+            pin_cores,
         } => {
             crate::bench_dist::bench_dist(crate::bench_dist::DistBench {
                 redis,
@@ -64,6 +65,7 @@ pub async fn run(what: BenchWhat) -> Result<()> {
                 worker_threads,
                 lease_seconds,
                 chunk_seconds,
+                pin_cores,
             })
             .await
         }

@@ -34,18 +34,25 @@ pub struct DistBench {
     pub lease_seconds: u64,
     /// Seconds of video per render task.
     pub chunk_seconds: f64,
+    /// Pin worker i to core i (and the client to the last core): each worker models a
+    /// one-core machine, its encoder's threads included.
+    pub pin_cores: bool,
 }
 
 /// `n` worker processes on fresh key prefixes and cache folders.
 struct Fleet {
-    children: Vec<Child>,
+    children: std::sync::Mutex<Vec<Child>>,
     config: Config,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    redis: String,
+    threads: usize,
+    pin_cores: bool,
 }
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        for c in &mut self.children {
+        let children = self.children.get_mut().unwrap_or_else(|p| p.into_inner());
+        for c in children {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -70,22 +77,18 @@ impl Fleet {
         config.cache.redis_url = Some(b.redis.clone());
         config.cache.redis_prefix = format!("{prefix}c:");
         config.cache.dir = Some(dir.path().join("client"));
-        let exe = std::env::current_exe()?;
-        let mut children = Vec::new();
+        let fleet = Fleet {
+            children: std::sync::Mutex::new(Vec::new()),
+            config,
+            dir,
+            redis: b.redis.clone(),
+            threads: b.worker_threads,
+            pin_cores: b.pin_cores,
+        };
         for i in 0..workers {
-            let child = Command::new(&exe)
-                .args(["worker", "--redis", &b.redis, "--metrics-addr", ""])
-                .args(["--threads", &b.worker_threads.to_string(), "--cache-dir"])
-                .arg(dir.path().join(format!("w{i}")))
-                .env("VIDFLOW_QUEUE__PREFIX", &config.queue.prefix)
-                .env("VIDFLOW_QUEUE__LEASE_SECONDS", b.lease_seconds.to_string())
-                .env("VIDFLOW_CACHE__REDIS_PREFIX", &config.cache.redis_prefix)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting a worker")?;
-            children.push(child);
+            fleet.spawn(i)?;
         }
+        let config = &fleet.config;
         let queue = TaskQueue::connect(&config.queue).await?;
         let start = Instant::now();
         while queue.workers().await?.len() < workers {
@@ -94,14 +97,37 @@ impl Fleet {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok((
-            Fleet {
-                children,
-                config,
-                _dir: dir,
-            },
-            queue,
-        ))
+        Ok((fleet, queue))
+    }
+
+    /// Starts worker number `i` (pinned to core `i` when pinning).
+    fn spawn(&self, i: usize) -> Result<()> {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        if self.pin_cores {
+            pin_to_core(&mut cmd, i);
+        }
+        let child = cmd
+            .args(["worker", "--redis", &self.redis, "--metrics-addr", ""])
+            .args(["--threads", &self.threads.to_string(), "--cache-dir"])
+            .arg(self.dir.path().join(format!("w{i}-{}", now_nanos())))
+            .env("VIDFLOW_QUEUE__PREFIX", &self.config.queue.prefix)
+            .env(
+                "VIDFLOW_QUEUE__LEASE_SECONDS",
+                self.config.queue.lease_seconds.to_string(),
+            )
+            .env(
+                "VIDFLOW_CACHE__REDIS_PREFIX",
+                &self.config.cache.redis_prefix,
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting a worker")?;
+        self.children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(child);
+        Ok(())
     }
 
     fn engine(&self) -> Result<Arc<Engine>> {
@@ -110,20 +136,51 @@ impl Fleet {
         Ok(Arc::new(Engine::new(self.config.clone(), Arc::new(cache))?))
     }
 
-    /// Kills (SIGKILL) the worker holding a render chunk, once one does; returns its pid.
-    async fn kill_one_rendering(&self, queue: &TaskQueue) -> Result<u32> {
+    /// Kills (SIGKILL) the worker holding a render chunk, once one does; returns its pid
+    /// and its index (its core when pinning).
+    async fn kill_one_rendering(&self, queue: &TaskQueue) -> Result<(u32, usize)> {
         loop {
             for w in queue.workers().await? {
+                let index = self
+                    .children
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .position(|c| c.id() == w.pid);
                 if w.tasks.iter().any(|t| t.starts_with("render chunk"))
-                    && self.children.iter().any(|c| c.id() == w.pid)
+                    && let Some(index) = index
                 {
                     // SAFETY: kill(2) on our own child's pid; it is reaped on drop.
                     unsafe { libc::kill(w.pid as libc::pid_t, libc::SIGKILL) };
-                    return Ok(w.pid);
+                    return Ok((w.pid, index));
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Runs the child (and the ffmpeg it starts) on one core only.
+fn pin_to_core(cmd: &mut Command, core: usize) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec (sched_setaffinity on a
+    // stack-local set).
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
@@ -229,37 +286,49 @@ pub async fn bench_dist(b: DistBench) -> Result<()> {
             }
         }
     }
-    let mut kill = serde_json::Value::Null;
+    let mut kill = Vec::new();
     if b.long_seconds > 0.0 {
-        let (fleet, queue) = Fleet::start(&b, 2, "kill").await?;
-        let words = (b.long_seconds * 2.8) as usize;
-        let req = request(sample::long_script(words), b.long_seconds, "slt");
-        let job = run_jobs(&fleet, &queue, vec![req], "long");
-        tokio::pin!(job);
-        // Kill a worker in the middle of the render, once.
-        let victim = tokio::select! {
-            t = &mut job => bail!("the job ended ({:?}) before a chunk was running", t.map(|_| ())),
-            pid = async {
-                tokio::time::sleep(Duration::from_secs_f64(b.long_seconds / 30.0)).await;
-                fleet.kill_one_rendering(&queue).await
-            } => pid?,
-        };
-        let t = job.await?;
         let base = median(long[1].clone());
-        eprintln!("kill run: worker {victim} killed mid-chunk; {t:.1} s against {base:.1} s");
-        kill = serde_json::json!({
-            "killed_worker_pid": victim,
-            "seconds": t,
-            "baseline_2_workers_seconds": base,
-            "extra_seconds": t - base,
-            "lease_seconds": b.lease_seconds,
-        });
+        // Killed and not replaced (the survivor finishes alone), then killed and replaced at
+        // once (as a supervisor restarting the worker would).
+        for replace in [false, true] {
+            let (fleet, queue) =
+                Fleet::start(&b, 2, if replace { "killr" } else { "kill" }).await?;
+            let words = (b.long_seconds * 2.8) as usize;
+            let req = request(sample::long_script(words), b.long_seconds, "slt");
+            let job = run_jobs(&fleet, &queue, vec![req], "long");
+            tokio::pin!(job);
+            // Kill a worker in the middle of the render, once.
+            let (victim, index) = tokio::select! {
+                t = &mut job => bail!("the job ended ({:?}) before a chunk was running", t.map(|_| ())),
+                killed = async {
+                    tokio::time::sleep(Duration::from_secs_f64(b.long_seconds / 30.0)).await;
+                    fleet.kill_one_rendering(&queue).await
+                } => killed?,
+            };
+            if replace {
+                fleet.spawn(index)?;
+            }
+            let t = job.await?;
+            eprintln!(
+                "kill run (replaced: {replace}): worker {victim} killed mid-chunk; {t:.1} s against {base:.1} s"
+            );
+            kill.push(serde_json::json!({
+                "killed_worker_pid": victim,
+                "replaced_at_once": replace,
+                "seconds": t,
+                "baseline_2_workers_seconds": base,
+                "extra_seconds": t - base,
+                "lease_seconds": b.lease_seconds,
+            }));
+        }
     }
     let (s1, s2) = (median(short[0].clone()), median(short[1].clone()));
     let (l1, l2) = (median(long[0].clone()), median(long[1].clone()));
     let report = serde_json::json!({
         "machine_cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "worker_threads": b.worker_threads,
+        "workers_pinned_one_core_each": b.pin_cores,
         "runs": runs,
         "chunk_seconds": b.chunk_seconds,
         "short_jobs": {

@@ -283,6 +283,10 @@ pub enum BenchWhat {
         /// Seconds of video per render task.
         #[arg(long, default_value_t = 10.0)]
         chunk_seconds: f64,
+        /// Pin worker i to core i: each worker models a one-core machine (its encoder too),
+        /// so 1 vs 2 workers measures the scaling that two machines would give.
+        #[arg(long)]
+        pin_cores: bool,
     },
     /// Main-text extraction quality on a fixture folder (word F1, title accuracy).
     Extract {

@@ -486,3 +486,169 @@ fn a_task_that_always_fails_ends_in_the_dead_letters_and_fails_its_job() {
     );
     assert_eq!(st["workers"].as_array().unwrap().len(), 1, "{st}");
 }
+
+#[test]
+fn a_worker_stopped_with_sigterm_finishes_its_chunk_and_the_job_goes_on() {
+    let redis = TestRedis::start().unwrap();
+    let url = redis.url().to_owned();
+    let prefix = unique_prefix("term");
+    let env = shared_env(&prefix);
+    let pages = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = start_worker(&url, &env, &dir.path().join("w1"), &[]);
+    let out = dir.path().join("out.mp4");
+    let client = vidflow()
+        .args([
+            "make",
+            &pages.url("/bread.html"),
+            "--max-seconds",
+            "8",
+            "--fps",
+            "24",
+        ])
+        .args(["--remote", url.as_str(), "--allow-private-network", "-o"])
+        .arg(&out)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("VIDFLOW_CACHE__DIR", dir.path().join("client"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut con = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let tasks = format!("{prefix}q:tasks");
+    let mut running = None;
+    wait_until(
+        "the worker rendering a chunk",
+        Duration::from_secs(240),
+        || {
+            let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
+                .arg(&tasks)
+                .arg("workers")
+                .arg("-")
+                .arg("+")
+                .arg(10)
+                .query(&mut con)
+                .unwrap();
+            running = pending.ids.into_iter().find_map(|p| {
+                let entry: redis::streams::StreamRangeReply =
+                    con.xrange(&tasks, &p.id, &p.id).ok()?;
+                let e = entry.ids.first()?;
+                (e.get::<String>("kind").as_deref() == Some("chunk")).then(|| {
+                    let job: String = e.get("job").unwrap();
+                    let index: u64 = e.get::<String>("chunk").unwrap().parse().unwrap();
+                    (p.id.clone(), job, index)
+                })
+            });
+            running.is_some()
+        },
+    );
+    let (entry, job, index) = running.unwrap();
+    let term = Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // It finishes the chunk it holds, takes nothing more, and exits cleanly.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = first.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the worker did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "worker exit: {status:?}");
+    let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
+        .arg(&tasks)
+        .arg("workers")
+        .arg(&entry)
+        .arg(&entry)
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
+    assert!(
+        pending.ids.is_empty(),
+        "the chunk it held was not finished and acknowledged"
+    );
+    let events = job_events(&mut con, &prefix, &job);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "chunk_done" && e["index"] == index),
+        "chunk {index} not done: {events:?}"
+    );
+    let heartbeats: Vec<String> = con.zrange(format!("{prefix}q:workers"), 0, -1).unwrap();
+    assert!(
+        heartbeats.is_empty(),
+        "a stopped worker still reports in: {heartbeats:?}"
+    );
+
+    // The job waits in the queue and finishes once another worker joins.
+    let _second = start_worker(&url, &env, &dir.path().join("w2"), &[]);
+    let result = client.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "make --remote: {}",
+        stderr(&result)
+    );
+    let planned = job_events(&mut con, &prefix, &job)
+        .into_iter()
+        .find(|e| e["type"] == "planned")
+        .unwrap();
+    assert_eq!(frames(&out), planned["frames"].as_u64().unwrap());
+}
+
+#[test]
+fn a_shared_job_cancelled_on_the_server_is_dropped_by_the_workers() {
+    let redis = TestRedis::start().unwrap();
+    let url = redis.url().to_owned();
+    let prefix = unique_prefix("cancel");
+    let env = shared_env(&prefix);
+    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let pages = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Service::start_with(
+        &dir.path().join("s"),
+        &["--redis", url.as_str(), "--allow-private-network"],
+        &envs,
+    );
+    // No worker yet: the job's first task waits in the stream.
+    let id = server.submit(&serde_json::json!({
+        "url": pages.url("/article.html"),
+        "options": {"max_seconds": 4, "fps": 24},
+    }));
+    server.wait_for(&id, "running", |j| j["state"] == "running");
+    let (status, body) = server.request("DELETE", &format!("/v1/jobs/{id}"), None);
+    assert_eq!(status, 200, "{body}");
+    server.wait_for(&id, "cancelled", |j| j["state"] == "cancelled");
+
+    // A worker that joins now drops the task instead of running it.
+    let _worker = start_worker(&url, &env, &dir.path().join("w"), &[]);
+    let mut con = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let group = format!("{prefix}q:tasks");
+    wait_until("the task to be dropped", Duration::from_secs(60), || {
+        let info: redis::streams::StreamInfoGroupsReply = con.xinfo_groups(&group).unwrap();
+        let g = &info.groups[0];
+        g.pending == 0 && g.lag == Some(0)
+    });
+    let events = job_events(&mut con, &prefix, &id);
+    assert!(
+        events.iter().any(|e| e["type"] == "cancelled"),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e["type"] == "progress"),
+        "a cancelled job's stage ran: {events:?}"
+    );
+    let (status, _) = server.request("GET", &format!("/v1/jobs/{id}/video"), None);
+    assert_eq!(status, 404);
+}
