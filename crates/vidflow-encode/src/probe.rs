@@ -58,28 +58,21 @@ pub fn probe(path: &Path) -> Result<Probe, EncodeError> {
             path: path.to_path_buf(),
         });
     }
-    let out = run_tool(
-        Command::new(FFPROBE)
-            .args([
-                "-v",
-                "error",
-                "-of",
-                "json",
-                "-show_format",
-                "-show_streams",
-            ])
-            .arg(path),
-        FFPROBE,
+    let report: Report = ffprobe_json(
+        path,
+        &[
+            "-v",
+            "error",
+            "-of",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ],
     )?;
     let fail = |reason: String| EncodeError::Probe {
         path: path.to_path_buf(),
         reason,
     };
-    if !out.status.success() {
-        return Err(fail(last_lines(&String::from_utf8_lossy(&out.stderr), 5)));
-    }
-    let report: Report = serde_json::from_slice(&out.stdout)
-        .map_err(|e| fail(format!("unreadable ffprobe output: {e}")))?;
     let mut probe = report.into_probe().map_err(fail)?;
     probe.faststart = moov_before_mdat(&top_level_atoms(path)?);
     Ok(probe)
@@ -319,4 +312,21 @@ mod tests {
         assert!(matches!(err, EncodeError::Probe { .. }), "{err}");
         assert!(err.to_string().contains("notes.mp4"), "{err}");
     }
+}
+
+/// Runs ffprobe with `args` on `path` and reads its JSON output; a failure names the file
+/// and ffprobe's own last words.
+pub(crate) fn ffprobe_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    args: &[&str],
+) -> Result<T, EncodeError> {
+    let out = run_tool(Command::new(FFPROBE).args(args).arg(path), FFPROBE)?;
+    let fail = |reason: String| EncodeError::Probe {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !out.status.success() {
+        return Err(fail(last_lines(&String::from_utf8_lossy(&out.stderr), 5)));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("unreadable ffprobe output: {e}")))
 }

@@ -234,26 +234,27 @@ fn probe_segment(path: &Path) -> Result<SegmentInfo, EncodeError> {
             path: path.to_path_buf(),
         });
     }
-    let out = run_tool(
-        Command::new(FFPROBE)
-            .args(["-v", "error", "-of", "json", "-select_streams", "v:0"])
-            .args(["-show_data_hash", "MD5", "-read_intervals", "%+#1"])
-            .args([
-                "-show_entries",
-                "stream=codec_name,width,height,r_frame_rate,time_base,nb_frames,extradata_hash:packet=pts,dts,flags",
-            ])
-            .arg(path),
-        FFPROBE,
+    let report: SegmentReport = crate::probe::ffprobe_json(
+        path,
+        &[
+            "-v",
+            "error",
+            "-of",
+            "json",
+            "-select_streams",
+            "v:0",
+            "-show_data_hash",
+            "MD5",
+            "-read_intervals",
+            "%+#1",
+            "-show_entries",
+            "stream=codec_name,width,height,r_frame_rate,time_base,nb_frames,extradata_hash:packet=pts,dts,flags",
+        ],
     )?;
     let fail = |reason: String| EncodeError::Probe {
         path: path.to_path_buf(),
         reason,
     };
-    if !out.status.success() {
-        return Err(fail(last_lines(&String::from_utf8_lossy(&out.stderr), 5)));
-    }
-    let report: SegmentReport = serde_json::from_slice(&out.stdout)
-        .map_err(|e| fail(format!("unreadable ffprobe output: {e}")))?;
     let stream = report
         .streams
         .into_iter()

@@ -301,6 +301,54 @@ fn job_events(con: &mut redis::Connection, prefix: &str, job: &str) -> Vec<serde
         .collect()
 }
 
+/// A render chunk a worker holds now.
+struct RunningChunk {
+    entry: String,
+    consumer: String,
+    job: String,
+    index: u64,
+}
+
+/// The first pending render chunk (with `unfinished`, only one whose chunk_done is not
+/// posted yet).
+fn running_chunk(
+    con: &mut redis::Connection,
+    prefix: &str,
+    unfinished: bool,
+) -> Option<RunningChunk> {
+    let tasks = format!("{prefix}q:tasks");
+    let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
+        .arg(&tasks)
+        .arg("workers")
+        .arg("-")
+        .arg("+")
+        .arg(10)
+        .query(con)
+        .unwrap();
+    for p in pending.ids {
+        let entry: redis::streams::StreamRangeReply = con.xrange(&tasks, &p.id, &p.id).unwrap();
+        let Some(e) = entry.ids.first() else { continue };
+        if e.get::<String>("kind").as_deref() != Some("chunk") {
+            continue;
+        }
+        let job: String = e.get("job").unwrap();
+        let index: u64 = e.get::<String>("chunk").unwrap().parse().unwrap();
+        let done = unfinished
+            && job_events(con, prefix, &job)
+                .iter()
+                .any(|ev| ev["type"] == "chunk_done" && ev["index"] == index);
+        if !done {
+            return Some(RunningChunk {
+                entry: p.id,
+                consumer: p.consumer,
+                job,
+                index,
+            });
+        }
+    }
+    None
+}
+
 #[test]
 fn a_chunk_whose_worker_is_killed_is_redone_by_the_other() {
     let redis = TestRedis::start().unwrap();
@@ -344,41 +392,21 @@ fn a_chunk_whose_worker_is_killed_is_redone_by_the_other() {
         .unwrap()
         .get_connection()
         .unwrap();
-    let tasks = format!("{prefix}q:tasks");
     let mut victim = None;
     wait_until(
         "a worker rendering a chunk",
         Duration::from_secs(240),
         || {
-            let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
-                .arg(&tasks)
-                .arg("workers")
-                .arg("-")
-                .arg("+")
-                .arg(10)
-                .query(&mut con)
-                .unwrap();
-            for p in pending.ids {
-                let entry: redis::streams::StreamRangeReply =
-                    con.xrange(&tasks, &p.id, &p.id).unwrap();
-                let Some(e) = entry.ids.first() else { continue };
-                if e.get::<String>("kind").as_deref() != Some("chunk") {
-                    continue;
-                }
-                let job: String = e.get("job").unwrap();
-                let index: u64 = e.get::<String>("chunk").unwrap().parse().unwrap();
-                let done = job_events(&mut con, &prefix, &job)
-                    .iter()
-                    .any(|ev| ev["type"] == "chunk_done" && ev["index"] == index);
-                if !done {
-                    victim = Some((p.consumer.clone(), job, index));
-                    return true;
-                }
-            }
-            false
+            victim = running_chunk(&mut con, &prefix, true);
+            victim.is_some()
         },
     );
-    let (consumer, job, index) = victim.unwrap();
+    let RunningChunk {
+        consumer,
+        job,
+        index,
+        ..
+    } = victim.unwrap();
     let pid: u32 = consumer.rsplit('-').nth(1).unwrap().parse().unwrap();
     let killed = workers
         .iter()
@@ -524,28 +552,13 @@ fn a_worker_stopped_with_sigterm_finishes_its_chunk_and_the_job_goes_on() {
         "the worker rendering a chunk",
         Duration::from_secs(240),
         || {
-            let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
-                .arg(&tasks)
-                .arg("workers")
-                .arg("-")
-                .arg("+")
-                .arg(10)
-                .query(&mut con)
-                .unwrap();
-            running = pending.ids.into_iter().find_map(|p| {
-                let entry: redis::streams::StreamRangeReply =
-                    con.xrange(&tasks, &p.id, &p.id).ok()?;
-                let e = entry.ids.first()?;
-                (e.get::<String>("kind").as_deref() == Some("chunk")).then(|| {
-                    let job: String = e.get("job").unwrap();
-                    let index: u64 = e.get::<String>("chunk").unwrap().parse().unwrap();
-                    (p.id.clone(), job, index)
-                })
-            });
+            running = running_chunk(&mut con, &prefix, false);
             running.is_some()
         },
     );
-    let (entry, job, index) = running.unwrap();
+    let RunningChunk {
+        entry, job, index, ..
+    } = running.unwrap();
     let term = Command::new("kill")
         .args(["-TERM", &first.child.id().to_string()])
         .status()
