@@ -207,6 +207,23 @@ fn rate(text: Option<&str>) -> Option<f64> {
     (num > 0.0 && den > 0.0).then(|| num / den)
 }
 
+/// Runs ffprobe with `args` on `path` and reads its JSON output; a failure names the file
+/// and ffprobe's own last words.
+pub(crate) fn ffprobe_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    args: &[&str],
+) -> Result<T, EncodeError> {
+    let out = run_tool(Command::new(FFPROBE).args(args).arg(path), FFPROBE)?;
+    let fail = |reason: String| EncodeError::Probe {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !out.status.success() {
+        return Err(fail(last_lines(&String::from_utf8_lossy(&out.stderr), 5)));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("unreadable ffprobe output: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,21 +329,4 @@ mod tests {
         assert!(matches!(err, EncodeError::Probe { .. }), "{err}");
         assert!(err.to_string().contains("notes.mp4"), "{err}");
     }
-}
-
-/// Runs ffprobe with `args` on `path` and reads its JSON output; a failure names the file
-/// and ffprobe's own last words.
-pub(crate) fn ffprobe_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    args: &[&str],
-) -> Result<T, EncodeError> {
-    let out = run_tool(Command::new(FFPROBE).args(args).arg(path), FFPROBE)?;
-    let fail = |reason: String| EncodeError::Probe {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if !out.status.success() {
-        return Err(fail(last_lines(&String::from_utf8_lossy(&out.stderr), 5)));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("unreadable ffprobe output: {e}")))
 }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::atomic::{folder_of, partial_file, persist};
 use crate::encoder::{QUIET, audio_args, container_args, describe, os_args};
-use crate::tool::{FFMPEG, FFPROBE, last_lines, run_tool};
+use crate::tool::{FFMPEG, last_lines, run_tool};
 use crate::{EncodeError, EncodeSettings, EncodedVideo, VideoEncoder, probe};
 
 /// The fewest frames a segment should hold when others follow it.
