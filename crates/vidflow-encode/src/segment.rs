@@ -311,6 +311,7 @@ struct SegmentPacket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tool::FFPROBE;
 
     fn settings() -> EncodeSettings {
         EncodeSettings {
