@@ -42,7 +42,7 @@ pub struct VideoRequest {
     #[garde(custom(web_url))]
     #[schema(
         max_length = 2048,
-        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://\\S+$",
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$",
         example = "https://example.org/article"
     )]
     pub url: Option<String>,
@@ -53,7 +53,10 @@ pub struct VideoRequest {
     /// URL that relative links and images in `html` resolve against (`http(s)://`); only
     /// used with `html`.
     #[garde(custom(web_url))]
-    #[schema(max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://\\S+$")]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]+$"
+    )]
     pub base_url: Option<String>,
     /// Your own script: one segment per paragraph; a short first line is the title.
     #[garde(inner(length(min = 1, max = MAX_SCRIPT)))]
@@ -228,7 +231,8 @@ fn web_url(value: &Option<String>, _: &()) -> garde::Result {
     if url.len() > 2048 {
         return Err(garde::Error::new("longer than 2048 characters"));
     }
-    // Same rule as the schema's pattern: http(s)://, then something, no white space.
+    // Same rule as the schema's pattern: http(s)://, then something, with no white space
+    // (as JSON Schema's ECMAScript `\s` counts it) and no control characters.
     let rest = ["http://", "https://"].iter().find_map(|scheme| {
         url.get(..scheme.len())
             .filter(|head| head.eq_ignore_ascii_case(scheme))
@@ -237,11 +241,27 @@ fn web_url(value: &Option<String>, _: &()) -> garde::Result {
     match rest {
         // file:// and local paths would read the server's own files.
         None => Err(garde::Error::new("use an http:// or https:// URL")),
-        Some(rest) if rest.is_empty() || url.contains(char::is_whitespace) => {
+        Some(rest) if rest.is_empty() || url.chars().any(|c| c.is_control() || ecma_space(c)) => {
             Err(garde::Error::new("not a valid URL"))
         }
         Some(_) => Ok(()),
     }
+}
+
+/// White space as ECMAScript's `\s` (the schema pattern's dialect) has it: the line
+/// terminators, BOM, and the Unicode space separators.
+fn ecma_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
 }
 
 fn builtin_avatar(value: &Option<String>, _: &()) -> garde::Result {
@@ -539,6 +559,16 @@ mod tests {
         assert_eq!((ok.options.crf, ok.options.fps), (Some(20), Some(25)));
         let err = parse(r#"{"html": "#).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn urls_follow_the_schema_pattern() {
+        // U+0085 is a control character (and white space to Rust, not to ECMAScript).
+        let err = parse(r#"{"html": "<p>x</p>", "base_url": "https://a\u0085b"}"#).unwrap_err();
+        assert_eq!(fields(&err), ["base_url"]);
+        let err = parse(r#"{"url": "https://a b"}"#).unwrap_err();
+        assert_eq!(fields(&err), ["url"]);
+        assert!(parse(r#"{"url": "hTTpS://exämple.org/ü?q=1"}"#).is_ok());
     }
 
     #[test]
