@@ -20,6 +20,8 @@ use crate::task::{JobSpec, QueueEvent, RemoteResult, Task, TaskKind};
 
 /// Events kept per job stream (a job posts a few per stage and one per chunk).
 const EVENTS_KEPT: usize = 10_000;
+/// Pending entries `status` looks at for the longest idle time.
+const PENDING_SCANNED: usize = 100;
 /// Entries the task stream keeps before trimming acknowledged history (approximate).
 const TASKS_KEPT: usize = 100_000;
 
@@ -73,7 +75,8 @@ pub struct QueueFigures {
     pub pending: u64,
     /// Tasks not yet delivered to any worker (the consumer group's lag).
     pub lag: u64,
-    /// Seconds since the oldest pending task was last delivered or renewed.
+    /// Longest time any pending task (of the first 100) has gone without being delivered or
+    /// renewed, seconds: high when a worker died holding one.
     pub oldest_pending_seconds: f64,
     /// Entries in the dead-letter stream.
     pub dead_letters: u64,
@@ -700,12 +703,14 @@ impl TaskQueue {
         let mut pipe = redis::pipe();
         pipe.cmd("XLEN").arg(&tasks);
         pipe.cmd("XINFO").arg("GROUPS").arg(&tasks);
+        // The longest-idle of the first pending entries: a renewed long task at the front
+        // must not hide an abandoned one behind it.
         pipe.cmd("XPENDING")
             .arg(&tasks)
             .arg(GROUP)
             .arg("-")
             .arg("+")
-            .arg(1);
+            .arg(PENDING_SCANNED);
         pipe.cmd("XLEN").arg(self.keys.dead());
         let mut conn = self.conn.clone();
         let (stream_length, groups, oldest, dead_letters): (
@@ -724,9 +729,10 @@ impl TaskQueue {
             lag: group.and_then(|g| g.lag).unwrap_or(0) as u64,
             oldest_pending_seconds: oldest
                 .ids
-                .first()
-                .map(|p| p.last_delivered_ms as f64 / 1000.0)
-                .unwrap_or(0.0),
+                .iter()
+                .map(|p| p.last_delivered_ms)
+                .max()
+                .map_or(0.0, |ms| ms as f64 / 1000.0),
             dead_letters,
         };
         Ok(QueueStatus {
