@@ -61,6 +61,9 @@ pub struct QueueConfig {
     pub max_deliveries: u64,
     /// Where a worker serves `/metrics` (host:port); empty turns it off.
     pub worker_metrics_addr: String,
+    /// On SIGTERM, seconds a worker's running tasks get to finish before they are handed
+    /// back (left unacknowledged for another worker).
+    pub worker_grace_seconds: u64,
     /// Seconds a job's queue records (events, plan, result pointer) are kept.
     pub job_ttl_seconds: u64,
 }
@@ -76,6 +79,7 @@ impl Default for QueueConfig {
             lease_seconds: 30,
             max_deliveries: 3,
             worker_metrics_addr: "127.0.0.1:9464".into(),
+            worker_grace_seconds: 30,
             job_ttl_seconds: 7 * 24 * 3600,
         }
     }

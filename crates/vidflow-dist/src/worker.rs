@@ -40,7 +40,7 @@ impl WorkerOptions {
             concurrency: config.concurrency.max(1),
             lease: Duration::from_secs(config.lease_seconds.max(1)),
             max_deliveries: config.max_deliveries.max(1),
-            grace: Duration::from_secs(30),
+            grace: Duration::from_secs(config.worker_grace_seconds),
         }
     }
 }
