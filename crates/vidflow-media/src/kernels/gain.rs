@@ -145,13 +145,14 @@ fn gain_row_f32_in_place_portable(row: &mut [f32], g: &[f32; LANES]) {
 
 /// 32 samples with AVX2 in 16-bit lanes: `mullo`/`mulhi` give the low and high halves of
 /// `in * q`; a non-zero high half, or a low half that passes 65 535 when rounded, means
-/// the result is over 255 and saturates. Identical to [`mul_q8`]. Returns the 32 results.
+/// the result is over 255 and saturates. Identical to [`mul_q8`].
 ///
 /// # Safety
-/// The CPU must support AVX2; `s` must be readable for 32 bytes.
+/// The CPU must support AVX2; `s` must be readable and `d` writable for 32 bytes (they
+/// may be the same address).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gain32_vec(s: *const u8, q: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+unsafe fn gain32_avx2(s: *const u8, d: *mut u8, q: std::arch::x86_64::__m256i) {
     use std::arch::x86_64::*;
     let zero = _mm256_setzero_si256();
     let half = |x: __m256i| {
@@ -161,24 +162,13 @@ unsafe fn gain32_vec(s: *const u8, q: std::arch::x86_64::__m256i) -> std::arch::
         let over = _mm256_xor_si256(_mm256_cmpeq_epi16(hi, zero), _mm256_set1_epi16(-1));
         _mm256_min_epu16(_mm256_or_si256(r, over), _mm256_set1_epi16(255))
     };
-    // SAFETY: the caller guarantees 32 readable bytes.
-    let v = unsafe { _mm256_loadu_si256(s as *const __m256i) };
-    let lo = half(_mm256_unpacklo_epi8(v, zero));
-    let hi = half(_mm256_unpackhi_epi8(v, zero));
-    _mm256_packus_epi16(lo, hi)
-}
-
-/// [`gain32_vec`] stored to `d`.
-///
-/// # Safety
-/// The CPU must support AVX2; `s` must be readable and `d` writable for 32 bytes (they
-/// may be the same address).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn gain32_avx2(s: *const u8, d: *mut u8, q: std::arch::x86_64::__m256i) {
-    use std::arch::x86_64::*;
     // SAFETY: the caller guarantees 32 readable and writable bytes.
-    unsafe { _mm256_storeu_si256(d as *mut __m256i, gain32_vec(s, q)) }
+    unsafe {
+        let v = _mm256_loadu_si256(s as *const __m256i);
+        let lo = half(_mm256_unpacklo_epi8(v, zero));
+        let hi = half(_mm256_unpackhi_epi8(v, zero));
+        _mm256_storeu_si256(d as *mut __m256i, _mm256_packus_epi16(lo, hi));
+    }
 }
 
 /// The gains of one 128-bit lane's 8 samples after widening: the pattern repeats every 4
@@ -203,39 +193,6 @@ fn gain_row_u8_avx2(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
     gain_row_u8_portable(&src[n..], &mut dst[n..], q);
 }
 
-/// [`gain_row_u8_avx2`] with non-temporal stores, for planes far larger than the cache:
-/// a streaming store skips the read-for-ownership of the destination line that a normal
-/// store costs (as a large `memcpy` does), so the kernel moves 2 bytes per sample, not 3.
-/// The row's head up to a 32-byte aligned destination and its tail are done by the portable
-/// code, with the channel pattern shifted to their phase.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn gain_row_u8_stream_avx2(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
-    use std::arch::x86_64::*;
-    let len = src.len().min(dst.len());
-    let head = dst.as_ptr().align_offset(32).min(len);
-    gain_row_u8_portable(&src[..head], &mut dst[..head], q);
-    // The pattern repeats every 4 samples: shifted by the head's length from here on.
-    let phase = head % 4;
-    let mut shifted = [0u16; LANES];
-    for (i, v) in shifted.iter_mut().enumerate() {
-        *v = q[(i + phase) % 4];
-    }
-    let body = (len - head) / 32 * 32;
-    let qv = q_vector(&shifted);
-    for i in (head..head + body).step_by(32) {
-        // SAFETY: i + 32 <= head + body <= both lengths; dst + i is 32-byte aligned (head
-        // aligned it and i - head is a multiple of 32); AVX2 is enabled on this function.
-        unsafe {
-            let v = gain32_vec(src.as_ptr().add(i), qv);
-            _mm256_stream_si256(dst.as_mut_ptr().add(i) as *mut __m256i, v);
-        }
-    }
-    // Streaming stores are weakly ordered: fence them before the frame is handed on.
-    _mm_sfence();
-    gain_row_u8_portable(&src[head + body..len], &mut dst[head + body..len], &shifted);
-}
-
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn gain_row_u8_in_place_avx2(row: &mut [u8], q: &[u16; LANES]) {
@@ -249,23 +206,12 @@ fn gain_row_u8_in_place_avx2(row: &mut [u8], q: &[u16; LANES]) {
     gain_row_u8_in_place_portable(&mut row[n..], q);
 }
 
-/// Planes at least this large are written with streaming stores (see
-/// [`gain_row_u8_stream_avx2`]); smaller ones stay in the cache for whoever reads them next.
-const STREAM_BYTES: usize = 8 << 20;
-
-fn gain_row_u8(src: &[u8], dst: &mut [u8], q: &[u16; LANES], stream: bool) {
+fn gain_row_u8(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe {
-            if stream {
-                gain_row_u8_stream_avx2(src, dst, q)
-            } else {
-                gain_row_u8_avx2(src, dst, q)
-            }
-        };
+        return unsafe { gain_row_u8_avx2(src, dst, q) };
     }
-    let _ = stream;
     gain_row_u8_portable(src, dst, q)
 }
 
@@ -305,10 +251,9 @@ pub fn gain_u8(
         let dp = dst.plane_mut(p);
         let band = band_rows(sp.row_len());
         let rows = sp.rows();
-        let stream = sp.row_len() * rows >= STREAM_BYTES;
         dp.par_rows_mut(0, rows, band)
             .zip(sp.par_rows(band))
-            .for_each(|(d, s)| gain_row_u8(s, d, &q, stream));
+            .for_each(|(d, s)| gain_row_u8(s, d, &q));
     }
     Ok(())
 }
@@ -422,19 +367,8 @@ mod tests {
         let mut a = vec![0; src.len()];
         let mut b = vec![0; src.len()];
         gain_row_u8_portable(&src, &mut a, &q);
-        gain_row_u8(&src, &mut b, &q, false);
+        gain_row_u8(&src, &mut b, &q);
         assert_eq!(a, b);
-        // Streaming stores, at every alignment of the destination and many lengths: the
-        // head, the shifted pattern and the tail must line up exactly.
-        let mut wide = vec![0u8; src.len() + 64];
-        for offset in 0..40 {
-            for len in [0, 1, 3, 31, 32, 33, 95, 100, 517, 1000 - offset] {
-                let out = &mut wide[offset..offset + len];
-                out.fill(0);
-                gain_row_u8(&src[..len], out, &q, true);
-                assert_eq!(out, &a[..len], "offset {offset}, length {len}");
-            }
-        }
         let mut c = src.clone();
         gain_row_u8_in_place(&mut c, &q);
         assert_eq!(a, c);
@@ -444,22 +378,5 @@ mod tests {
                 .min(255.0);
             assert_eq!(o as f64, exact);
         }
-    }
-
-    #[test]
-    fn a_frame_larger_than_the_cache_is_streamed_and_still_exact() {
-        use crate::kernels::Frame;
-        // An odd width: rows start at every alignment.
-        let (w, h) = (1921, 1100);
-        assert!(w * 4 * h >= STREAM_BYTES);
-        let data: Vec<u8> = (0..w * h * 4).map(|i| (i * 131 % 251) as u8).collect();
-        let src =
-            Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, w as u32, h as u32, data).unwrap();
-        let mut streamed = Frame::<u8>::new(PixelFormat::Rgba8Premul, w as u32, h as u32).unwrap();
-        let gains = [0.5, 1.25, 3.0, 1.0];
-        gain_u8(&src.view(), &mut streamed.view_mut(), &gains).unwrap();
-        let mut in_place = src.clone();
-        gain_u8_in_place(&mut in_place.view_mut(), &gains).unwrap();
-        assert!(streamed.as_slice() == in_place.as_slice());
     }
 }
