@@ -634,6 +634,28 @@ impl TaskQueue {
         deliveries: u64,
         error: &str,
     ) -> Result<(), DistError> {
+        self.bury(id, &task.fields(), deliveries, error).await
+    }
+
+    /// Moves an entry whose fields are not a task (another program's, or a newer
+    /// vidflow's) to the dead letters, as kind `unreadable`, and acknowledges it.
+    pub async fn dead_letter_unreadable(
+        &self,
+        id: &str,
+        deliveries: u64,
+        why: &str,
+    ) -> Result<(), DistError> {
+        let fields = [("job", String::new()), ("kind", "unreadable".to_owned())];
+        self.bury(id, &fields, deliveries, why).await
+    }
+
+    async fn bury(
+        &self,
+        id: &str,
+        fields: &[(&'static str, String)],
+        deliveries: u64,
+        error: &str,
+    ) -> Result<(), DistError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         let cmd = pipe
@@ -645,8 +667,8 @@ impl TaskQueue {
             .arg("*")
             .arg("entry")
             .arg(id);
-        for (k, v) in task.fields() {
-            cmd.arg(k).arg(v);
+        for (k, v) in fields {
+            cmd.arg(*k).arg(v);
         }
         cmd.arg("deliveries")
             .arg(deliveries)

@@ -265,13 +265,9 @@ impl Worker {
             Ok(t) => t,
             Err(why) => {
                 warn!(entry = %id, "unreadable task sent to the dead letters: {why}");
-                let junk = Task {
-                    job: String::new(),
-                    kind: TaskKind::Assemble,
-                };
                 if let Err(e) = self
                     .queue
-                    .dead_letter(&id, &junk, delivery.deliveries, &why)
+                    .dead_letter_unreadable(&id, delivery.deliveries, &why)
                     .await
                 {
                     warn!("cannot move task {id} to the dead letters: {e}");

@@ -744,3 +744,28 @@ async fn unfinished_jobs_come_oldest_first() {
     assert_eq!(expect.len(), 7);
     assert_eq!(ids(&s.unfinished().await.unwrap()), expect);
 }
+
+#[tokio::test]
+async fn an_unreadable_entry_goes_to_the_dead_letters_as_such() {
+    let redis = TestRedis::start().unwrap();
+    let q = queue(&redis, "junk").await;
+    let mut con = raw(&redis).await;
+    let _: String = redis::cmd("XADD")
+        .arg(q.keys().tasks())
+        .arg("*")
+        .arg("what")
+        .arg("not a task")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let d = q.read("a", BLOCK).await.unwrap().expect("delivered");
+    let why = d.task.clone().expect_err("no job or kind field");
+    q.dead_letter_unreadable(&d.id, d.deliveries, &why)
+        .await
+        .unwrap();
+    let dead = q.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].task, "unreadable");
+    assert_eq!(dead[0].error, why);
+    assert_eq!(q.status().await.unwrap().figures.pending, 0);
+}

@@ -60,6 +60,25 @@ fn start_worker(
     }
 }
 
+/// `vidflow make PAGE --remote REDIS` at 24 fps writing `out`, with the test's environment
+/// and a client cache folder of its own under `dir`.
+fn remote_make(
+    page: &str,
+    seconds: &str,
+    redis: &str,
+    env: &[(&'static str, String)],
+    dir: &Path,
+    out: &Path,
+) -> Command {
+    let mut c = vidflow();
+    c.args(["make", page, "--max-seconds", seconds, "--fps", "24"])
+        .args(["--remote", redis, "--allow-private-network", "-o"])
+        .arg(out)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("VIDFLOW_CACHE__DIR", dir.join("client"));
+    c
+}
+
 fn http_get(port: u16, path: &str) -> (u16, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -362,29 +381,19 @@ fn a_chunk_whose_worker_is_killed_is_redone_by_the_other() {
         start_worker(&url, &env, &dir.path().join("w2"), &[]),
     ];
     let out = dir.path().join("out.mp4");
-    let client = vidflow()
-        .args([
-            "make",
-            &pages.url("/article.html"),
-            "--max-seconds",
-            "10",
-            "--fps",
-            "24",
-        ])
-        .args([
-            "--remote",
-            url.as_str(),
-            "--allow-private-network",
-            "--json",
-            "-o",
-        ])
-        .arg(&out)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("VIDFLOW_CACHE__DIR", dir.path().join("client"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let client = remote_make(
+        &pages.url("/article.html"),
+        "10",
+        &url,
+        &env,
+        dir.path(),
+        &out,
+    )
+    .arg("--json")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
 
     // Find a worker in the middle of a render chunk (its task pending under its name, no
     // ChunkDone for it yet) and kill it.
@@ -472,21 +481,16 @@ fn a_task_that_always_fails_ends_in_the_dead_letters_and_fails_its_job() {
         &dir.path().join("w"),
         &["--cache-redis", &nowhere],
     );
-    let out = vidflow()
-        .args([
-            "make",
-            &pages.url("/article.html"),
-            "--max-seconds",
-            "4",
-            "--fps",
-            "24",
-        ])
-        .args(["--remote", url.as_str(), "--allow-private-network", "-o"])
-        .arg(dir.path().join("out.mp4"))
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("VIDFLOW_CACHE__DIR", dir.path().join("client"))
-        .output()
-        .unwrap();
+    let out = remote_make(
+        &pages.url("/article.html"),
+        "4",
+        &url,
+        &env,
+        dir.path(),
+        &dir.path().join("out.mp4"),
+    )
+    .output()
+    .unwrap();
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(err.contains("stage fetch failed after 2 tries"), "{err}");
@@ -525,19 +529,7 @@ fn a_worker_stopped_with_sigterm_finishes_its_chunk_and_the_job_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = start_worker(&url, &env, &dir.path().join("w1"), &[]);
     let out = dir.path().join("out.mp4");
-    let client = vidflow()
-        .args([
-            "make",
-            &pages.url("/bread.html"),
-            "--max-seconds",
-            "8",
-            "--fps",
-            "24",
-        ])
-        .args(["--remote", url.as_str(), "--allow-private-network", "-o"])
-        .arg(&out)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("VIDFLOW_CACHE__DIR", dir.path().join("client"))
+    let client = remote_make(&pages.url("/bread.html"), "8", &url, &env, dir.path(), &out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
