@@ -168,6 +168,9 @@ pub struct FrameRenderer {
     mouth: (u32, u32, u32, u32),
     slide_layers: LayerCache<SlideLayer>,
     cue_layers: LayerCache<Option<CueLayer>>,
+    /// A subtitle's rectangle composed over its slide's static layer and converted, by
+    /// (slide, cue): while it shows, nothing under it moves, so frames copy these bytes.
+    cue_blocks: LayerCache<Vec<u8>>,
 }
 
 impl std::fmt::Debug for FrameRenderer {
@@ -291,6 +294,7 @@ impl FrameRenderer {
             mouth,
             slide_layers: LayerCache::new(SLIDE_CACHE),
             cue_layers: LayerCache::new(CUE_CACHE),
+            cue_blocks: LayerCache::new(CUE_CACHE),
         })
     }
 
@@ -393,24 +397,46 @@ impl FrameRenderer {
         }
         let layer = self.slide_layer(plan.slide);
         let rects = disjoint(self.dirty_rects(&plan));
+        // The subtitle's rectangle, if no other changing rectangle touches it: then it
+        // holds only the static layer and the cue, the same in every frame of the cue.
+        let still_cue = plan.cue.and_then(|c| {
+            let rect = self.cue_layer(c).as_ref().as_ref()?.rect.even_outward(w, h);
+            rects.contains(&rect).then_some((c, rect))
+        });
         let len: usize = rects.iter().map(|r| yuv::i420_len(r.w, r.h)).sum();
         let mut patch = vec![0u8; len];
         let mut at = 0;
         for &rect in &rects {
-            let block_len = yuv::i420_len(rect.w, rect.h);
-            REGION.with(|cell| {
-                let mut buf = cell.borrow_mut();
-                buf.resize((rect.w * rect.h * 4) as usize, 0);
-                let mut region = Region {
-                    buf: &mut buf,
-                    rect,
-                };
-                self.compose(&plan, &mut region);
-                yuv::convert_block(&buf, rect.w, rect.h, &mut patch[at..at + block_len]);
-            });
-            at += block_len;
+            let block = &mut patch[at..at + yuv::i420_len(rect.w, rect.h)];
+            match still_cue {
+                Some((c, r)) if r == rect => {
+                    let key = plan.slide * self.timeline.cues.len() + c;
+                    let cached = self.cue_blocks.get(key, || {
+                        let mut bytes = vec![0u8; block.len()];
+                        self.compose_block(&plan, rect, &mut bytes);
+                        bytes
+                    });
+                    block.copy_from_slice(&cached);
+                }
+                _ => self.compose_block(&plan, rect, block),
+            }
+            at += block.len();
         }
         I420Output::Patched(I420Patched::new(layer.i420.clone(), &rects, patch))
+    }
+
+    /// Composes `rect` of a frame and writes it to `out` as a yuv420p block (Y, then U, V).
+    fn compose_block(&self, plan: &FramePlan, rect: PxRect, out: &mut [u8]) {
+        REGION.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            buf.resize((rect.w * rect.h * 4) as usize, 0);
+            let mut region = Region {
+                buf: &mut buf,
+                rect,
+            };
+            self.compose(plan, &mut region);
+            yuv::convert_block(&buf, rect.w, rect.h, out);
+        });
     }
 
     /// The rectangles that differ from the slide's static layer in a frame that is not

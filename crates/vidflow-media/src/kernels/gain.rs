@@ -143,51 +143,78 @@ fn gain_row_f32_in_place_portable(row: &mut [f32], g: &[f32; LANES]) {
     }
 }
 
-/// 32 samples with AVX2 in 16-bit lanes: `mullo`/`mulhi` give the low and high halves of
-/// `in * q`; a non-zero high half, or a low half that passes 65 535 when rounded, means
-/// the result is over 255 and saturates. Identical to [`mul_q8`].
+/// The largest sample that does not saturate under gain `q`: `x * q + 128 < 65 536`
+/// holds exactly for `x <= limit`, so below it the whole product fits 16 bits.
+fn saturation_limit(q: u16) -> u8 {
+    match q {
+        0 => u8::MAX,
+        q => ((65_535 - 128) / q as u32).min(255) as u8,
+    }
+}
+
+/// 32 samples with AVX2. A sample above its lane's [`saturation_limit`] gives 255; every
+/// other one gives `(in * q + 128) >> 8` computed in 16-bit lanes, where it cannot
+/// overflow. Identical to [`mul_q8`], with one 16-bit multiply per 16 samples (the
+/// high-half multiply of a full 24-bit product costs twice as much again, and LLVM turns
+/// it into 32-bit multiplies).
 ///
 /// # Safety
 /// The CPU must support AVX2; `s` must be readable and `d` writable for 32 bytes (they
 /// may be the same address).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gain32_avx2(s: *const u8, d: *mut u8, q: std::arch::x86_64::__m256i) {
+unsafe fn gain32_avx2(s: *const u8, d: *mut u8, g: &GainAvx2) {
     use std::arch::x86_64::*;
     let zero = _mm256_setzero_si256();
-    let half = |x: __m256i| {
-        let lo = _mm256_mullo_epi16(x, q);
-        let hi = _mm256_mulhi_epu16(x, q);
-        let r = _mm256_srli_epi16::<8>(_mm256_adds_epu16(lo, _mm256_set1_epi16(128)));
-        let over = _mm256_xor_si256(_mm256_cmpeq_epi16(hi, zero), _mm256_set1_epi16(-1));
-        _mm256_min_epu16(_mm256_or_si256(r, over), _mm256_set1_epi16(255))
-    };
+    let round = _mm256_set1_epi16(128);
     // SAFETY: the caller guarantees 32 readable and writable bytes.
     unsafe {
         let v = _mm256_loadu_si256(s as *const __m256i);
-        let lo = half(_mm256_unpacklo_epi8(v, zero));
-        let hi = half(_mm256_unpackhi_epi8(v, zero));
-        _mm256_storeu_si256(d as *mut __m256i, _mm256_packus_epi16(lo, hi));
+        let fits = _mm256_cmpeq_epi8(_mm256_min_epu8(v, g.limit), v);
+        let lo = _mm256_mullo_epi16(_mm256_unpacklo_epi8(v, zero), g.q);
+        let hi = _mm256_mullo_epi16(_mm256_unpackhi_epi8(v, zero), g.q);
+        let lo = _mm256_srli_epi16::<8>(_mm256_add_epi16(lo, round));
+        let hi = _mm256_srli_epi16::<8>(_mm256_add_epi16(hi, round));
+        let saturated = _mm256_andnot_si256(fits, _mm256_set1_epi8(-1));
+        let out = _mm256_or_si256(_mm256_packus_epi16(lo, hi), saturated);
+        _mm256_storeu_si256(d as *mut __m256i, out);
     }
 }
 
-/// The gains of one 128-bit lane's 8 samples after widening: the pattern repeats every 4
-/// samples (or is constant), so samples 0..8 and 8..16 of each lane share it.
+/// A row's gains as AVX2 vectors.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn q_vector(q: &[u16; LANES]) -> std::arch::x86_64::__m256i {
-    // SAFETY: q has 64 entries; 16 are read.
-    unsafe { std::arch::x86_64::_mm256_loadu_si256(q.as_ptr() as *const _) }
+struct GainAvx2 {
+    /// The gains of one 128-bit lane's 8 samples after widening: the pattern repeats
+    /// every 4 samples (or is constant), so samples 0..8 and 8..16 of each lane share it.
+    q: std::arch::x86_64::__m256i,
+    /// [`saturation_limit`] of each of 32 samples.
+    limit: std::arch::x86_64::__m256i,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl GainAvx2 {
+    #[target_feature(enable = "avx2")]
+    fn new(q: &[u16; LANES]) -> Self {
+        let limit: [u8; 32] = std::array::from_fn(|i| saturation_limit(q[i]));
+        // SAFETY: q has 64 entries and limit 32; 32 bytes are read from each.
+        unsafe {
+            use std::arch::x86_64::*;
+            GainAvx2 {
+                q: _mm256_loadu_si256(q.as_ptr() as *const __m256i),
+                limit: _mm256_loadu_si256(limit.as_ptr() as *const __m256i),
+            }
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn gain_row_u8_avx2(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
     let n = src.len().min(dst.len()) / 32 * 32;
-    let qv = q_vector(q);
+    let g = GainAvx2::new(q);
     for i in (0..n).step_by(32) {
         // SAFETY: i + 32 <= n <= both lengths; AVX2 is enabled on this function.
-        unsafe { gain32_avx2(src.as_ptr().add(i), dst.as_mut_ptr().add(i), qv) };
+        unsafe { gain32_avx2(src.as_ptr().add(i), dst.as_mut_ptr().add(i), &g) };
     }
     // n is a multiple of 4, so the pattern restarts in phase.
     gain_row_u8_portable(&src[n..], &mut dst[n..], q);
@@ -197,11 +224,11 @@ fn gain_row_u8_avx2(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
 #[target_feature(enable = "avx2")]
 fn gain_row_u8_in_place_avx2(row: &mut [u8], q: &[u16; LANES]) {
     let n = row.len() / 32 * 32;
-    let qv = q_vector(q);
+    let g = GainAvx2::new(q);
     let p = row.as_mut_ptr();
     for i in (0..n).step_by(32) {
         // SAFETY: i + 32 <= n <= row.len(); reading and writing the same bytes is fine.
-        unsafe { gain32_avx2(p.add(i), p.add(i), qv) };
+        unsafe { gain32_avx2(p.add(i), p.add(i), &g) };
     }
     gain_row_u8_in_place_portable(&mut row[n..], q);
 }
@@ -358,6 +385,28 @@ fn check_pair<T: super::Sample>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dispatched_rows_are_exact_for_every_sample_at_edge_gains() {
+        // Gains around the saturation edges: 256 (exactly 1.0), 257 (255 * 257 + 128
+        // just passes 65 535), 65 407..65 409 (limit 1 vs 0).
+        let edges = [
+            0u16, 1, 255, 256, 257, 258, 511, 512, 32768, 65407, 65408, 65409, 65535,
+        ];
+        let src: Vec<u8> = (0..=255u8).flat_map(|x| [x; 4]).collect();
+        for &a in &edges {
+            for &b in &[0u16, 256, 257, 65535] {
+                let q: [u16; LANES] = std::array::from_fn(|i| [a, b, 300, a][i % 4]);
+                let mut expect = vec![0; src.len()];
+                for (i, (o, &s)) in expect.iter_mut().zip(&src).enumerate() {
+                    *o = mul_q8(s, q[i % LANES]);
+                }
+                let mut got = vec![0; src.len()];
+                gain_row_u8(&src, &mut got, &q);
+                assert_eq!(got, expect, "gains {a}, {b}");
+            }
+        }
+    }
 
     #[test]
     fn portable_and_dispatched_rows_agree() {
