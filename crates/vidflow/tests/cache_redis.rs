@@ -75,10 +75,7 @@ fn make_survives_redis_stopping_mid_job_and_uses_it_again_once_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = redis_connection(&url);
     let give_up = Instant::now() + Duration::from_secs(120);
     let stopped_mid_job = loop {
         let heads = heads_under(&mut con, &prefix);
@@ -114,10 +111,7 @@ fn make_survives_redis_stopping_mid_job_and_uses_it_again_once_back() {
     // Redis back (empty: nothing is persisted). Run 2, on a fresh local cache, stores
     // every stage in Redis again.
     redis.start_again().unwrap();
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = redis_connection(&url);
     let second = report(
         &make(dir.path(), "cache-b", "b.mp4", &url, &prefix)
             .output()

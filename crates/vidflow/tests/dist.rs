@@ -368,6 +368,24 @@ fn running_chunk(
     None
 }
 
+/// Waits up to 240 s for [`running_chunk`] to find one.
+fn wait_for_running_chunk(
+    con: &mut redis::Connection,
+    prefix: &str,
+    unfinished: bool,
+) -> RunningChunk {
+    let mut found = None;
+    wait_until(
+        "a worker rendering a chunk",
+        Duration::from_secs(240),
+        || {
+            found = running_chunk(con, prefix, unfinished);
+            found.is_some()
+        },
+    );
+    found.expect("wait_until returned, so a chunk was found")
+}
+
 #[test]
 fn a_chunk_whose_worker_is_killed_is_redone_by_the_other() {
     let redis = TestRedis::start().unwrap();
@@ -397,25 +415,13 @@ fn a_chunk_whose_worker_is_killed_is_redone_by_the_other() {
 
     // Find a worker in the middle of a render chunk (its task pending under its name, no
     // ChunkDone for it yet) and kill it.
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    let mut victim = None;
-    wait_until(
-        "a worker rendering a chunk",
-        Duration::from_secs(240),
-        || {
-            victim = running_chunk(&mut con, &prefix, true);
-            victim.is_some()
-        },
-    );
+    let mut con = redis_connection(&url);
     let RunningChunk {
         consumer,
         job,
         index,
         ..
-    } = victim.unwrap();
+    } = wait_for_running_chunk(&mut con, &prefix, true);
     let pid: u32 = consumer.rsplit('-').nth(1).unwrap().parse().unwrap();
     let killed = workers
         .iter()
@@ -534,40 +540,18 @@ fn a_worker_stopped_with_sigterm_finishes_its_chunk_and_the_job_goes_on() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = redis_connection(&url);
     let tasks = format!("{prefix}q:tasks");
-    let mut running = None;
-    wait_until(
-        "the worker rendering a chunk",
-        Duration::from_secs(240),
-        || {
-            running = running_chunk(&mut con, &prefix, false);
-            running.is_some()
-        },
-    );
     let RunningChunk {
         entry, job, index, ..
-    } = running.unwrap();
+    } = wait_for_running_chunk(&mut con, &prefix, false);
     let term = Command::new("kill")
         .args(["-TERM", &first.child.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
     // It finishes the chunk it holds, takes nothing more, and exits cleanly.
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = first.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the worker did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(&mut first.child, Duration::from_secs(60), "the worker");
     assert!(status.success(), "worker exit: {status:?}");
     let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
         .arg(&tasks)
@@ -635,10 +619,7 @@ fn a_shared_job_cancelled_on_the_server_is_dropped_by_the_workers() {
 
     // A worker that joins now drops the task instead of running it.
     let _worker = start_worker(&url, &env, &dir.path().join("w"), &[]);
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = redis_connection(&url);
     let group = format!("{prefix}q:tasks");
     wait_until("the task to be dropped", Duration::from_secs(60), || {
         let info: redis::streams::StreamInfoGroupsReply = con.xinfo_groups(&group).unwrap();

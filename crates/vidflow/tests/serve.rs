@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -51,17 +51,11 @@ fn jobs_survive_sigkill_and_sigterm_and_finish_after_a_restart() {
         unsafe { libc::kill(svc.child.id() as i32, libc::SIGTERM) },
         0
     );
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = svc.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(
+        &mut svc.child,
+        Duration::from_secs(60),
+        "the server after SIGTERM",
+    );
     assert!(status.success(), "{status:?}");
     drop(svc);
     // No partial output was left in the stopped job's folder.
