@@ -58,11 +58,24 @@ fn lane_pattern(
     })
 }
 
-fn q8_pattern(
-    format: PixelFormat,
-    plane: usize,
-    gains: &[f32],
-) -> Result<[u16; LANES], KernelError> {
+/// A plane's u8 gains, worked out once for all its rows.
+struct RowGains {
+    /// The 8.8 gain of each sample position in a [`LANES`]-long step.
+    q: [u16; LANES],
+    /// [`saturation_limit`] of each of the first 32 positions (what one AVX2 step needs).
+    limit: [u8; 32],
+}
+
+impl RowGains {
+    fn new(q: [u16; LANES]) -> RowGains {
+        RowGains {
+            q,
+            limit: std::array::from_fn(|i| saturation_limit(q[i])),
+        }
+    }
+}
+
+fn q8_pattern(format: PixelFormat, plane: usize, gains: &[f32]) -> Result<RowGains, KernelError> {
     let mut out = [0u16; LANES];
     for (o, g) in out
         .iter_mut()
@@ -70,7 +83,7 @@ fn q8_pattern(
     {
         *o = gain_to_q8(g)?;
     }
-    Ok(out)
+    Ok(RowGains::new(out))
 }
 
 fn f32_pattern(
@@ -194,14 +207,13 @@ struct GainAvx2 {
 #[cfg(target_arch = "x86_64")]
 impl GainAvx2 {
     #[target_feature(enable = "avx2")]
-    fn new(q: &[u16; LANES]) -> Self {
-        let limit: [u8; 32] = std::array::from_fn(|i| saturation_limit(q[i]));
+    fn new(g: &RowGains) -> Self {
         // SAFETY: q has 64 entries and limit 32; 32 bytes are read from each.
         unsafe {
             use std::arch::x86_64::*;
             GainAvx2 {
-                q: _mm256_loadu_si256(q.as_ptr() as *const __m256i),
-                limit: _mm256_loadu_si256(limit.as_ptr() as *const __m256i),
+                q: _mm256_loadu_si256(g.q.as_ptr() as *const __m256i),
+                limit: _mm256_loadu_si256(g.limit.as_ptr() as *const __m256i),
             }
         }
     }
@@ -209,46 +221,46 @@ impl GainAvx2 {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn gain_row_u8_avx2(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
+fn gain_row_u8_avx2(src: &[u8], dst: &mut [u8], gains: &RowGains) {
     let n = src.len().min(dst.len()) / 32 * 32;
-    let g = GainAvx2::new(q);
+    let g = GainAvx2::new(gains);
     for i in (0..n).step_by(32) {
         // SAFETY: i + 32 <= n <= both lengths; AVX2 is enabled on this function.
         unsafe { gain32_avx2(src.as_ptr().add(i), dst.as_mut_ptr().add(i), &g) };
     }
     // n is a multiple of 4, so the pattern restarts in phase.
-    gain_row_u8_portable(&src[n..], &mut dst[n..], q);
+    gain_row_u8_portable(&src[n..], &mut dst[n..], &gains.q);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn gain_row_u8_in_place_avx2(row: &mut [u8], q: &[u16; LANES]) {
+fn gain_row_u8_in_place_avx2(row: &mut [u8], gains: &RowGains) {
     let n = row.len() / 32 * 32;
-    let g = GainAvx2::new(q);
+    let g = GainAvx2::new(gains);
     let p = row.as_mut_ptr();
     for i in (0..n).step_by(32) {
         // SAFETY: i + 32 <= n <= row.len(); reading and writing the same bytes is fine.
         unsafe { gain32_avx2(p.add(i), p.add(i), &g) };
     }
-    gain_row_u8_in_place_portable(&mut row[n..], q);
+    gain_row_u8_in_place_portable(&mut row[n..], &gains.q);
 }
 
-fn gain_row_u8(src: &[u8], dst: &mut [u8], q: &[u16; LANES]) {
+fn gain_row_u8(src: &[u8], dst: &mut [u8], gains: &RowGains) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { gain_row_u8_avx2(src, dst, q) };
+        return unsafe { gain_row_u8_avx2(src, dst, gains) };
     }
-    gain_row_u8_portable(src, dst, q)
+    gain_row_u8_portable(src, dst, &gains.q)
 }
 
-fn gain_row_u8_in_place(row: &mut [u8], q: &[u16; LANES]) {
+fn gain_row_u8_in_place(row: &mut [u8], gains: &RowGains) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { gain_row_u8_in_place_avx2(row, q) };
+        return unsafe { gain_row_u8_in_place_avx2(row, gains) };
     }
-    gain_row_u8_in_place_portable(row, q)
+    gain_row_u8_in_place_portable(row, &gains.q)
 }
 
 multiversion!(fn gain_row_f32(src: &[f32], dst: &mut [f32], g: &[f32; LANES]) => gain_row_f32_portable);
@@ -402,7 +414,7 @@ mod tests {
                     *o = mul_q8(s, q[i % LANES]);
                 }
                 let mut got = vec![0; src.len()];
-                gain_row_u8(&src, &mut got, &q);
+                gain_row_u8(&src, &mut got, &RowGains::new(q));
                 assert_eq!(got, expect, "gains {a}, {b}");
             }
         }
@@ -416,10 +428,10 @@ mod tests {
         let mut a = vec![0; src.len()];
         let mut b = vec![0; src.len()];
         gain_row_u8_portable(&src, &mut a, &q);
-        gain_row_u8(&src, &mut b, &q);
+        gain_row_u8(&src, &mut b, &RowGains::new(q));
         assert_eq!(a, b);
         let mut c = src.clone();
-        gain_row_u8_in_place(&mut c, &q);
+        gain_row_u8_in_place(&mut c, &RowGains::new(q));
         assert_eq!(a, c);
         for (i, (&s, &o)) in src.iter().zip(&a).enumerate() {
             let exact = (s as f64 * q[i % LANES] as f64 / 256.0 + 0.5)
