@@ -314,3 +314,41 @@ impl TieredCache {
         first_error.map_or(Ok(()), Err)
     }
 }
+
+/// The tiered cache is where workflows keep their stages' outputs.
+impl vidflow_core::StageCache for TieredCache {
+    fn get<'a>(
+        &'a self,
+        key: &'a ContentKey,
+    ) -> vidflow_core::BoxFuture<'a, Option<vidflow_core::CachedValue>> {
+        Box::pin(async move {
+            self.get(key).await.map(|hit| vidflow_core::CachedValue {
+                bytes: hit.bytes,
+                backend: hit.backend,
+            })
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a ContentKey, value: &'a [u8]) -> vidflow_core::BoxFuture<'a, ()> {
+        Box::pin(self.put(key, value))
+    }
+
+    fn contains<'a>(
+        &'a self,
+        key: &'a ContentKey,
+    ) -> vidflow_core::BoxFuture<'a, Option<&'static str>> {
+        Box::pin(self.contains(key))
+    }
+
+    fn remove<'a>(&'a self, key: &'a ContentKey) -> vidflow_core::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Err(err) = self.remove(key).await {
+                warn!(%key, error = %err, "could not remove an unreadable cache entry");
+            }
+        })
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.is_enabled()
+    }
+}

@@ -289,6 +289,35 @@ impl Default for VideoDefaults {
     }
 }
 
+/// The x264 presets vidflow offers, fastest first.
+pub const PRESETS: [&str; 9] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+];
+
+/// Checks x264 settings: a known preset and a CRF of 0 to 51.
+pub fn check_encoder(preset: &str, crf: u8) -> Result<(), VidflowError> {
+    if crf > 51 {
+        return Err(VidflowError::bad_input(format!(
+            "invalid crf {crf}: use 0 to 51"
+        )));
+    }
+    if !PRESETS.contains(&preset) {
+        return Err(VidflowError::bad_input(format!(
+            "invalid preset '{preset}': use one of {}",
+            PRESETS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 impl CacheConfig {
     /// The disk store's folder: the configured one, else `~/.cache/vidflow`.
     pub fn resolved_dir(&self) -> PathBuf {
@@ -380,30 +409,7 @@ impl Config {
                 self.video.max_seconds
             )));
         }
-        if self.video.crf > 51 {
-            return Err(VidflowError::bad_input(format!(
-                "invalid crf {}: use 0 to 51",
-                self.video.crf
-            )));
-        }
-        const PRESETS: [&str; 9] = [
-            "ultrafast",
-            "superfast",
-            "veryfast",
-            "faster",
-            "fast",
-            "medium",
-            "slow",
-            "slower",
-            "veryslow",
-        ];
-        if !PRESETS.contains(&self.video.preset.as_str()) {
-            return Err(VidflowError::bad_input(format!(
-                "invalid preset '{}': use one of {}",
-                self.video.preset,
-                PRESETS.join(", ")
-            )));
-        }
+        check_encoder(&self.video.preset, self.video.crf)?;
         if self.chunk_frames == 0 {
             return Err(VidflowError::bad_input("chunk_frames must be at least 1"));
         }

@@ -22,26 +22,45 @@
 //! ```
 
 pub mod article;
+pub mod artifact;
+pub mod cancel;
+pub mod chunks;
 pub mod codec;
 pub mod config;
 pub mod error;
 pub mod key;
 pub mod page;
 pub mod progress;
+pub mod request;
 pub mod script;
+pub mod shutdown;
 pub mod speech;
+pub mod stage;
 pub mod timeline;
 pub mod viseme;
+pub mod workflow;
 
 pub use article::{Article, ArticleImage, Paragraph};
+pub use artifact::{Artifact, ArtifactType, DataType, Scratch, Video};
+pub use cancel::CancelFlag;
+pub use chunks::{ChunkKeys, ChunkPlan, ChunkReport, ChunkSpan, MIN_CHUNK_FRAMES};
 pub use config::{Config, QueueConfig, ServerConfig};
 pub use error::{ErrorKind, VidflowError};
 pub use key::{ContentKey, ContentKeyBuilder};
 pub use page::Page;
 pub use progress::{Progress, ProgressSink, StageName};
+pub use request::{MakeRequest, Source};
 pub use script::{Script, Segment};
 pub use speech::{PhoneTiming, Speech, SpeechSegment, WordTiming};
+pub use stage::{
+    BoxFuture, CachedValue, ChunkedStage, Input, InputKeys, Inputs, NoCache, Port, ProgressHandle,
+    Stage, StageCache, StageContext,
+};
 pub use timeline::{
     Blink, Cue, ImageAsset, MotionSeed, Slide, SlideLayout, Timeline, VideoSize, VisemeSpan,
 };
 pub use viseme::Viseme;
+pub use workflow::{
+    Plan, PlannedStage, Registry, RunEnv, RunOutcome, StageDef, StageOptions, StageReport,
+    Workflow, WorkflowDef,
+};

@@ -1,61 +1,68 @@
 //! Stage names and the progress events a run reports.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-/// The stages of the explainer pipeline, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StageName {
-    /// URL → Page.
-    Fetch,
-    /// Page → Article.
-    Extract,
-    /// Article → Script.
-    Script,
-    /// Script → Speech.
-    Speak,
-    /// Article, Script, Speech → Timeline.
-    Storyboard,
-    /// Timeline → frames → MP4.
-    Render,
-}
+/// The name of a stage in a workflow (its id there, such as `fetch` or `render`). The
+/// built-in explainer workflow names its stages after their types; a workflow of your
+/// own may name them as it likes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StageName(Cow<'static, str>);
 
 impl StageName {
-    /// All stages in pipeline order.
-    pub const ALL: [StageName; 6] = [
-        StageName::Fetch,
-        StageName::Extract,
-        StageName::Script,
-        StageName::Speak,
-        StageName::Storyboard,
-        StageName::Render,
-    ];
+    /// URL → Page.
+    pub const FETCH: StageName = StageName(Cow::Borrowed("fetch"));
+    /// Page → Article.
+    pub const EXTRACT: StageName = StageName(Cow::Borrowed("extract"));
+    /// Article → Script.
+    pub const SCRIPT: StageName = StageName(Cow::Borrowed("script"));
+    /// Script → Speech.
+    pub const SPEAK: StageName = StageName(Cow::Borrowed("speak"));
+    /// Article, Script, Speech → Timeline.
+    pub const STORYBOARD: StageName = StageName(Cow::Borrowed("storyboard"));
+    /// Timeline → frames → MP4.
+    pub const RENDER: StageName = StageName(Cow::Borrowed("render"));
 
-    /// The stage's name as users type it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageName::Fetch => "fetch",
-            StageName::Extract => "extract",
-            StageName::Script => "script",
-            StageName::Speak => "speak",
-            StageName::Storyboard => "storyboard",
-            StageName::Render => "render",
-        }
+    /// A stage name.
+    pub fn new(name: impl Into<String>) -> StageName {
+        StageName(Cow::Owned(name.into()))
     }
 
-    /// Parses a stage name.
-    pub fn parse(s: &str) -> Option<StageName> {
-        Self::ALL.into_iter().find(|n| n.as_str() == s)
+    /// The name as users type it.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
 impl std::fmt::Display for StageName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.0)
     }
 }
 
-/// Something that happened during a run.
+impl PartialEq<str> for StageName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for StageName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<&str> for StageName {
+    fn from(s: &str) -> StageName {
+        StageName::new(s)
+    }
+}
+
+/// Something that happened during a run. Every stage event carries `percent`, the share
+/// of the whole workflow done (weighted by each stage's usual cost), so that whoever shows
+/// progress needs to know nothing about the workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
@@ -63,8 +70,11 @@ pub enum Progress {
     StageStarted {
         /// Which stage.
         stage: StageName,
+        /// Share of the whole run done, 0–100.
+        percent: f64,
     },
     /// Part of a stage is done; `done` of `total` units (frames for render).
+    #[serde(rename = "progress")]
     StageProgress {
         /// Which stage.
         stage: StageName,
@@ -72,6 +82,8 @@ pub enum Progress {
         done: u64,
         /// Units in all.
         total: u64,
+        /// Share of the whole run done, 0–100.
+        percent: f64,
     },
     /// A stage finished.
     StageFinished {
@@ -83,6 +95,14 @@ pub enum Progress {
         backend: Option<String>,
         /// Wall time in seconds.
         seconds: f64,
+        /// Size of the stage's inputs, bytes.
+        #[serde(default)]
+        bytes_in: u64,
+        /// Size of its output, bytes.
+        #[serde(default)]
+        bytes_out: u64,
+        /// Share of the whole run done, 0–100.
+        percent: f64,
     },
     /// A transient failure; the stage will be tried again.
     Retrying {
@@ -95,6 +115,38 @@ pub enum Progress {
     },
 }
 
+impl Progress {
+    /// The stage the event is about.
+    pub fn stage(&self) -> &StageName {
+        match self {
+            Progress::StageStarted { stage, .. }
+            | Progress::StageProgress { stage, .. }
+            | Progress::StageFinished { stage, .. }
+            | Progress::Retrying { stage, .. } => stage,
+        }
+    }
+
+    /// The event's name as serialised (the `event` field; the SSE event name).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Progress::StageStarted { .. } => "stage_started",
+            Progress::StageProgress { .. } => "progress",
+            Progress::StageFinished { .. } => "stage_finished",
+            Progress::Retrying { .. } => "retrying",
+        }
+    }
+
+    /// The share of the run done, where the event says.
+    pub fn percent(&self) -> Option<f64> {
+        match self {
+            Progress::StageStarted { percent, .. }
+            | Progress::StageProgress { percent, .. }
+            | Progress::StageFinished { percent, .. } => Some(*percent),
+            Progress::Retrying { .. } => None,
+        }
+    }
+}
+
 /// Receives progress events; must be cheap and must not block.
 pub trait ProgressSink: Send + Sync {
     /// Called for every event, in order, from any thread.
@@ -104,5 +156,27 @@ pub trait ProgressSink: Send + Sync {
 impl<F: Fn(Progress) + Send + Sync> ProgressSink for F {
     fn report(&self, event: Progress) {
         self(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_serialise_as_plain_strings() {
+        let event = Progress::StageProgress {
+            stage: StageName::RENDER,
+            done: 1,
+            total: 2,
+            percent: 50.0,
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], "progress");
+        assert_eq!(json["stage"], "render");
+        let back: Progress = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(back.stage(), &StageName::new("render"));
+        assert_eq!(StageName::new("shout"), "shout");
     }
 }

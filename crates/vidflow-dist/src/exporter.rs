@@ -7,27 +7,15 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use vidflow_metrics::{Metrics, QueueFigures};
+use vidflow_metrics::Metrics;
 
-use crate::queue::{QueueStatus, TaskQueue};
+use crate::queue::TaskQueue;
 
 /// Sets `metrics`' queue gauges from the queue's figures now (a failed read leaves them).
 pub async fn refresh_queue_gauges(metrics: &Metrics, queue: &TaskQueue) {
     match queue.status().await {
-        Ok(status) => metrics.set_queue(&figures(&status)),
+        Ok(status) => metrics.set_queue(&status.figures, status.workers.len()),
         Err(e) => tracing::warn!("cannot read the queue's figures for /metrics: {e}"),
-    }
-}
-
-/// The gauges' view of a status.
-pub fn figures(status: &QueueStatus) -> QueueFigures {
-    QueueFigures {
-        length: status.figures.stream_length,
-        pending: status.figures.pending,
-        lag: status.figures.lag,
-        oldest_pending_seconds: status.figures.oldest_pending_seconds,
-        dead_letters: status.figures.dead_letters,
-        workers: status.workers.len() as u64,
     }
 }
 

@@ -68,8 +68,9 @@ impl QueueKeys {
         format!("{}jobs:unfinished", self.prefix)
     }
 
-    /// The job holding an idempotency key.
-    pub fn workflow(&self, workflow_id: &str) -> String {
-        format!("{}jobs:workflow:{workflow_id}", self.prefix)
+    /// The job holding an idempotency key. (Named `workflow` in Redis, as before
+    /// workflows had ids of their own, so that keys already stored keep working.)
+    pub fn idempotency(&self, key: &str) -> String {
+        format!("{}jobs:workflow:{key}", self.prefix)
     }
 }

@@ -57,7 +57,7 @@ mod task;
 mod worker;
 
 pub use error::DistError;
-pub use exporter::{figures, refresh_queue_gauges, serve_metrics};
+pub use exporter::{refresh_queue_gauges, serve_metrics};
 pub use keys::{GROUP, QueueKeys};
 pub use queue::{DeadLetter, Delivery, QueueFigures, QueueStatus, TaskQueue, WorkerInfo};
 pub use remote::{RemoteExecutor, make_remote};

@@ -12,7 +12,8 @@ use redis::{Client, Script};
 use serde::{Deserialize, Serialize};
 use vidflow_core::QueueConfig;
 use vidflow_core::config::mask_url_password;
-use vidflow_stages::ChunkPlan;
+use vidflow_core::{ChunkPlan, StageName};
+pub use vidflow_metrics::QueueFigures;
 
 use crate::error::DistError;
 use crate::keys::{GROUP, QueueKeys};
@@ -29,7 +30,7 @@ const TASKS_KEPT: usize = 100_000;
 /// (a restarted server, a second server) changes nothing.
 const DISPATCH: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'job', ARGV[3], 'kind', ARGV[4], 'chunk', ARGV[5])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'job', ARGV[3], 'kind', ARGV[4], 'stage', ARGV[7], 'chunk', ARGV[5])
   return 1
 end
 return 0
@@ -40,7 +41,7 @@ const CHUNK_DONE: &str = r"
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) and redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'job', ARGV[4], 'kind', 'assemble', 'chunk', '0')
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'job', ARGV[4], 'kind', 'assemble', 'stage', '', 'chunk', '0')
   return 1
 end
 return 0
@@ -66,24 +67,8 @@ pub struct Delivery {
     pub deliveries: u64,
 }
 
-/// How the queue stands: the figures `vidflow status`, `GET /v1/status` and the gauges show.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueueFigures {
-    /// Entries in the task stream (acknowledged history included, trimmed approximately).
-    pub stream_length: u64,
-    /// Tasks delivered to a worker and not yet acknowledged.
-    pub pending: u64,
-    /// Tasks not yet delivered to any worker (the consumer group's lag).
-    pub lag: u64,
-    /// Longest time any pending task (of the first 100) has gone without being delivered or
-    /// renewed, seconds: high when a worker died holding one.
-    pub oldest_pending_seconds: f64,
-    /// Entries in the dead-letter stream.
-    pub dead_letters: u64,
-}
-
 /// A live worker, from its heartbeat.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkerInfo {
     /// Consumer name (host, process id, random suffix).
     pub name: String,
@@ -250,18 +235,24 @@ impl TaskQueue {
         }
     }
 
-    /// Stores `spec` for job `id` and queues its first task, unless the job was dispatched
-    /// before; returns whether this call dispatched it.
-    pub async fn dispatch(&self, id: &str, spec: &JobSpec) -> Result<bool, DistError> {
+    /// Stores `spec` for job `id` and queues its first task (`first`, a stage of the
+    /// spec's workflow), unless the job was dispatched before; returns whether this call
+    /// dispatched it.
+    pub async fn dispatch(
+        &self,
+        id: &str,
+        spec: &JobSpec,
+        first: &StageName,
+    ) -> Result<bool, DistError> {
         let json = serde_json::to_string(spec).map_err(|e| DistError::Malformed {
             what: "job spec",
             detail: e.to_string(),
         })?;
         let first = Task {
             job: id.to_owned(),
-            kind: TaskKind::Stage(spec.first()),
+            kind: TaskKind::Stage(first.clone()),
         };
-        let [_, (_, kind), (_, chunk)] = first.fields();
+        let [_, (_, kind), (_, stage), (_, chunk)] = first.fields();
         let mut conn = self.conn.clone();
         let done: i64 = Script::new(DISPATCH)
             .key(self.keys.job(id, "spec"))
@@ -272,6 +263,7 @@ impl TaskQueue {
             .arg(kind)
             .arg(chunk)
             .arg(TASKS_KEPT)
+            .arg(stage)
             .invoke_async(&mut conn)
             .await
             .map_err(self.redis_error("dispatch a job"))?;
@@ -704,15 +696,16 @@ impl TaskQueue {
             .into_iter()
             .map(|e| DeadLetter {
                 job: e.get("job").unwrap_or_default(),
-                task: format!(
-                    "{}{}",
-                    e.get::<String>("kind").unwrap_or_default(),
-                    match e.get::<String>("kind").as_deref() {
-                        Some("chunk") =>
-                            format!(" {}", e.get::<String>("chunk").unwrap_or_default()),
-                        _ => String::new(),
+                task: {
+                    let kind: String = e.get("kind").unwrap_or_default();
+                    match kind.as_str() {
+                        "chunk" => {
+                            format!("chunk {}", e.get::<String>("chunk").unwrap_or_default())
+                        }
+                        "stage" => e.get("stage").unwrap_or_default(),
+                        _ => kind,
                     }
-                ),
+                },
                 deliveries: e.get("deliveries").unwrap_or_default(),
                 error: e.get("error").unwrap_or_default(),
             })

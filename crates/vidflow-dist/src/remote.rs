@@ -2,18 +2,20 @@
 //! made from the shared cache. Used by the server (as its [`JobExecutor`]) and by
 //! `vidflow make --remote`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tracing::warn;
-use vidflow_core::{ErrorKind, Progress, ProgressSink, StageName, VidflowError};
-use vidflow_jobs::{Job, JobExecutor, JobOutcome, RequestBuilder, VIDEO_FILE};
-use vidflow_stages::{CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest, StageReport};
+use vidflow_core::{
+    BoxFuture, CancelFlag, ErrorKind, MakeRequest, Progress, ProgressSink, StageName, StageReport,
+    VidflowError,
+};
+use vidflow_jobs::JobExecutor;
+use vidflow_stages::{Engine, MakeOutput, MakeReport};
 
 use crate::queue::TaskQueue;
-use crate::task::{JobSpec, QueueEvent, RemoteResult};
+use crate::task::{JobSpec, Next, QueueEvent, RemoteResult};
 
 /// The time in a stream entry id (`<ms>-<seq>`), seconds.
 fn entry_seconds(id: &str) -> f64 {
@@ -24,10 +26,11 @@ fn entry_seconds(id: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Runs `req` as job `id` on the workers: dispatches it (once: a job already dispatched is
-/// only followed), reports its progress, and on success writes its files to `req.output`
-/// from the shared cache. With `cancel` set, the job is cancelled on the workers too,
-/// unless `detach` is set (this process is stopping; the job goes on without it).
+/// Runs `req` as job `id` on the workers: dispatches it with its workflow (once: a job
+/// already dispatched is only followed), reports its progress, and on success writes its
+/// files to `req.output` from the shared cache. With `cancel` set, the job is cancelled
+/// on the workers too, unless `detach` is set (this process is stopping; the job goes on
+/// without it).
 #[allow(clippy::too_many_arguments)]
 pub async fn make_remote(
     queue: &TaskQueue,
@@ -40,12 +43,24 @@ pub async fn make_remote(
     detach: &AtomicBool,
 ) -> Result<MakeReport, VidflowError> {
     let started = Instant::now();
+    let wf = engine.workflow_for(req)?;
     engine.validate(req)?;
+    let first = match JobSpec::first(&wf) {
+        Next::Stage(first) => first,
+        _ => {
+            return Err(VidflowError::bad_input(format!(
+                "workflow '{}' cannot run on workers: its first stage splits into chunks",
+                wf.id()
+            )));
+        }
+    };
     let spec = JobSpec {
+        workflow: Some(wf.def().clone()),
         request: req.clone(),
         chunk_seconds,
     };
-    queue.dispatch(id, &spec).await?;
+    queue.dispatch(id, &spec, &first).await?;
+    let chunked = wf.chunked_stage().cloned().unwrap_or(StageName::RENDER);
     let listener = queue.listener().await?;
     let mut after = "0".to_owned();
     let mut reports: Vec<StageReport> = Vec::new();
@@ -88,14 +103,19 @@ pub async fn make_remote(
                         cached,
                         backend,
                         seconds,
+                        bytes_in,
+                        bytes_out,
+                        ..
                     } = &p
                     {
                         reports.push(StageReport {
-                            stage: *stage,
+                            stage: stage.clone(),
                             cached: *cached,
                             backend: backend.clone(),
                             seconds: *seconds,
                             key: String::new(),
+                            bytes_in: *bytes_in,
+                            bytes_out: *bytes_out,
                         });
                     }
                     progress.report(p);
@@ -105,15 +125,18 @@ pub async fn make_remote(
                     frames_done = 0;
                     render_started = Some(entry_seconds(&entry));
                     progress.report(Progress::StageStarted {
-                        stage: StageName::Render,
+                        stage: chunked.clone(),
+                        percent: wf.percent(&chunked, 0.0),
                     });
                 }
                 QueueEvent::ChunkDone { frames, .. } => {
                     frames_done = (frames_done + frames).min(frames_total);
+                    let part = frames_done as f64 / frames_total.max(1) as f64;
                     progress.report(Progress::StageProgress {
-                        stage: StageName::Render,
+                        stage: chunked.clone(),
                         done: frames_done,
                         total: frames_total,
+                        percent: wf.percent(&chunked, part),
                     });
                 }
                 QueueEvent::Failed { kind, message } => {
@@ -132,22 +155,27 @@ pub async fn make_remote(
                             output,
                             wav: None,
                         },
-                        RemoteResult::Video { plan, .. } => {
-                            let written = engine.write_assembled(req, &plan).await?;
+                        RemoteResult::Video { plan, bytes, .. } => {
+                            let written = engine.deliver_assembled(&wf, req, &plan).await?;
                             let seconds = entry_seconds(&entry)
                                 - render_started.unwrap_or(entry_seconds(&entry));
                             progress.report(Progress::StageFinished {
-                                stage: StageName::Render,
+                                stage: chunked.clone(),
                                 cached: false,
                                 backend: None,
                                 seconds,
+                                bytes_in: 0,
+                                bytes_out: bytes,
+                                percent: wf.percent(&chunked, 1.0),
                             });
                             reports.push(StageReport {
-                                stage: StageName::Render,
+                                stage: chunked.clone(),
                                 cached: false,
                                 backend: None,
                                 seconds,
                                 key: String::new(),
+                                bytes_in: 0,
+                                bytes_out: bytes,
                             });
                             written.ok_or_else(|| {
                                 VidflowError::internal(format!(
@@ -171,24 +199,17 @@ pub async fn make_remote(
 pub struct RemoteExecutor {
     queue: TaskQueue,
     engine: Arc<Engine>,
-    build: Arc<RequestBuilder>,
     chunk_seconds: f64,
     stopping: AtomicBool,
 }
 
 impl RemoteExecutor {
     /// An executor dispatching to `queue`; `engine` (with the shared cache) validates
-    /// requests and reads results; `build` reads stored requests.
-    pub fn new(
-        queue: TaskQueue,
-        engine: Arc<Engine>,
-        build: Arc<RequestBuilder>,
-        chunk_seconds: f64,
-    ) -> RemoteExecutor {
+    /// requests and reads results.
+    pub fn new(queue: TaskQueue, engine: Arc<Engine>, chunk_seconds: f64) -> RemoteExecutor {
         RemoteExecutor {
             queue,
             engine,
-            build,
             chunk_seconds,
             stopping: AtomicBool::new(false),
         }
@@ -203,57 +224,67 @@ impl RemoteExecutor {
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
     }
+
+    async fn restore(&self, id: &str, request: &MakeRequest) -> Result<bool, VidflowError> {
+        let (Some(RemoteResult::Video { plan, .. }), Some(spec)) =
+            (self.queue.result(id).await?, self.queue.spec(id).await?)
+        else {
+            return Ok(false);
+        };
+        let dir = request.output_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| VidflowError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        let mut req = spec.request;
+        req.output = request.output.clone();
+        let wf = match &spec.workflow {
+            Some(def) => self.engine.workflow(def)?,
+            None => self.engine.workflow_for(&req)?,
+        };
+        Ok(self
+            .engine
+            .deliver_assembled(&wf, &req, &plan)
+            .await?
+            .is_some())
+    }
 }
 
 impl JobExecutor for RemoteExecutor {
-    async fn execute<'a>(
+    fn make<'a>(
         &'a self,
-        job: &'a Job,
-        workdir: &'a Path,
+        id: &'a str,
+        request: &'a MakeRequest,
         progress: &'a dyn ProgressSink,
         cancel: CancelFlag,
-    ) -> Result<JobOutcome, VidflowError> {
-        let req = (self.build)(&job.request, workdir.join(VIDEO_FILE))?;
-        let report = make_remote(
+    ) -> BoxFuture<'a, Result<MakeReport, VidflowError>> {
+        Box::pin(make_remote(
             &self.queue,
             &self.engine,
-            &job.id,
-            &req,
+            id,
+            request,
             self.chunk_seconds,
             progress,
             cancel,
             &self.stopping,
-        )
-        .await?;
-        Ok(JobOutcome::from_report(report))
+        ))
     }
 
     fn stopping(&self) {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    async fn cancel_elsewhere<'a>(&'a self, id: &'a str) {
-        if let Err(e) = self.queue.cancel(id).await {
-            warn!(job = id, "cannot pass the cancel on to the workers: {e}");
-        }
+    fn cancel_elsewhere<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.queue.cancel(id).await {
+                warn!(job = id, "cannot pass the cancel on to the workers: {e}");
+            }
+        })
     }
 
-    async fn restore_files<'a>(
+    fn restore_files<'a>(
         &'a self,
-        job: &'a Job,
-        workdir: &'a Path,
-    ) -> Result<bool, VidflowError> {
-        let (Some(RemoteResult::Video { plan, .. }), Some(spec)) = (
-            self.queue.result(&job.id).await?,
-            self.queue.spec(&job.id).await?,
-        ) else {
-            return Ok(false);
-        };
-        std::fs::create_dir_all(workdir).map_err(|e| {
-            VidflowError::internal(format!("cannot create {}: {e}", workdir.display()))
-        })?;
-        let mut req = spec.request;
-        req.output = workdir.join(VIDEO_FILE);
-        Ok(self.engine.write_assembled(&req, &plan).await?.is_some())
+        id: &'a str,
+        request: &'a MakeRequest,
+    ) -> BoxFuture<'a, Result<bool, VidflowError>> {
+        Box::pin(self.restore(id, request))
     }
 }

@@ -1,12 +1,13 @@
 //! Jobs kept in Redis, so that every server sharing it sees every job.
 
 use redis::Script;
+use vidflow_core::BoxFuture;
 use vidflow_jobs::{Created, Job, JobPage, JobQuery, JobStore, MAX_PAGE, StoreError};
 
 use crate::error::DistError;
 use crate::queue::TaskQueue;
 
-/// Stores a new job unless its workflow id is taken; returns the holder's id when it is.
+/// Stores a new job unless its idempotency key is taken; returns the holder's id when it is.
 const CREATE: &str = r"
 if ARGV[3] ~= '' then
   local holder = redis.call('GET', KEYS[4])
@@ -41,8 +42,7 @@ impl RedisJobStore {
     }
 
     fn decode(raw: &str) -> Result<Job, StoreError> {
-        serde_json::from_str(raw)
-            .map_err(|e| StoreError::Shared(format!("unreadable job record: {e}")))
+        Job::from_record(raw).map_err(|e| StoreError::Shared(format!("unreadable job record: {e}")))
     }
 
     async fn records(&self, ids: &[String]) -> Result<Vec<Job>, StoreError> {
@@ -66,8 +66,8 @@ fn shared(e: DistError) -> StoreError {
     StoreError::Shared(e.to_string())
 }
 
-impl JobStore for RedisJobStore {
-    async fn create(&self, job: &Job) -> Result<Created, StoreError> {
+impl RedisJobStore {
+    async fn create_job(&self, job: &Job) -> Result<Created, StoreError> {
         let keys = self.queue.keys();
         let record = Self::encode(job)?;
         let mut conn = self.queue.connection();
@@ -75,11 +75,11 @@ impl JobStore for RedisJobStore {
             .key(keys.job_record(&job.id))
             .key(keys.job_index())
             .key(keys.job_seq())
-            .key(keys.workflow(job.workflow_id.as_deref().unwrap_or("-")))
+            .key(keys.idempotency(job.idempotency_key.as_deref().unwrap_or("-")))
             .key(keys.jobs_unfinished())
             .arg(&job.id)
             .arg(record)
-            .arg(job.workflow_id.as_deref().unwrap_or(""))
+            .arg(job.idempotency_key.as_deref().unwrap_or(""))
             .arg(if job.state.is_finished() { "0" } else { "1" })
             .invoke_async(&mut conn)
             .await
@@ -87,15 +87,15 @@ impl JobStore for RedisJobStore {
         if holder.is_empty() {
             return Ok(Created::New);
         }
-        match self.get(&holder).await? {
+        match self.get_job(&holder).await? {
             Some(existing) => Ok(Created::Existing(Box::new(existing))),
             None => Err(StoreError::Shared(format!(
-                "workflow id held by job {holder}, which has no record"
+                "idempotency key held by job {holder}, which has no record"
             ))),
         }
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+    async fn get_job(&self, id: &str) -> Result<Option<Job>, StoreError> {
         let raw: Option<String> = self
             .queue
             .run(
@@ -107,22 +107,22 @@ impl JobStore for RedisJobStore {
         raw.as_deref().map(Self::decode).transpose()
     }
 
-    async fn by_workflow(&self, workflow_id: &str) -> Result<Option<Job>, StoreError> {
+    async fn job_by_key(&self, key: &str) -> Result<Option<Job>, StoreError> {
         let holder: Option<String> = self
             .queue
             .run(
-                "read a workflow id",
-                redis::cmd("GET").arg(self.queue.keys().workflow(workflow_id)),
+                "read an idempotency key",
+                redis::cmd("GET").arg(self.queue.keys().idempotency(key)),
             )
             .await
             .map_err(shared)?;
         match holder {
-            Some(id) => self.get(&id).await,
+            Some(id) => self.get_job(&id).await,
             None => Ok(None),
         }
     }
 
-    async fn save(&self, job: &Job) -> Result<(), StoreError> {
+    async fn save_job(&self, job: &Job) -> Result<(), StoreError> {
         let keys = self.queue.keys();
         let exists: bool = self
             .queue
@@ -157,7 +157,7 @@ impl JobStore for RedisJobStore {
             .map_err(|e| StoreError::Shared(format!("cannot save job {}: {e}", job.id)))
     }
 
-    async fn list(&self, query: &JobQuery) -> Result<JobPage, StoreError> {
+    async fn list_jobs(&self, query: &JobQuery) -> Result<JobPage, StoreError> {
         let limit = query.limit.clamp(1, MAX_PAGE);
         // The cursor is the creation number of the last job of the previous page.
         let mut below = match &query.cursor {
@@ -225,7 +225,7 @@ impl JobStore for RedisJobStore {
         }
     }
 
-    async fn unfinished(&self) -> Result<Vec<Job>, StoreError> {
+    async fn unfinished_jobs(&self) -> Result<Vec<Job>, StoreError> {
         let mut ids: Vec<String> = self
             .queue
             .run(
@@ -263,5 +263,34 @@ impl JobStore for RedisJobStore {
             .collect();
         jobs.sort_by_key(|j| j.created_at_ms);
         Ok(jobs)
+    }
+}
+
+impl JobStore for RedisJobStore {
+    fn create<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<Created, StoreError>> {
+        Box::pin(self.create_job(job))
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>, StoreError>> {
+        Box::pin(self.get_job(id))
+    }
+
+    fn by_idempotency_key<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Job>, StoreError>> {
+        Box::pin(self.job_by_key(key))
+    }
+
+    fn save<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.save_job(job))
+    }
+
+    fn list<'a>(&'a self, query: &'a JobQuery) -> BoxFuture<'a, Result<JobPage, StoreError>> {
+        Box::pin(self.list_jobs(query))
+    }
+
+    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<Job>, StoreError>> {
+        Box::pin(self.unfinished_jobs())
     }
 }

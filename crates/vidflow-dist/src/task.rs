@@ -3,37 +3,28 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use vidflow_core::{Progress, StageName};
-use vidflow_stages::{ChunkPlan, MakeRequest};
+use vidflow_core::{ChunkPlan, MakeRequest, Progress, StageName, Workflow, WorkflowDef};
 
 use crate::error::DistError;
 
 /// What a task does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskKind {
-    /// One stage before rendering (fetch, extract, script, speak, storyboard).
+    /// One stage of the job's workflow, run whole.
     Stage(StageName),
-    /// Render and encode one time chunk of the video.
+    /// One time chunk of the stage whose work splits into chunks (the render).
     Chunk(u32),
-    /// Join the chunks and mux the narration.
+    /// Join the chunks (and mux the narration).
     Assemble,
 }
 
 impl TaskKind {
-    /// The pipeline stage the task belongs to (render for chunks and assembly).
-    pub fn stage(self) -> StageName {
+    /// The label of the task's kind in metrics and logs (`fetch`, `chunk`, `assemble`).
+    pub fn label(&self) -> &str {
         match self {
-            TaskKind::Stage(s) => s,
-            TaskKind::Chunk(_) | TaskKind::Assemble => StageName::Render,
-        }
-    }
-
-    /// The `kind` field on the stream.
-    fn field(self) -> String {
-        match self {
-            TaskKind::Stage(s) => s.as_str().to_owned(),
-            TaskKind::Chunk(_) => "chunk".into(),
-            TaskKind::Assemble => "assemble".into(),
+            TaskKind::Stage(s) => s.as_str(),
+            TaskKind::Chunk(_) => "chunk",
+            TaskKind::Assemble => "assemble",
         }
     }
 }
@@ -58,20 +49,24 @@ pub struct Task {
 }
 
 impl Task {
-    /// The stream entry's fields.
-    pub fn fields(&self) -> [(&'static str, String); 3] {
-        let chunk = match self.kind {
-            TaskKind::Chunk(i) => i,
-            _ => 0,
+    /// The stream entry's fields: `kind` is `stage`, `chunk` or `assemble`; `stage` names
+    /// the workflow's stage (any name a workflow gives it) and `chunk` the chunk.
+    pub fn fields(&self) -> [(&'static str, String); 4] {
+        let (kind, stage, chunk) = match &self.kind {
+            TaskKind::Stage(s) => ("stage", s.to_string(), 0),
+            TaskKind::Chunk(i) => ("chunk", String::new(), *i),
+            TaskKind::Assemble => ("assemble", String::new(), 0),
         };
         [
             ("job", self.job.clone()),
-            ("kind", self.kind.field()),
+            ("kind", kind.to_owned()),
+            ("stage", stage),
             ("chunk", chunk.to_string()),
         ]
     }
 
-    /// Reads a task back from a stream entry's fields.
+    /// Reads a task back from a stream entry's fields. An entry written before tasks
+    /// named their stage in a field of its own has the stage's name as its `kind`.
     pub fn from_fields(map: &HashMap<String, redis::Value>) -> Result<Task, DistError> {
         let text = |name: &'static str| -> Result<String, DistError> {
             map.get(name)
@@ -92,62 +87,81 @@ impl Task {
                 TaskKind::Chunk(i)
             }
             "assemble" => TaskKind::Assemble,
-            other => match StageName::parse(other) {
-                Some(s) if s != StageName::Render => TaskKind::Stage(s),
-                _ => {
+            "stage" => match text("stage")? {
+                s if s.is_empty() => {
                     return Err(DistError::Malformed {
                         what: "task",
-                        detail: format!("unknown kind '{other}'"),
+                        detail: "empty stage name".into(),
                     });
                 }
+                s => TaskKind::Stage(StageName::new(s)),
             },
+            legacy @ ("fetch" | "extract" | "script" | "speak" | "storyboard") => {
+                TaskKind::Stage(StageName::new(legacy))
+            }
+            other => {
+                return Err(DistError::Malformed {
+                    what: "task",
+                    detail: format!("unknown kind '{other}'"),
+                });
+            }
         };
         Ok(Task { job, kind })
     }
 }
 
-/// A job as the queue knows it: the request (its output path is the submitter's and is
-/// ignored by workers) and how to split the render.
+/// A job as the queue knows it: the workflow it runs (carried whole, so that a worker
+/// runs a workflow from a file it has never seen), the request (its output path is the
+/// submitter's and is ignored by workers) and how to split the work.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobSpec {
+    /// The workflow; `None` in specs written before jobs carried theirs (the request's
+    /// own choice, or the default, then).
+    #[serde(default)]
+    pub workflow: Option<WorkflowDef>,
     /// What to make.
     pub request: MakeRequest,
-    /// Seconds of video per render task.
+    /// Seconds of video per chunked task.
     pub chunk_seconds: f64,
 }
 
 /// What follows a finished stage task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     /// Another stage task.
     Stage(StageName),
-    /// Plan the chunks and queue one render task each.
+    /// Plan the chunks and queue one task each.
     Chunks,
-    /// The job asked to stop here: its result is this stage's output.
+    /// The job is done: its result is this stage's output.
     Finish,
 }
 
 impl JobSpec {
-    /// The job's first task: fetch, or script when only a script is given.
-    pub fn first(&self) -> StageName {
-        if self.request.source.is_some() {
-            StageName::Fetch
-        } else {
-            StageName::Script
+    /// What the job's first task does.
+    pub fn first(workflow: &Workflow) -> Next {
+        match workflow.stage_names().first() {
+            Some(first) => Self::next_is(workflow, first),
+            None => Next::Finish,
         }
     }
 
-    /// What follows `done`.
-    pub fn after(&self, done: StageName) -> Next {
-        if self.request.stop_after == Some(done) {
+    /// What follows stage `done` (or, after assembly, the chunked stage).
+    pub fn after(workflow: &Workflow, request: &MakeRequest, done: &StageName) -> Next {
+        if request.stop_after.as_ref() == Some(done) {
             return Next::Finish;
         }
-        match done {
-            StageName::Fetch => Next::Stage(StageName::Extract),
-            StageName::Extract => Next::Stage(StageName::Script),
-            StageName::Script => Next::Stage(StageName::Speak),
-            StageName::Speak => Next::Stage(StageName::Storyboard),
-            StageName::Storyboard | StageName::Render => Next::Chunks,
+        let names = workflow.stage_names();
+        match names.iter().position(|n| *n == done) {
+            Some(i) if i + 1 < names.len() => Self::next_is(workflow, names[i + 1]),
+            _ => Next::Finish,
+        }
+    }
+
+    fn next_is(workflow: &Workflow, stage: &StageName) -> Next {
+        if workflow.chunked_stage() == Some(stage) {
+            Next::Chunks
+        } else {
+            Next::Stage(stage.clone())
         }
     }
 }
@@ -211,7 +225,7 @@ impl QueueEvent {
 pub enum RemoteResult {
     /// A video, assembled and stored in the shared cache.
     Video {
-        /// How it was chunked (what `write_assembled` needs).
+        /// How it was chunked (what delivering it needs).
         plan: ChunkPlan,
         /// The cache key of the MP4.
         key: String,

@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 use prometheus::{IntCounterVec, Opts};
 use tokio::sync::{Semaphore, mpsc};
 use tracing::{info, warn};
-use vidflow_core::{ContentKey, ErrorKind, Progress, ProgressSink, StageName, VidflowError};
+use vidflow_core::{
+    CancelFlag, ContentKey, ErrorKind, Progress, ProgressSink, Scratch, StageName, VidflowError,
+    Workflow,
+};
 use vidflow_jobs::now_ms;
 use vidflow_metrics::Metrics;
-use vidflow_stages::{CancelFlag, ChunkSpan, Engine, MakeOutput};
+use vidflow_stages::Engine;
 
 use crate::error::DistError;
 use crate::queue::{Delivery, TaskQueue, WorkerInfo};
@@ -243,13 +246,29 @@ impl Worker {
         }
     }
 
-    fn count(&self, kind: TaskKind, outcome: &str) {
-        let kind = match kind {
-            TaskKind::Stage(s) => s.as_str(),
-            TaskKind::Chunk(_) => "chunk",
-            TaskKind::Assemble => "assemble",
-        };
-        self.tasks_total.with_label_values(&[kind, outcome]).inc();
+    fn count(&self, kind: &TaskKind, outcome: &str) {
+        self.tasks_total
+            .with_label_values(&[kind.label(), outcome])
+            .inc();
+    }
+
+    /// The job's workflow, built (once per process for each distinct workflow).
+    fn workflow(&self, spec: &JobSpec) -> Result<Arc<Workflow>, VidflowError> {
+        match &spec.workflow {
+            Some(def) => self.engine.workflow(def),
+            None => self.engine.workflow_for(&spec.request),
+        }
+    }
+
+    /// The stage a task belongs to: its own, or for chunks the workflow's chunked stage.
+    fn stage_of(&self, task: &Task, spec: Option<&JobSpec>) -> StageName {
+        match &task.kind {
+            TaskKind::Stage(s) => s.clone(),
+            TaskKind::Chunk(_) | TaskKind::Assemble => spec
+                .and_then(|spec| self.workflow(spec).ok())
+                .and_then(|wf| wf.chunked_stage().cloned())
+                .unwrap_or(StageName::RENDER),
+        }
     }
 
     /// Runs one delivery to its end: acknowledged (done, bad input, cancelled, dead
@@ -287,16 +306,19 @@ impl Worker {
             let last = q.last_error(&task.job, id).await?.unwrap_or_else(|| {
                 "its worker stopped before finishing it (killed or lost) every time".into()
             });
-            return self.give_up(id, task, deliveries, &last).await;
+            let spec = q.spec(&task.job).await?;
+            return self
+                .give_up(id, task, spec.as_ref(), deliveries, &last)
+                .await;
         }
         let Some(spec) = q.spec(&task.job).await? else {
             warn!(job = %task.job, "task of an unknown or expired job dropped");
-            self.count(task.kind, "dropped");
+            self.count(&task.kind, "dropped");
             return q.ack(id).await;
         };
         if q.is_cancelled(&task.job).await? {
             q.post(&task.job, &QueueEvent::Cancelled).await?;
-            self.count(task.kind, "cancelled");
+            self.count(&task.kind, "cancelled");
             return q.ack(id).await;
         }
         lock(&self.running).insert(id.to_owned(), format!("{} of job {}", task.kind, task.job));
@@ -333,31 +355,32 @@ impl Worker {
         };
         lock(&self.running).remove(id);
         lock(&self.cancels).remove(id);
-        let stage = task.kind.stage();
         match result {
             Ok(()) => {
-                self.metrics
-                    .observe_stage(stage, started.elapsed().as_secs_f64());
+                self.metrics.observe_stage(
+                    &self.stage_of(task, Some(&spec)),
+                    started.elapsed().as_secs_f64(),
+                );
                 self.done.fetch_add(1, Ordering::Relaxed);
-                self.count(task.kind, "ok");
+                self.count(&task.kind, "ok");
                 q.ack(id).await
             }
             Err(e) if e.kind == ErrorKind::Cancelled => {
                 if q.is_cancelled(&task.job).await? {
                     q.post(&task.job, &QueueEvent::Cancelled).await?;
-                    self.count(task.kind, "cancelled");
+                    self.count(&task.kind, "cancelled");
                     q.ack(id).await
                 } else {
                     // Stopping: leave it pending; another worker takes it over.
                     info!(entry = %id, task = %task.kind, "handed back on shutdown");
-                    self.count(task.kind, "handed_back");
+                    self.count(&task.kind, "handed_back");
                     Ok(())
                 }
             }
             Err(e) if e.kind == ErrorKind::BadInput => {
                 // Retrying cannot help: the job fails now, naming the problem.
                 self.failed.fetch_add(1, Ordering::Relaxed);
-                self.count(task.kind, "bad_input");
+                self.count(&task.kind, "bad_input");
                 q.post(
                     &task.job,
                     &QueueEvent::Failed {
@@ -374,9 +397,10 @@ impl Worker {
                 warn!(entry = %id, job = %task.job, try_ = deliveries, "task failed: {message}");
                 q.record_error(&task.job, id, &message).await?;
                 if deliveries >= self.options.max_deliveries {
-                    self.give_up(id, task, deliveries, &message).await
+                    self.give_up(id, task, Some(&spec), deliveries, &message)
+                        .await
                 } else {
-                    self.count(task.kind, "retry");
+                    self.count(&task.kind, "retry");
                     // Left pending: a janitor takes it again once the lease runs out.
                     Ok(())
                 }
@@ -389,13 +413,14 @@ impl Worker {
         &self,
         id: &str,
         task: &Task,
+        spec: Option<&JobSpec>,
         deliveries: u64,
         error: &str,
     ) -> Result<(), DistError> {
         warn!(entry = %id, job = %task.job, "task failed {deliveries} times; moved to the dead letters: {error}");
-        self.count(task.kind, "dead_letter");
+        self.count(&task.kind, "dead_letter");
         self.queue.dead_letter(id, task, deliveries, error).await?;
-        let stage = task.kind.stage();
+        let stage = self.stage_of(task, spec);
         let message = if error.starts_with(&task.kind.to_string()) {
             format!("stage {stage} failed after {deliveries} tries: {error}")
         } else {
@@ -423,23 +448,25 @@ impl Worker {
         cancel: CancelFlag,
     ) -> Result<(), VidflowError> {
         let q = &self.queue;
-        let scratch = tempfile::tempdir()
+        let wf = self.workflow(spec)?;
+        let folder = tempfile::tempdir()
             .map_err(|e| VidflowError::internal(format!("cannot create a scratch folder: {e}")))?;
+        let scratch = Scratch::new(folder.path());
         let mut req = spec.request.clone();
-        req.output = scratch.path().join("video.mp4");
-        let (sink, forwarded) = EventSink::start(q.clone(), task.job.clone(), task.kind);
+        req.output = folder.path().join("video.mp4");
+        let (sink, forwarded) = EventSink::start(q.clone(), task.job.clone(), &task.kind);
+        let env = self.engine.env(&sink, cancel, &scratch);
         let result = async {
-            match task.kind {
+            match &task.kind {
                 TaskKind::Stage(stage) => {
-                    req.stop_after = Some(stage);
-                    let report = self.engine.make(&req, &sink, cancel).await?;
+                    let outcome = wf.run_until(&env, &req, Some(stage)).await?;
                     // A page given inline is not stored: the spec carries it.
-                    let inline = stage == StageName::Fetch
-                        && matches!(req.source, Some(vidflow_stages::Source::Html { .. }));
-                    if let Some(last) = report.stages.last().filter(|_| !inline) {
+                    if wf.stores(stage, &req)
+                        && let Some(last) = outcome.reports.last()
+                    {
                         self.ensure_shared(&last.key, task).await?;
                     }
-                    match spec.after(stage) {
+                    match JobSpec::after(&wf, &req, stage) {
                         Next::Stage(next) => {
                             q.enqueue(&[Task {
                                 job: task.job.clone(),
@@ -448,23 +475,19 @@ impl Worker {
                             .await?;
                         }
                         Next::Finish => {
-                            let MakeOutput::Stage { stage, output, .. } = report.output else {
-                                return Err(VidflowError::internal("a stopped run made a video"));
+                            let (stage, last) = outcome.last();
+                            let result = RemoteResult::Stage {
+                                stage: stage.clone(),
+                                output: last.value.to_json()?,
                             };
-                            q.post(
-                                &task.job,
-                                &QueueEvent::Succeeded {
-                                    result: RemoteResult::Stage { stage, output },
-                                },
-                            )
-                            .await?;
+                            q.post(&task.job, &QueueEvent::Succeeded { result }).await?;
                         }
                         Next::Chunks => {
-                            req.stop_after = None;
-                            let plan = self
-                                .engine
-                                .chunk_plan(&req, spec.chunk_seconds, &|_: Progress| {})
-                                .await?;
+                            // The stages before were replayed from the cache above: quiet.
+                            let quiet =
+                                self.engine
+                                    .env(&|_: Progress| {}, env.cancel.clone(), &scratch);
+                            let plan = wf.chunk_plan(&quiet, &req, spec.chunk_seconds).await?;
                             q.set_plan(&task.job, &plan).await?;
                             let chunks = plan.chunks.len() as u32;
                             q.post(
@@ -478,7 +501,7 @@ impl Worker {
                             let tasks: Vec<Task> = plan
                                 .chunks
                                 .iter()
-                                .map(|c: &ChunkSpan| Task {
+                                .map(|c| Task {
                                     job: task.job.clone(),
                                     kind: TaskKind::Chunk(c.index),
                                 })
@@ -491,49 +514,53 @@ impl Worker {
                     let plan = q.plan(&task.job).await?.ok_or_else(|| {
                         VidflowError::internal(format!("job {} has no chunk plan", task.job))
                     })?;
-                    let span = plan
-                        .chunks
-                        .iter()
-                        .find(|c| c.index == index)
-                        .copied()
-                        .ok_or_else(|| {
-                            VidflowError::internal(format!("the plan has no chunk {index}"))
-                        })?;
-                    let report = self
-                        .engine
-                        .render_chunk(&req, &plan, index, &sink, cancel)
-                        .await?;
+                    let span = plan.span(*index)?;
+                    let report = wf.run_chunk(&env, &req, &plan, *index).await?;
                     self.ensure_shared(&report.key, task).await?;
                     q.post(
                         &task.job,
                         &QueueEvent::ChunkDone {
-                            index,
-                            frames: span.end - span.start,
+                            index: *index,
+                            frames: span.len(),
                             worker: self.name.clone(),
                         },
                     )
                     .await?;
-                    q.chunk_done(&task.job, index, plan.chunks.len() as u32)
+                    q.chunk_done(&task.job, *index, plan.chunks.len() as u32)
                         .await?;
                 }
                 TaskKind::Assemble => {
                     let plan = q.plan(&task.job).await?.ok_or_else(|| {
                         VidflowError::internal(format!("job {} has no chunk plan", task.job))
                     })?;
-                    let report = self.engine.assemble(&req, &plan, &sink, cancel).await?;
+                    let report = wf.assemble(&env, &req, &plan).await?;
                     self.ensure_shared(&report.key, task).await?;
-                    let result = RemoteResult::Video {
-                        plan,
-                        key: report.key,
-                        bytes: report.bytes,
-                    };
-                    q.post(&task.job, &QueueEvent::Succeeded { result }).await?;
+                    let chunked = wf.chunked_stage().cloned().unwrap_or(StageName::RENDER);
+                    match JobSpec::after(&wf, &req, &chunked) {
+                        // A stage after the render (rare) runs as a task of its own.
+                        Next::Stage(next) => {
+                            q.enqueue(&[Task {
+                                job: task.job.clone(),
+                                kind: TaskKind::Stage(next),
+                            }])
+                            .await?;
+                        }
+                        Next::Finish | Next::Chunks => {
+                            let result = RemoteResult::Video {
+                                plan,
+                                key: report.key,
+                                bytes: report.bytes,
+                            };
+                            q.post(&task.job, &QueueEvent::Succeeded { result }).await?;
+                        }
+                    }
                 }
             }
             Ok::<(), VidflowError>(())
         }
         .await;
         // Every progress event is in the job's stream before the task counts as done.
+        drop(env);
         drop(sink);
         let _ = forwarded.await;
         result
@@ -567,7 +594,7 @@ impl EventSink {
     fn start(
         queue: TaskQueue,
         job: String,
-        kind: TaskKind,
+        kind: &TaskKind,
     ) -> (EventSink, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
         let forwarder = tokio::spawn(async move {
@@ -580,7 +607,7 @@ impl EventSink {
         // Render tasks report through ChunkDone; stage tasks report their own stage only
         // (the stages before it are cache hits replayed on this worker).
         let stage = match kind {
-            TaskKind::Stage(s) => Some(s),
+            TaskKind::Stage(s) => Some(s.clone()),
             _ => None,
         };
         (EventSink { tx, stage }, forwarder)
@@ -589,13 +616,9 @@ impl EventSink {
 
 impl ProgressSink for EventSink {
     fn report(&self, event: Progress) {
-        let stage = match &event {
-            Progress::StageStarted { stage }
-            | Progress::StageFinished { stage, .. }
-            | Progress::Retrying { stage, .. } => Some(*stage),
-            Progress::StageProgress { .. } => None,
-        };
-        if stage.is_some() && stage == self.stage {
+        let own = !matches!(event, Progress::StageProgress { .. })
+            && self.stage.as_ref() == Some(event.stage());
+        if own {
             let _ = self.tx.send(event);
         }
     }

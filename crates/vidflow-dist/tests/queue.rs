@@ -49,9 +49,11 @@ async fn raw(redis: &TestRedis) -> redis::aio::MultiplexedConnection {
 
 fn spec(source: bool) -> JobSpec {
     JobSpec {
+        workflow: None,
         request: MakeRequest {
             source: source.then(|| Source::Url("https://example.com/article".into())),
             script_text: (!source).then(|| "Hello there.\n\nA second paragraph.".into()),
+            workflow: None,
             avatar: "avatar_1".into(),
             size: VideoSize {
                 width: 320,
@@ -68,6 +70,32 @@ fn spec(source: bool) -> JobSpec {
         },
         chunk_seconds: 2.0,
     }
+}
+
+/// The stage a job of `spec` starts with, as a server works it out from the workflow
+/// the request runs.
+fn first_stage(spec: &JobSpec) -> StageName {
+    let registry = vidflow_stages::registry();
+    let id = if spec.request.source.is_some() {
+        vidflow_stages::DEFAULT_WORKFLOW
+    } else {
+        vidflow_stages::SCRIPT_WORKFLOW
+    };
+    let wf = registry
+        .build(
+            registry.workflow(id).unwrap(),
+            &vidflow_core::Config::default(),
+        )
+        .unwrap();
+    match JobSpec::first(&wf) {
+        vidflow_dist::Next::Stage(s) => s,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Dispatches `spec` as job `id`.
+async fn dispatch(q: &TaskQueue, id: &str, spec: &JobSpec) -> bool {
+    q.dispatch(id, spec, &first_stage(spec)).await.unwrap()
 }
 
 fn task(job: &str, kind: TaskKind) -> Task {
@@ -97,9 +125,9 @@ async fn dispatch_stores_the_spec_and_queues_the_first_task_once() {
     let q = queue(&redis, "dispatch").await;
 
     let page = spec(true);
-    assert!(q.dispatch("job-a", &page).await.unwrap());
+    assert!(dispatch(&q, "job-a", &page).await);
     // A second dispatch (a restarted or second server) changes nothing, not even the spec.
-    assert!(!q.dispatch("job-a", &spec(false)).await.unwrap());
+    assert!(!dispatch(&q, "job-a", &spec(false)).await);
     let stored = q.spec("job-a").await.unwrap().expect("the spec is stored");
     assert_eq!(
         serde_json::to_value(&stored).unwrap(),
@@ -117,17 +145,17 @@ async fn dispatch_stores_the_spec_and_queues_the_first_task_once() {
     let first = q.read("w1", BLOCK).await.unwrap().expect("the first task");
     assert_eq!(
         first.task,
-        Ok(task("job-a", TaskKind::Stage(StageName::Fetch)))
+        Ok(task("job-a", TaskKind::Stage(StageName::FETCH)))
     );
     assert_eq!(first.deliveries, 1);
     assert!(q.read("w1", BLOCK).await.unwrap().is_none());
 
     // Without a page there is nothing to fetch: the script stage comes first.
-    assert!(q.dispatch("job-b", &spec(false)).await.unwrap());
+    assert!(dispatch(&q, "job-b", &spec(false)).await);
     let first = q.read("w2", BLOCK).await.unwrap().expect("the first task");
     assert_eq!(
         first.task,
-        Ok(task("job-b", TaskKind::Stage(StageName::Script)))
+        Ok(task("job-b", TaskKind::Stage(StageName::SCRIPT)))
     );
     assert_eq!(q.status().await.unwrap().figures.stream_length, 2);
 }
@@ -227,7 +255,7 @@ async fn dead_letters_keep_the_task_and_its_last_error_and_acknowledge_it() {
     let q = queue(&redis, "dead").await;
     q.enqueue(&[
         task("job-x", TaskKind::Chunk(2)),
-        task("job-y", TaskKind::Stage(StageName::Speak)),
+        task("job-y", TaskKind::Stage(StageName::SPEAK)),
     ])
     .await
     .unwrap();
@@ -337,13 +365,14 @@ async fn events_come_back_in_order_and_success_records_the_result() {
     let listener = q.listener().await.unwrap();
 
     let result = RemoteResult::Stage {
-        stage: StageName::Script,
+        stage: StageName::SCRIPT,
         output: serde_json::json!({"segments": [{"text": "Hello."}]}),
     };
     let posted = vec![
         QueueEvent::Progress {
             progress: Progress::StageStarted {
-                stage: StageName::Fetch,
+                stage: StageName::FETCH,
+                percent: 0.0,
             },
         },
         QueueEvent::Planned {
@@ -522,7 +551,7 @@ async fn jobs_round_trip_and_save_needs_a_created_job() {
     assert_eq!(s.unfinished().await.unwrap(), [j.clone()]);
 
     j.state = JobState::Running;
-    j.stage = Some(StageName::Speak);
+    j.stage = Some(StageName::SPEAK);
     j.percent = Some(42.5);
     j.attempts = 1;
     j.started_at_ms = Some(j.created_at_ms + 5);
@@ -561,8 +590,11 @@ async fn a_workflow_id_names_one_job() {
         Created::Existing(Box::new(first.clone()))
     );
     assert_eq!(s.get(&second.id).await.unwrap(), None);
-    assert_eq!(s.by_workflow("wf-1").await.unwrap(), Some(first.clone()));
-    assert_eq!(s.by_workflow("wf-2").await.unwrap(), None);
+    assert_eq!(
+        s.by_idempotency_key("wf-1").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(s.by_idempotency_key("wf-2").await.unwrap(), None);
     // Jobs without a workflow id never collide.
     assert_eq!(s.create(&job(3, None)).await.unwrap(), Created::New);
     assert_eq!(s.create(&job(4, None)).await.unwrap(), Created::New);

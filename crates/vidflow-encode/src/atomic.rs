@@ -34,6 +34,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EncodeError> {
     persist(temp.into_temp_path(), path)
 }
 
+/// Moves the finished file `from` to `to` atomically: a rename when both are on one file
+/// system, else a copy into a hidden temporary sibling of `to` that is renamed over it.
+/// `from` is gone afterwards either way.
+pub fn move_into_place(from: &Path, to: &Path) -> Result<(), EncodeError> {
+    check_output(to)?;
+    if std::fs::rename(from, to).is_ok() {
+        sync_folder(&folder_of(to));
+        return Ok(());
+    }
+    let mut temp = partial_file(to, false)?;
+    let temp_path = temp.path().to_path_buf();
+    let mut source =
+        File::open(from).map_err(|e| EncodeError::io(format!("opening {}", from.display()), e))?;
+    std::io::copy(&mut source, temp.as_file_mut())
+        .and_then(|_| temp.as_file().sync_all())
+        .map_err(|e| EncodeError::io(format!("writing {}", temp_path.display()), e))?;
+    persist(temp.into_temp_path(), to)?;
+    let _ = std::fs::remove_file(from);
+    Ok(())
+}
+
 /// The folder `path` lives in; `.` for a bare file name.
 pub(crate) fn folder_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -189,6 +210,20 @@ mod tests {
         assert_eq!(temp.path().parent().unwrap(), dir.path());
         drop((temp, other));
         assert!(entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_finished_file_moves_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("made.mp4");
+        std::fs::write(&from, b"video").unwrap();
+        let to = dir.path().join("out.mp4");
+        std::fs::write(&to, b"old").unwrap();
+        move_into_place(&from, &to).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"video");
+        assert_eq!(entries(dir.path()), vec!["out.mp4".to_string()]);
+        let err = move_into_place(&to, &dir.path().join("nope/out.mp4")).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
     }
 
     #[test]

@@ -46,7 +46,7 @@ mod subtitles;
 mod tool;
 mod wav;
 
-pub use atomic::write_atomic;
+pub use atomic::{move_into_place, write_atomic};
 pub use bench::encode_only_fps;
 pub use encoder::{ByteRun, EncodedVideo, FrameBytes, SharedBytes, VideoEncoder};
 pub use error::EncodeError;

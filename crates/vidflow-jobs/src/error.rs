@@ -52,13 +52,13 @@ pub enum SubmitError {
         /// A fair wait before trying again, seconds.
         retry_after_s: u64,
     },
-    /// The `workflow_id` belongs to a job made from a different request.
+    /// The idempotency key belongs to a job made from a different request.
     #[error(
-        "workflow_id '{workflow_id}' already names job {job_id}, made from a different request"
+        "idempotency_key '{idempotency_key}' already names job {job_id}, made from a different request"
     )]
     Conflict {
         /// The idempotency key.
-        workflow_id: String,
+        idempotency_key: String,
         /// The job that holds it.
         job_id: String,
     },

@@ -1,13 +1,15 @@
 //! What a job's watchers are told, in order.
 
-use serde::Serialize;
-use vidflow_core::{Progress, StageName};
+use serde::ser::{Serialize, Serializer};
+use vidflow_core::Progress;
 
 use crate::job::{Job, JobState};
 
-/// Something that happened to a job. Serialised with an `event` tag, the SSE event name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+/// Something that happened to a job: a change of the whole record, or one of the run's
+/// own [`Progress`] events as the pipeline reported it. Serialised with an `event` tag, the
+/// SSE event name (`state`, `stage_started`, `progress`, `stage_finished`, `retrying`,
+/// `done`, `failed`, `cancelled`).
+#[derive(Debug, Clone, PartialEq)]
 pub enum JobEvent {
     /// The whole record: first to a new watcher, and whenever the job changes state
     /// without finishing (queued → running, running → queued on shutdown).
@@ -15,42 +17,8 @@ pub enum JobEvent {
         /// The job now.
         job: Box<Job>,
     },
-    /// A stage began.
-    StageStarted {
-        /// Which stage.
-        stage: StageName,
-    },
-    /// Part of a stage is done.
-    Progress {
-        /// Which stage.
-        stage: StageName,
-        /// Units done (frames while rendering).
-        done: u64,
-        /// Units in all.
-        total: u64,
-        /// Share of the whole job done, 0–100.
-        percent: f64,
-    },
-    /// A stage finished.
-    StageFinished {
-        /// Which stage.
-        stage: StageName,
-        /// Served from the cache.
-        cached: bool,
-        /// The cache tier that served it.
-        backend: Option<String>,
-        /// Wall time, seconds.
-        seconds: f64,
-    },
-    /// A stage failed for a passing reason and is tried again.
-    Retrying {
-        /// Which stage.
-        stage: StageName,
-        /// The try that failed (1-based).
-        attempt: u32,
-        /// What went wrong.
-        error: String,
-    },
+    /// A stage began, made progress, finished or is being tried again.
+    Stage(Progress),
     /// The job succeeded; the last event.
     Done {
         /// The finished job.
@@ -68,15 +36,33 @@ pub enum JobEvent {
     },
 }
 
+impl Serialize for JobEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Record<'a> {
+            event: &'static str,
+            job: &'a Job,
+        }
+        match self {
+            JobEvent::Stage(progress) => progress.serialize(serializer),
+            JobEvent::State { job }
+            | JobEvent::Done { job }
+            | JobEvent::Failed { job }
+            | JobEvent::Cancelled { job } => Record {
+                event: self.name(),
+                job,
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
 impl JobEvent {
     /// The event's name (the SSE `event:` field).
     pub fn name(&self) -> &'static str {
         match self {
             JobEvent::State { .. } => "state",
-            JobEvent::StageStarted { .. } => "stage_started",
-            JobEvent::Progress { .. } => "progress",
-            JobEvent::StageFinished { .. } => "stage_finished",
-            JobEvent::Retrying { .. } => "retrying",
+            JobEvent::Stage(p) => p.name(),
             JobEvent::Done { .. } => "done",
             JobEvent::Failed { .. } => "failed",
             JobEvent::Cancelled { .. } => "cancelled",
@@ -101,47 +87,39 @@ impl JobEvent {
             JobState::Queued | JobState::Running => None,
         }
     }
-
-    /// The event for an engine progress report, given the job after it was applied.
-    pub fn from_progress(event: &Progress, job: &Job) -> JobEvent {
-        match event {
-            Progress::StageStarted { stage } => JobEvent::StageStarted { stage: *stage },
-            Progress::StageProgress { stage, done, total } => JobEvent::Progress {
-                stage: *stage,
-                done: *done,
-                total: *total,
-                percent: job.percent.unwrap_or(0.0),
-            },
-            Progress::StageFinished {
-                stage,
-                cached,
-                backend,
-                seconds,
-            } => JobEvent::StageFinished {
-                stage: *stage,
-                cached: *cached,
-                backend: backend.clone(),
-                seconds: *seconds,
-            },
-            Progress::Retrying {
-                stage,
-                attempt,
-                error,
-            } => JobEvent::Retrying {
-                stage: *stage,
-                attempt: *attempt,
-                error: error.clone(),
-            },
-        }
-    }
 }
 
 /// An event with its place in the job's sequence (1, 2, ...), the SSE `id:` field. A
 /// watcher that sees the numbers rise by one has missed nothing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JobUpdate {
     /// Position in the job's event sequence.
     pub seq: u64,
     /// What happened.
     pub event: JobEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vidflow_core::StageName;
+
+    #[test]
+    fn events_serialise_with_their_names() {
+        let stage = JobEvent::Stage(Progress::StageProgress {
+            stage: StageName::RENDER,
+            done: 3,
+            total: 4,
+            percent: 80.0,
+        });
+        let v = serde_json::to_value(&stage).unwrap();
+        assert_eq!(v["event"], "progress");
+        assert_eq!(v["percent"], 80.0);
+        assert_eq!(stage.name(), "progress");
+        let job = Job::new(serde_json::json!({}), "h", None);
+        let done = JobEvent::State { job: Box::new(job) };
+        let v = serde_json::to_value(&done).unwrap();
+        assert_eq!(v["event"], "state");
+        assert_eq!(v["job"]["state"], "queued");
+    }
 }

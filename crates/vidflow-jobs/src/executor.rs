@@ -1,13 +1,12 @@
-//! What runs a job: the [`JobExecutor`] seam and the in-process [`EngineExecutor`].
+//! What runs a job: the [`JobExecutor`] seam. The pipeline [`Engine`] is the one that runs
+//! jobs in this process; a remote one (workers over a queue) implements the same calls.
 
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use vidflow_core::{ProgressSink, VidflowError};
-use vidflow_stages::{CancelFlag, Engine, MakeOutput, MakeReport, MakeRequest};
+use vidflow_core::{BoxFuture, CancelFlag, MakeRequest, ProgressSink, VidflowError};
+use vidflow_stages::{Engine, MakeOutput, MakeReport};
 
-use crate::job::{Job, JobOutput, StageTiming};
+use crate::job::{JobOutput, StageTiming};
 
 /// What a successful run hands back.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,12 +22,14 @@ impl JobOutcome {
     pub fn from_report(report: MakeReport) -> JobOutcome {
         let stages = report
             .stages
-            .iter()
+            .into_iter()
             .map(|s| StageTiming {
                 stage: s.stage,
                 cached: s.cached,
-                backend: s.backend.clone(),
+                backend: s.backend,
                 seconds: s.seconds,
+                bytes_in: s.bytes_in,
+                bytes_out: s.bytes_out,
             })
             .collect();
         let output = match report.output {
@@ -53,36 +54,49 @@ impl JobOutcome {
     }
 }
 
-/// Runs one job to completion. The local runner calls it on its pool; a remote executor
-/// (workers over a queue) implements the same call.
+/// Runs one job's request to completion. The runner builds the request (its output in
+/// the job's folder) and records the outcome; an executor only runs it, here or elsewhere.
 pub trait JobExecutor: Send + Sync + 'static {
-    /// Runs `job`, writing its files into `workdir` (which exists and is empty), reporting
+    /// Runs `request` as job `id`, writing its files where `request.output` says, reporting
     /// progress, and stopping early with a `Cancelled` error once `cancel` is set.
-    fn execute<'a>(
+    fn make<'a>(
         &'a self,
-        job: &'a Job,
-        workdir: &'a Path,
+        id: &'a str,
+        request: &'a MakeRequest,
         progress: &'a dyn ProgressSink,
         cancel: CancelFlag,
-    ) -> impl Future<Output = Result<JobOutcome, VidflowError>> + Send + 'a;
+    ) -> BoxFuture<'a, Result<MakeReport, VidflowError>>;
 
     /// The runner is stopping: the cancels that follow interrupt jobs for a restart rather
     /// than cancel them for a user. A remote executor leaves the job running elsewhere.
     fn stopping(&self) {}
 
     /// A user cancelled job `id`, which another process runs: stop it wherever it runs.
-    fn cancel_elsewhere<'a>(&'a self, _id: &'a str) -> impl Future<Output = ()> + Send + 'a {
-        async {}
+    fn cancel_elsewhere<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 
-    /// Puts a finished job's files back into `workdir` when they are not on this machine
-    /// (another server ran it); returns whether it did.
+    /// Puts finished job `id`'s files back where `request.output` says when they are not on
+    /// this machine (another server ran it); returns whether it did.
     fn restore_files<'a>(
         &'a self,
-        _job: &'a Job,
-        _workdir: &'a Path,
-    ) -> impl Future<Output = Result<bool, VidflowError>> + Send + 'a {
-        async { Ok(false) }
+        _id: &'a str,
+        _request: &'a MakeRequest,
+    ) -> BoxFuture<'a, Result<bool, VidflowError>> {
+        Box::pin(async { Ok(false) })
+    }
+}
+
+/// Jobs run in this process, on the pipeline.
+impl JobExecutor for Engine {
+    fn make<'a>(
+        &'a self,
+        _id: &'a str,
+        request: &'a MakeRequest,
+        progress: &'a dyn ProgressSink,
+        cancel: CancelFlag,
+    ) -> BoxFuture<'a, Result<MakeReport, VidflowError>> {
+        Box::pin(Engine::make(self, request, progress, cancel))
     }
 }
 
@@ -93,35 +107,3 @@ pub type RequestBuilder =
 
 /// The video file's name inside a job's folder (`.srt` and `.vtt` beside it).
 pub const VIDEO_FILE: &str = "video.mp4";
-
-/// Runs jobs in this process with the pipeline [`Engine`].
-pub struct EngineExecutor {
-    engine: Arc<Engine>,
-    build: Arc<RequestBuilder>,
-}
-
-impl EngineExecutor {
-    /// An executor over `engine`, reading requests with `build`.
-    pub fn new(engine: Arc<Engine>, build: Arc<RequestBuilder>) -> EngineExecutor {
-        EngineExecutor { engine, build }
-    }
-
-    /// The engine jobs run on.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
-    }
-}
-
-impl JobExecutor for EngineExecutor {
-    async fn execute<'a>(
-        &'a self,
-        job: &'a Job,
-        workdir: &'a Path,
-        progress: &'a dyn ProgressSink,
-        cancel: CancelFlag,
-    ) -> Result<JobOutcome, VidflowError> {
-        let req = (self.build)(&job.request, workdir.join(VIDEO_FILE))?;
-        let report = self.engine.make(&req, progress, cancel).await?;
-        Ok(JobOutcome::from_report(report))
-    }
-}

@@ -73,6 +73,12 @@ pub struct StageTiming {
     pub backend: Option<String>,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// Size of the stage's inputs, bytes.
+    #[serde(default)]
+    pub bytes_in: u64,
+    /// Size of its output, bytes.
+    #[serde(default)]
+    pub bytes_out: u64,
 }
 
 /// What a finished job produced.
@@ -140,7 +146,7 @@ pub struct Job {
     /// Hash of the request in canonical form; equal requests have equal hashes.
     pub request_hash: String,
     /// The client's idempotency key, if it gave one.
-    pub workflow_id: Option<String>,
+    pub idempotency_key: Option<String>,
     /// The stage running now (while running).
     pub stage: Option<StageName>,
     /// Rough share of the whole job done, 0–100 (while running; 100 when succeeded).
@@ -166,14 +172,14 @@ impl Job {
     pub fn new(
         request: serde_json::Value,
         request_hash: impl Into<String>,
-        workflow_id: Option<String>,
+        idempotency_key: Option<String>,
     ) -> Job {
         Job {
             id: uuid::Uuid::new_v4().simple().to_string(),
             state: JobState::Queued,
             request,
             request_hash: request_hash.into(),
-            workflow_id,
+            idempotency_key,
             stage: None,
             percent: None,
             stages: Vec::new(),
@@ -193,61 +199,52 @@ impl Job {
 
     /// Folds a progress event into the record (stage, percent, finished stages).
     pub fn apply(&mut self, event: &Progress) {
+        if let Some(p) = event.percent() {
+            self.percent = Some(p);
+        }
         match event {
-            Progress::StageStarted { stage } => {
-                self.stage = Some(*stage);
-                self.percent = Some(overall_percent(*stage, 0.0));
-            }
-            Progress::StageProgress { stage, done, total } => {
-                self.stage = Some(*stage);
-                let part = if *total == 0 {
-                    0.0
-                } else {
-                    *done as f64 / *total as f64
-                };
-                self.percent = Some(overall_percent(*stage, part));
+            Progress::StageStarted { stage, .. } | Progress::StageProgress { stage, .. } => {
+                self.stage = Some(stage.clone());
             }
             Progress::StageFinished {
                 stage,
                 cached,
                 backend,
                 seconds,
+                bytes_in,
+                bytes_out,
+                ..
             } => {
-                self.percent = Some(overall_percent(*stage, 1.0));
                 self.stages.push(StageTiming {
-                    stage: *stage,
+                    stage: stage.clone(),
                     cached: *cached,
                     backend: backend.clone(),
                     seconds: *seconds,
+                    bytes_in: *bytes_in,
+                    bytes_out: *bytes_out,
                 });
             }
             Progress::Retrying { .. } => {}
         }
     }
-}
 
-/// Rough share of a whole job's time each stage takes, in percent (render dominates).
-const STAGE_WEIGHTS: [(StageName, f64); 6] = [
-    (StageName::Fetch, 2.0),
-    (StageName::Extract, 2.0),
-    (StageName::Script, 6.0),
-    (StageName::Speak, 10.0),
-    (StageName::Storyboard, 5.0),
-    (StageName::Render, 75.0),
-];
-
-/// Percent of the whole job done when `stage` is `part` (0–1) done.
-fn overall_percent(stage: StageName, part: f64) -> f64 {
-    let before: f64 = STAGE_WEIGHTS
-        .iter()
-        .take_while(|(s, _)| *s != stage)
-        .map(|(_, w)| w)
-        .sum();
-    let own = STAGE_WEIGHTS
-        .iter()
-        .find(|(s, _)| *s == stage)
-        .map_or(0.0, |(_, w)| *w);
-    ((before + own * part.clamp(0.0, 1.0)) * 10.0).round() / 10.0
+    /// Reads a stored record. Records written before the idempotency key had its own name
+    /// kept it as `workflow_id` (in the job and in its request); they are read as such.
+    pub fn from_record(text: &str) -> Result<Job, serde_json::Error> {
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
+        if let Some(obj) = value.as_object_mut()
+            && !obj.contains_key("idempotency_key")
+        {
+            let key = obj.remove("workflow_id").unwrap_or(serde_json::Value::Null);
+            obj.insert("idempotency_key".into(), key);
+            if let Some(req) = obj.get_mut("request").and_then(|r| r.as_object_mut())
+                && let Some(old) = req.remove("workflow_id")
+            {
+                req.insert("idempotency_key".into(), old);
+            }
+        }
+        serde_json::from_value(value)
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -269,23 +266,50 @@ mod tests {
         assert!(JobState::parse("done").is_none());
         let mut job = Job::new(serde_json::json!({}), "h", None);
         job.apply(&Progress::StageStarted {
-            stage: StageName::Fetch,
+            stage: StageName::FETCH,
+            percent: 0.0,
         });
         assert_eq!(job.percent, Some(0.0));
         job.apply(&Progress::StageFinished {
-            stage: StageName::Fetch,
+            stage: StageName::FETCH,
             cached: true,
             backend: Some("memory".into()),
             seconds: 0.1,
+            bytes_in: 0,
+            bytes_out: 10,
+            percent: 2.0,
         });
         job.apply(&Progress::StageProgress {
-            stage: StageName::Render,
+            stage: StageName::RENDER,
             done: 50,
             total: 100,
+            percent: 62.5,
         });
-        assert_eq!(job.stage, Some(StageName::Render));
+        assert_eq!(job.stage, Some(StageName::RENDER));
         assert_eq!(job.percent, Some(62.5));
         assert_eq!(job.stages.len(), 1);
+        assert_eq!(job.stages[0].bytes_out, 10);
         assert!(job.stages[0].cached);
+    }
+
+    #[test]
+    fn records_from_before_the_idempotency_key_was_named_so_still_read() {
+        let job = Job::new(
+            serde_json::json!({"url": "https://a/"}),
+            "h",
+            Some("k-1".into()),
+        );
+        let mut old = serde_json::to_value(&job).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        let key = obj.remove("idempotency_key").unwrap();
+        obj.insert("workflow_id".into(), key);
+        obj["request"]["workflow_id"] = "k-1".into();
+        let back = Job::from_record(&old.to_string()).unwrap();
+        assert_eq!(back.idempotency_key.as_deref(), Some("k-1"));
+        assert_eq!(back.request["idempotency_key"], "k-1");
+        assert!(back.request.get("workflow_id").is_none());
+        // A new record is read as it is.
+        let new = serde_json::to_string(&job).unwrap();
+        assert_eq!(Job::from_record(&new).unwrap(), job);
     }
 }

@@ -2,12 +2,12 @@
 //!
 //! * [`Job`] — one request to make a video: its state (`queued`, `running`, `succeeded`,
 //!   `failed`, `cancelled`), the request as submitted and its hash, an optional
-//!   `workflow_id` (idempotency key), the stage running and a percentage, per-stage timings
-//!   and cache hits, the result or the error, and timestamps.
+//!   idempotency key, the stage running and a percentage, per-stage timings, sizes and
+//!   cache hits, the result or the error, and timestamps.
 //! * [`JobStore`] — a small trait for keeping jobs; [`SqliteJobStore`] keeps them in one
 //!   SQLite file (WAL). A shared store can implement the same calls.
-//! * [`JobExecutor`] — what runs one job; [`EngineExecutor`] runs it in this process on the
-//!   pipeline [`Engine`](vidflow_stages::Engine).
+//! * [`JobExecutor`] — what runs one job's request: the pipeline
+//!   [`Engine`](vidflow_stages::Engine) itself in this process, or workers elsewhere.
 //! * [`Runner`] — a bounded pool over a bounded queue: cancellation (a queued job never
 //!   starts; a running one stops and its ffmpeg is killed), restart recovery (jobs a previous
 //!   process left queued or running run again), a live [`JobEvent`] stream per job, and
@@ -17,34 +17,32 @@
 //! use std::sync::Arc;
 //! use vidflow_cache::TieredCache;
 //! use vidflow_core::{Config, VideoSize};
-//! use vidflow_jobs::{EngineExecutor, NoObserver, Runner, RunnerConfig, SqliteJobStore};
+//! use vidflow_jobs::{NoObserver, RequestBuilder, Runner, RunnerConfig, SqliteJobStore};
 //! use vidflow_stages::{Engine, MakeRequest, Source};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = Arc::new(Engine::new(Config::default(), Arc::new(TieredCache::disabled()))?);
 //! // Requests are stored as JSON; this one is just the text to narrate.
-//! let executor = EngineExecutor::new(
-//!     engine,
-//!     Arc::new(|request: &serde_json::Value, output| {
-//!         Ok(MakeRequest {
-//!             source: None,
-//!             script_text: request["script"].as_str().map(str::to_owned),
-//!             avatar: "avatar_1".into(),
-//!             size: VideoSize { width: 1280, height: 720 },
-//!             fps: 30,
-//!             max_seconds: 10.0,
-//!             voice: "slt".into(),
-//!             preset: "veryfast".into(),
-//!             crf: 23,
-//!             subtitles: true,
-//!             stop_after: None,
-//!             output,
+//! let build: Arc<RequestBuilder> = Arc::new(|request: &serde_json::Value, output| {
+//!     Ok(MakeRequest {
+//!         source: None,
+//!         script_text: request["script"].as_str().map(str::to_owned),
+//!         workflow: None,
+//!         avatar: "avatar_1".into(),
+//!         size: VideoSize { width: 1280, height: 720 },
+//!         fps: 30,
+//!         max_seconds: 10.0,
+//!         voice: "slt".into(),
+//!         preset: "veryfast".into(),
+//!         crf: 23,
+//!         subtitles: true,
+//!         stop_after: None,
+//!         output,
 //!         })
-//!     }),
-//! );
-//! let store = SqliteJobStore::open("data/jobs.db".as_ref())?;
+//! });
+//! let store = Arc::new(SqliteJobStore::open("data/jobs.db".as_ref())?);
 //! let config = RunnerConfig { max_concurrent: 1, max_queued: 16, jobs_dir: "data/jobs".into() };
-//! let runner = Runner::start(store, executor, config, Arc::new(NoObserver)).await?;
+//! let runner = Runner::start(store, engine, build, config, Arc::new(NoObserver)).await?;
 //!
 //! let request = serde_json::json!({ "script": "Hello.\n\nThis is vidflow." });
 //! let submitted = runner.submit(request, "hash-of-request".into(), None).await?;
@@ -72,7 +70,7 @@ mod store;
 
 pub use error::{CancelError, StoreError, SubmitError};
 pub use event::{JobEvent, JobUpdate};
-pub use executor::{EngineExecutor, JobExecutor, JobOutcome, RequestBuilder, VIDEO_FILE};
+pub use executor::{JobExecutor, JobOutcome, RequestBuilder, VIDEO_FILE};
 pub use job::{Job, JobFailure, JobOutput, JobState, StageTiming, now_ms};
 pub use runner::{JobObserver, Load, NoObserver, Runner, RunnerConfig, Submission, Watch};
 pub use store::{Created, JobPage, JobQuery, JobStore, MAX_PAGE, SqliteJobStore};

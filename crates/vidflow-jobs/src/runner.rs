@@ -10,13 +10,12 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
-use vidflow_core::{ErrorKind, Progress, ProgressSink, StageName, VidflowError};
-use vidflow_stages::CancelFlag;
+use vidflow_core::{CancelFlag, ErrorKind, MakeRequest, Progress, ProgressSink, VidflowError};
 
 use crate::error::{CancelError, StoreError, SubmitError};
 use crate::event::{JobEvent, JobUpdate};
-use crate::executor::{JobExecutor, JobOutcome};
-use crate::job::{Job, JobFailure, JobState, now_ms};
+use crate::executor::{JobExecutor, JobOutcome, RequestBuilder, VIDEO_FILE};
+use crate::job::{Job, JobFailure, JobState, StageTiming, now_ms};
 use crate::store::{Created, JobPage, JobQuery, JobStore};
 
 /// Sizes and places.
@@ -35,7 +34,7 @@ pub struct RunnerConfig {
 /// must be quick and must not block.
 pub trait JobObserver: Send + Sync {
     /// A stage of some job finished.
-    fn stage_finished(&self, _stage: StageName, _cached: bool, _seconds: f64) {}
+    fn stage_finished(&self, _timing: &StageTiming) {}
     /// A job finished (succeeded, failed or cancelled).
     fn job_finished(&self, _job: &Job) {}
 }
@@ -49,9 +48,9 @@ impl JobObserver for NoObserver {}
 /// A job accepted by [`Runner::submit`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
-    /// The job (for a repeated `workflow_id`, the one made the first time).
+    /// The job (for a repeated idempotency key, the one made the first time).
     pub job: Job,
-    /// True when the `workflow_id` named a job that already existed.
+    /// True when the idempotency key named a job that already existed.
     pub existing: bool,
 }
 
@@ -91,11 +90,11 @@ const FINISHED_KEPT: usize = 4096;
 const DEFAULT_JOB_SECONDS: f64 = 30.0;
 
 /// Runs jobs from a [`JobStore`] with a [`JobExecutor`]. Cheap to clone (one shared core).
-pub struct Runner<S: JobStore, X: JobExecutor> {
-    inner: Arc<Inner<S, X>>,
+pub struct Runner {
+    inner: Arc<Inner>,
 }
 
-impl<S: JobStore, X: JobExecutor> Clone for Runner<S, X> {
+impl Clone for Runner {
     fn clone(&self) -> Self {
         Runner {
             inner: self.inner.clone(),
@@ -103,9 +102,10 @@ impl<S: JobStore, X: JobExecutor> Clone for Runner<S, X> {
     }
 }
 
-struct Inner<S, X> {
-    store: S,
-    executor: X,
+struct Inner {
+    store: Arc<dyn JobStore>,
+    executor: Arc<dyn JobExecutor>,
+    build: Arc<RequestBuilder>,
     config: RunnerConfig,
     observer: Arc<dyn JobObserver>,
     shared: Mutex<Shared>,
@@ -163,20 +163,22 @@ impl Live {
     }
 }
 
-impl<S: JobStore, X: JobExecutor> Runner<S, X> {
+impl Runner {
     /// Starts the runner: jobs left queued or running by an earlier process are queued
     /// again (oldest first), then `config.max_concurrent` workers start. Needs a Tokio
     /// runtime.
     pub async fn start(
-        store: S,
-        executor: X,
+        store: Arc<dyn JobStore>,
+        executor: Arc<dyn JobExecutor>,
+        build: Arc<RequestBuilder>,
         config: RunnerConfig,
         observer: Arc<dyn JobObserver>,
-    ) -> Result<Runner<S, X>, StoreError> {
+    ) -> Result<Runner, StoreError> {
         let workers = config.max_concurrent.max(1);
         let inner = Arc::new(Inner {
             store,
             executor,
+            build,
             config,
             observer,
             shared: Mutex::new(Shared::default()),
@@ -205,31 +207,43 @@ impl<S: JobStore, X: JobExecutor> Runner<S, X> {
     }
 
     /// The store jobs are kept in.
-    pub fn store(&self) -> &S {
-        &self.inner.store
+    pub fn store(&self) -> &dyn JobStore {
+        self.inner.store.as_ref()
     }
 
     /// The executor jobs run on.
-    pub fn executor(&self) -> &X {
-        &self.inner.executor
+    pub fn executor(&self) -> &dyn JobExecutor {
+        self.inner.executor.as_ref()
+    }
+
+    /// The request job `job` runs, its files going into `workdir`.
+    pub fn request_of(&self, job: &Job, workdir: &Path) -> Result<MakeRequest, VidflowError> {
+        (self.inner.build)(&job.request, workdir.join(VIDEO_FILE))
+    }
+
+    /// Puts a finished job's files back into `workdir` when they are not on this machine
+    /// (another server ran it); returns whether it did.
+    pub async fn restore_files(&self, job: &Job, workdir: &Path) -> Result<bool, VidflowError> {
+        let request = self.request_of(job, workdir)?;
+        self.inner.executor.restore_files(&job.id, &request).await
     }
 
     /// Accepts a job for `request` (stored as given; `request_hash` identifies equal
-    /// requests). With a `workflow_id` already used, returns that job when the hashes are
-    /// equal and [`SubmitError::Conflict`] when they differ.
+    /// requests). With an idempotency key already used, returns that job when the hashes
+    /// are equal and [`SubmitError::Conflict`] when they differ.
     pub async fn submit(
         &self,
         request: serde_json::Value,
         request_hash: String,
-        workflow_id: Option<String>,
+        idempotency_key: Option<String>,
     ) -> Result<Submission, SubmitError> {
         let inner = &self.inner;
         if !inner.accepting.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
         }
         // A repeat is answered even when the queue is full: it adds no work.
-        if let Some(wf) = &workflow_id
-            && let Some(existing) = inner.store.by_workflow(wf).await?
+        if let Some(key) = &idempotency_key
+            && let Some(existing) = inner.store.by_idempotency_key(key).await?
         {
             return same_request(existing, &request_hash);
         }
@@ -246,7 +260,7 @@ impl<S: JobStore, X: JobExecutor> Runner<S, X> {
             }
             shared.reserved += 1;
         }
-        let job = Job::new(request, request_hash, workflow_id);
+        let job = Job::new(request, request_hash, idempotency_key);
         let created = inner.store.create(&job).await;
         let mut shared = inner.lock();
         shared.reserved -= 1;
@@ -434,7 +448,7 @@ impl<S: JobStore, X: JobExecutor> Runner<S, X> {
     }
 }
 
-impl<S, X> Inner<S, X> {
+impl Inner {
     fn lock(&self) -> MutexGuard<'_, Shared> {
         // A panic elsewhere must not take the whole service down with a poisoned lock.
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
@@ -449,7 +463,7 @@ fn same_request(existing: Job, request_hash: &str) -> Result<Submission, SubmitE
         })
     } else {
         Err(SubmitError::Conflict {
-            workflow_id: existing.workflow_id.clone().unwrap_or_default(),
+            idempotency_key: existing.idempotency_key.clone().unwrap_or_default(),
             job_id: existing.id,
         })
     }
@@ -464,13 +478,13 @@ fn reset_to_queued(job: &mut Job) {
 }
 
 /// One worker: takes queued jobs until the runner stops.
-async fn work<S: JobStore, X: JobExecutor>(inner: Arc<Inner<S, X>>) {
+async fn work(inner: Arc<Inner>) {
     while let Some(id) = next_job(&inner).await {
         run_job(&inner, &id).await;
     }
 }
 
-async fn next_job<S, X>(inner: &Inner<S, X>) -> Option<String> {
+async fn next_job(inner: &Inner) -> Option<String> {
     loop {
         // Registered before looking, so a job queued in between still wakes us.
         let woken = inner.wake.notified();
@@ -515,31 +529,26 @@ impl FinishedJobs {
 }
 
 /// Reports a running job's progress to its record and watchers.
-struct LiveSink<'a, S, X> {
-    inner: &'a Inner<S, X>,
+struct LiveSink<'a> {
+    inner: &'a Inner,
     id: &'a str,
 }
 
-impl<S: Send + Sync, X: Send + Sync> ProgressSink for LiveSink<'_, S, X> {
+impl ProgressSink for LiveSink<'_> {
     fn report(&self, event: Progress) {
         if let Some(live) = self.inner.lock().live.get_mut(self.id) {
             live.job.apply(&event);
-            let ev = JobEvent::from_progress(&event, &live.job);
-            live.emit(ev);
-        }
-        if let Progress::StageFinished {
-            stage,
-            cached,
-            seconds,
-            ..
-        } = event
-        {
-            self.inner.observer.stage_finished(stage, cached, seconds);
+            if matches!(event, Progress::StageFinished { .. })
+                && let Some(timing) = live.job.stages.last()
+            {
+                self.inner.observer.stage_finished(timing);
+            }
+            live.emit(JobEvent::Stage(event));
         }
     }
 }
 
-async fn run_job<S: JobStore, X: JobExecutor>(inner: &Inner<S, X>, id: &str) {
+async fn run_job(inner: &Inner, id: &str) {
     let started = {
         let mut shared = inner.lock();
         match shared.live.get_mut(id) {
@@ -572,7 +581,14 @@ async fn run_job<S: JobStore, X: JobExecutor>(inner: &Inner<S, X>, id: &str) {
     let result = match fresh_dir(&workdir) {
         Ok(()) => {
             let sink = LiveSink { inner, id };
-            let run = inner.executor.execute(&job, &workdir, &sink, cancel);
+            let run = async {
+                let request = (inner.build)(&job.request, workdir.join(VIDEO_FILE))?;
+                let report = inner
+                    .executor
+                    .make(&job.id, &request, &sink, cancel)
+                    .await?;
+                Ok(JobOutcome::from_report(report))
+            };
             tokio::pin!(run);
             // The record follows the run's progress, so that other processes sharing the
             // store (a second server) see it too.
@@ -617,8 +633,8 @@ fn fresh_dir(dir: &Path) -> Result<(), VidflowError> {
         .map_err(|e| VidflowError::internal(format!("cannot create {}: {e}", dir.display())))
 }
 
-async fn finish_job<S: JobStore, X>(
-    inner: &Inner<S, X>,
+async fn finish_job(
+    inner: &Inner,
     id: &str,
     result: Result<JobOutcome, VidflowError>,
     workdir: &Path,

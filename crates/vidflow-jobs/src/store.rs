@@ -1,11 +1,11 @@
 //! Where jobs are kept: the [`JobStore`] trait and its SQLite implementation.
 
-use std::future::Future;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use vidflow_core::BoxFuture;
 
 use crate::error::StoreError;
 use crate::job::{Job, JobState};
@@ -15,8 +15,8 @@ use crate::job::{Job, JobState};
 pub enum Created {
     /// The job was stored.
     New,
-    /// A job with the same `workflow_id` was already there; it is returned and nothing was
-    /// stored.
+    /// A job with the same idempotency key was already there; it is returned and nothing
+    /// was stored.
     Existing(Box<Job>),
 }
 
@@ -40,31 +40,31 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
-/// Keeps job records. Small on purpose: a shared (Redis) store implements the same five
+/// Keeps job records. Small on purpose: a shared (Redis) store implements the same six
 /// calls, and the runner needs nothing else.
 pub trait JobStore: Send + Sync + 'static {
-    /// Stores a new job, unless its `workflow_id` is taken, in which case the job that holds
-    /// it is returned. Atomic: two concurrent creates with one `workflow_id` store one job.
-    fn create(&self, job: &Job) -> impl Future<Output = Result<Created, StoreError>> + Send;
+    /// Stores a new job, unless its idempotency key is taken, in which case the job that
+    /// holds it is returned. Atomic: two concurrent creates with one key store one job.
+    fn create<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<Created, StoreError>>;
 
     /// The job with this id.
-    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>, StoreError>>;
 
     /// The job holding this idempotency key.
-    fn by_workflow(
-        &self,
-        workflow_id: &str,
-    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+    fn by_idempotency_key<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Job>, StoreError>>;
 
     /// Replaces a stored job's record.
-    fn save(&self, job: &Job) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn save<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Jobs newest first, filtered and paged.
-    fn list(&self, query: &JobQuery) -> impl Future<Output = Result<JobPage, StoreError>> + Send;
+    fn list<'a>(&'a self, query: &'a JobQuery) -> BoxFuture<'a, Result<JobPage, StoreError>>;
 
     /// Jobs left queued or running (by a stop or a crash), oldest first: what a restart
     /// runs again.
-    fn unfinished(&self) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
+    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<Job>, StoreError>>;
 }
 
 /// Most jobs one [`JobStore::list`] call returns.
@@ -99,12 +99,13 @@ impl SqliteJobStore {
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     id TEXT NOT NULL UNIQUE,
                     state TEXT NOT NULL,
-                    workflow_id TEXT UNIQUE,
+                    idempotency_key TEXT UNIQUE,
                     record TEXT NOT NULL
                 );
                 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);",
             )
             .map_err(|e| StoreError::open(path, e))?;
+        migrate(&writer).map_err(|e| StoreError::open(path, e))?;
         let readers = (0..READERS)
             .map(|_| connect(path).map(Mutex::new))
             .collect::<Result<_, _>>()?;
@@ -151,8 +152,23 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Brings a file written by an older vidflow up to date: the idempotency key's column
+/// was called `workflow_id` before workflows had ids of their own. (Its records are read
+/// by [`Job::from_record`].)
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let old: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'workflow_id'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    if old {
+        conn.execute_batch("ALTER TABLE jobs RENAME COLUMN workflow_id TO idempotency_key;")?;
+    }
+    Ok(())
+}
+
 fn decode(record: String) -> rusqlite::Result<Job> {
-    serde_json::from_str(&record).map_err(|e| {
+    Job::from_record(&record).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
@@ -162,111 +178,126 @@ fn encode(job: &Job) -> Result<String, StoreError> {
 }
 
 impl JobStore for SqliteJobStore {
-    async fn create(&self, job: &Job) -> Result<Created, StoreError> {
-        let record = encode(job)?;
-        self.write(|conn| {
-            let tx = conn.transaction()?;
-            if let Some(wf) = &job.workflow_id {
-                let existing: Option<String> = tx
-                    .query_row(
-                        "SELECT record FROM jobs WHERE workflow_id = ?1",
-                        [wf],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(rec) = existing {
-                    return Ok(Created::Existing(Box::new(decode(rec)?)));
+    fn create<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<Created, StoreError>> {
+        Box::pin(async move {
+            let record = encode(job)?;
+            self.write(|conn| {
+                let tx = conn.transaction()?;
+                if let Some(wf) = &job.idempotency_key {
+                    let existing: Option<String> = tx
+                        .query_row(
+                            "SELECT record FROM jobs WHERE idempotency_key = ?1",
+                            [wf],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if let Some(rec) = existing {
+                        return Ok(Created::Existing(Box::new(decode(rec)?)));
+                    }
                 }
+                tx.execute(
+                    "INSERT INTO jobs (id, state, idempotency_key, record) VALUES (?1, ?2, ?3, ?4)",
+                    params![job.id, job.state.as_str(), job.idempotency_key, record],
+                )?;
+                tx.commit()?;
+                Ok(Created::New)
+            })
+        })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Job>, StoreError>> {
+        Box::pin(async move {
+            self.read(|conn| {
+                conn.prepare_cached("SELECT record FROM jobs WHERE id = ?1")?
+                    .query_row([id], |r| r.get::<_, String>(0))
+                    .optional()?
+                    .map(decode)
+                    .transpose()
+            })
+        })
+    }
+
+    fn by_idempotency_key<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Job>, StoreError>> {
+        Box::pin(async move {
+            self.read(|conn| {
+                conn.prepare_cached("SELECT record FROM jobs WHERE idempotency_key = ?1")?
+                    .query_row([key], |r| r.get::<_, String>(0))
+                    .optional()?
+                    .map(decode)
+                    .transpose()
+            })
+        })
+    }
+
+    fn save<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let record = encode(job)?;
+            let changed = self.write(|conn| {
+                Ok(conn
+                    .prepare_cached("UPDATE jobs SET state = ?2, record = ?3 WHERE id = ?1")?
+                    .execute(params![job.id, job.state.as_str(), record])?)
+            })?;
+            if changed == 0 {
+                return Err(StoreError::Missing(job.id.clone()));
             }
-            tx.execute(
-                "INSERT INTO jobs (id, state, workflow_id, record) VALUES (?1, ?2, ?3, ?4)",
-                params![job.id, job.state.as_str(), job.workflow_id, record],
-            )?;
-            tx.commit()?;
-            Ok(Created::New)
+            Ok(())
         })
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached("SELECT record FROM jobs WHERE id = ?1")?
-                .query_row([id], |r| r.get::<_, String>(0))
-                .optional()?
-                .map(decode)
-                .transpose()
-        })
-    }
-
-    async fn by_workflow(&self, workflow_id: &str) -> Result<Option<Job>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached("SELECT record FROM jobs WHERE workflow_id = ?1")?
-                .query_row([workflow_id], |r| r.get::<_, String>(0))
-                .optional()?
-                .map(decode)
-                .transpose()
-        })
-    }
-
-    async fn save(&self, job: &Job) -> Result<(), StoreError> {
-        let record = encode(job)?;
-        let changed = self.write(|conn| {
-            Ok(conn
-                .prepare_cached("UPDATE jobs SET state = ?2, record = ?3 WHERE id = ?1")?
-                .execute(params![job.id, job.state.as_str(), record])?)
-        })?;
-        if changed == 0 {
-            return Err(StoreError::Missing(job.id.clone()));
-        }
-        Ok(())
-    }
-
-    async fn list(&self, query: &JobQuery) -> Result<JobPage, StoreError> {
-        let limit = query.limit.clamp(1, MAX_PAGE);
-        let after = match &query.cursor {
-            None => i64::MAX,
-            // Digits past the last job are past every job: the first page.
-            Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => {
-                c.parse::<i64>().unwrap_or(i64::MAX)
-            }
-            Some(c) => return Err(StoreError::BadCursor(c.clone())),
-        };
-        let state = query.state.map(JobState::as_str);
-        let rows: Vec<(i64, String)> = self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, record FROM jobs
+    fn list<'a>(&'a self, query: &'a JobQuery) -> BoxFuture<'a, Result<JobPage, StoreError>> {
+        Box::pin(async move {
+            let limit = query.limit.clamp(1, MAX_PAGE);
+            let after = match &query.cursor {
+                None => i64::MAX,
+                // Digits past the last job are past every job: the first page.
+                Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => {
+                    c.parse::<i64>().unwrap_or(i64::MAX)
+                }
+                Some(c) => return Err(StoreError::BadCursor(c.clone())),
+            };
+            let state = query.state.map(JobState::as_str);
+            let rows: Vec<(i64, String)> = self.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT seq, record FROM jobs
                  WHERE seq < ?1 AND (?2 IS NULL OR state = ?2)
                  ORDER BY seq DESC LIMIT ?3",
-            )?;
-            stmt.query_map(params![after, state, (limit + 1) as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect()
-        })?;
-        let more = rows.len() > limit;
-        let mut jobs = Vec::with_capacity(limit);
-        let mut last = None;
-        for (seq, record) in rows.into_iter().take(limit) {
-            jobs.push(decode(record)?);
-            last = Some(seq);
-        }
-        Ok(JobPage {
-            jobs,
-            next_cursor: if more {
-                last.map(|s| s.to_string())
-            } else {
-                None
-            },
+                )?;
+                stmt.query_map(params![after, state, (limit + 1) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+            })?;
+            let more = rows.len() > limit;
+            let mut jobs = Vec::with_capacity(limit);
+            let mut last = None;
+            for (seq, record) in rows.into_iter().take(limit) {
+                jobs.push(decode(record)?);
+                last = Some(seq);
+            }
+            Ok(JobPage {
+                jobs,
+                next_cursor: if more {
+                    last.map(|s| s.to_string())
+                } else {
+                    None
+                },
+            })
         })
     }
 
-    async fn unfinished(&self) -> Result<Vec<Job>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT record FROM jobs WHERE state IN ('queued', 'running') ORDER BY seq",
-            )?;
-            stmt.query_map([], |r| r.get::<_, String>(0))?
-                .map(|r| r.and_then(decode))
-                .collect()
+    fn unfinished(&self) -> BoxFuture<'_, Result<Vec<Job>, StoreError>> {
+        Box::pin(async move {
+            self.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT record FROM jobs WHERE state IN ('queued', 'running') ORDER BY seq",
+                )?;
+                stmt.query_map([], |r| r.get::<_, String>(0))?
+                    .map(|r| r.and_then(decode))
+                    .collect()
+            })
         })
     }
 }
@@ -295,7 +326,10 @@ mod tests {
             Created::New => panic!("second job with one workflow id was stored"),
         }
         assert!(store.get(&other.id).await.unwrap().is_none());
-        assert_eq!(store.by_workflow("wf-1").await.unwrap().unwrap().id, job.id);
+        assert_eq!(
+            store.by_idempotency_key("wf-1").await.unwrap().unwrap().id,
+            job.id
+        );
 
         job.state = JobState::Running;
         store.save(&job).await.unwrap();

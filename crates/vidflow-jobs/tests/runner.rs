@@ -7,7 +7,7 @@ use std::time::Duration;
 use vidflow_cache::TieredCache;
 use vidflow_core::{Config, StageName, VideoSize, VidflowError};
 use vidflow_jobs::{
-    CancelError, EngineExecutor, Job, JobEvent, JobOutput, JobState, JobStore, NoObserver, Runner,
+    CancelError, Job, JobEvent, JobOutput, JobState, JobStore, NoObserver, RequestBuilder, Runner,
     RunnerConfig, SqliteJobStore, SubmitError,
 };
 use vidflow_stages::{Engine, MakeRequest};
@@ -15,42 +15,44 @@ use vidflow_stages::{Engine, MakeRequest};
 const SCRIPT: &str = "Tide pools\n\nA tide pool is a rocky pocket that the sea fills twice a day.\n\n\
     Crabs, snails and anemones live there between the waves.";
 
-/// Requests in these tests are `{"script": TEXT}`; they stop after the script stage.
-fn executor(cache_dir: &std::path::Path) -> EngineExecutor {
+fn engine(cache_dir: &std::path::Path) -> Arc<Engine> {
     let cache = Arc::new(TieredCache::embedded(1 << 24, cache_dir, None, None).unwrap());
-    let engine = Arc::new(Engine::new(Config::default(), cache).unwrap());
-    EngineExecutor::new(
-        engine,
-        Arc::new(|request: &serde_json::Value, output| {
-            let text = request["script"]
-                .as_str()
-                .ok_or_else(|| VidflowError::bad_input("no script"))?;
-            Ok(MakeRequest {
-                source: None,
-                script_text: Some(text.to_owned()),
-                avatar: "avatar_1".into(),
-                size: VideoSize {
-                    width: 1280,
-                    height: 720,
-                },
-                fps: 30,
-                max_seconds: 10.0,
-                voice: "slt".into(),
-                preset: "ultrafast".into(),
-                crf: 23,
-                subtitles: true,
-                stop_after: Some(StageName::Script),
-                output,
-            })
-        }),
-    )
+    Arc::new(Engine::new(Config::default(), cache).unwrap())
 }
 
-async fn start(dir: &std::path::Path) -> Runner<SqliteJobStore, EngineExecutor> {
+/// Requests in these tests are `{"script": TEXT}`; they stop after the script stage.
+fn requests() -> Arc<RequestBuilder> {
+    Arc::new(|request: &serde_json::Value, output| {
+        let text = request["script"]
+            .as_str()
+            .ok_or_else(|| VidflowError::bad_input("no script"))?;
+        Ok(MakeRequest {
+            source: None,
+            script_text: Some(text.to_owned()),
+            workflow: None,
+            avatar: "avatar_1".into(),
+            size: VideoSize {
+                width: 1280,
+                height: 720,
+            },
+            fps: 30,
+            max_seconds: 10.0,
+            voice: "slt".into(),
+            preset: "ultrafast".into(),
+            crf: 23,
+            subtitles: true,
+            stop_after: Some(StageName::SCRIPT),
+            output,
+        })
+    })
+}
+
+async fn start(dir: &std::path::Path) -> Runner {
     let store = SqliteJobStore::open(&dir.join("jobs.db")).unwrap();
     Runner::start(
-        store,
-        executor(&dir.join("cache")),
+        Arc::new(store),
+        engine(&dir.join("cache")),
+        requests(),
         RunnerConfig {
             max_concurrent: 1,
             max_queued: 8,
@@ -62,7 +64,7 @@ async fn start(dir: &std::path::Path) -> Runner<SqliteJobStore, EngineExecutor> 
     .unwrap()
 }
 
-async fn wait_finished(runner: &Runner<SqliteJobStore, EngineExecutor>, id: &str) -> Job {
+async fn wait_finished(runner: &Runner, id: &str) -> Job {
     for _ in 0..600 {
         let job = runner.get(id).await.unwrap().unwrap();
         if job.state.is_finished() {
@@ -109,18 +111,15 @@ async fn a_job_runs_with_its_events_in_order_and_repeats_are_idempotent() {
     let job = wait_finished(&runner, &sub.job.id).await;
     assert_eq!(job.state, JobState::Succeeded);
     assert_eq!(job.attempts, 1);
-    assert_eq!(job.stages.last().unwrap().stage, StageName::Script);
+    assert_eq!(job.stages.last().unwrap().stage, StageName::SCRIPT);
     assert!(matches!(
-        job.result,
-        Some(JobOutput::Stage {
-            stage: StageName::Script,
-            ..
-        })
+        &job.result,
+        Some(JobOutput::Stage { stage, .. }) if *stage == StageName::SCRIPT
     ));
     // The store holds the same finished record.
     assert_eq!(runner.store().get(&job.id).await.unwrap().unwrap(), job);
 
-    // Same workflow id, same request: the same job. Different request: a conflict.
+    // Same idempotency key, same request: the same job. Different request: a conflict.
     let again = runner
         .submit(request.clone(), "hash-a".into(), Some("wf-a".into()))
         .await
@@ -162,7 +161,7 @@ async fn jobs_left_running_by_a_dead_process_run_again_and_failures_are_recorded
     let mut interrupted = Job::new(serde_json::json!({ "script": SCRIPT }), "h1", None);
     interrupted.state = JobState::Running;
     interrupted.attempts = 1;
-    interrupted.stage = Some(StageName::Script);
+    interrupted.stage = Some(StageName::SCRIPT);
     store.create(&interrupted).await.unwrap();
     // A request the builder rejects: the job fails with bad_input, nothing else breaks.
     let broken = Job::new(serde_json::json!({ "page": "x" }), "h2", None);

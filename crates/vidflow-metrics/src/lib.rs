@@ -6,9 +6,9 @@
 //! use vidflow_metrics::{Metrics, QueueFigures};
 //!
 //! let metrics = Metrics::new().unwrap();
-//! metrics.observe_stage(StageName::Render, 2.5);
+//! metrics.observe_stage(StageName::RENDER, 2.5);
 //! metrics.watch_queue().unwrap();
-//! metrics.set_queue(&QueueFigures { pending: 3, workers: 2, ..QueueFigures::default() });
+//! metrics.set_queue(&QueueFigures { pending: 3, ..QueueFigures::default() }, 2);
 //! let text = metrics.render();
 //! assert!(text.contains("vidflow_queue_pending 3"));
 //! ```
@@ -24,14 +24,17 @@ use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
+use serde::{Deserialize, Serialize};
 use vidflow_cache::TieredCache;
 use vidflow_core::StageName;
-use vidflow_jobs::{Job, JobObserver};
+use vidflow_jobs::{Job, JobObserver, StageTiming};
 
 /// Every metric vidflow exports, in one registry.
 ///
 /// Names: `video_processing_requests_total` (finished jobs, label `status`),
-/// `video_processing_duration_seconds` (label `stage`), `cache_hits_total` and
+/// `video_processing_duration_seconds` (label `stage`), `vidflow_stage_runs_total`
+/// (labels `stage` and `source`: `computed` or `cache`), `vidflow_stage_input_bytes_total`
+/// and `vidflow_stage_output_bytes_total` (label `stage`), `cache_hits_total` and
 /// `cache_misses_total` (label `backend`, read from the cache at scrape time),
 /// `memory_usage_bytes`, `cpu_usage_percent`, `video_jobs_queued`, `video_jobs_running`,
 /// `http_requests_total` (labels `method`, `route`, `status`),
@@ -41,6 +44,9 @@ pub struct Metrics {
     registry: Registry,
     jobs: IntCounterVec,
     stage_seconds: HistogramVec,
+    stage_runs: IntCounterVec,
+    stage_bytes_in: IntCounterVec,
+    stage_bytes_out: IntCounterVec,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
     memory: IntGauge,
@@ -53,23 +59,22 @@ pub struct Metrics {
     queue: OnceLock<QueueGauges>,
 }
 
-/// The shared task queue's figures, as the queue reports them; exported as
-/// `vidflow_queue_length`, `vidflow_queue_pending`, `vidflow_queue_lag`,
-/// `vidflow_queue_oldest_pending_seconds`, `vidflow_queue_dead_letters` and `vidflow_workers`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// How the shared task queue stands: the figures `vidflow status`, `GET /v1/status` and
+/// the gauges (`vidflow_queue_length`, `vidflow_queue_pending`, `vidflow_queue_lag`,
+/// `vidflow_queue_oldest_pending_seconds`, `vidflow_queue_dead_letters`) show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueFigures {
-    /// Entries in the task stream.
-    pub length: u64,
-    /// Tasks delivered and not yet acknowledged.
+    /// Entries in the task stream (acknowledged history included, trimmed approximately).
+    pub stream_length: u64,
+    /// Tasks delivered to a worker and not yet acknowledged.
     pub pending: u64,
-    /// Tasks not yet delivered (the consumer group's lag).
+    /// Tasks not yet delivered to any worker (the consumer group's lag).
     pub lag: u64,
-    /// Seconds since the oldest pending task was delivered or renewed.
+    /// Longest time any pending task (of the first 100) has gone without being delivered or
+    /// renewed, seconds: high when a worker died holding one.
     pub oldest_pending_seconds: f64,
-    /// Tasks in the dead-letter stream.
+    /// Entries in the dead-letter stream.
     pub dead_letters: u64,
-    /// Live workers.
-    pub workers: u64,
 }
 
 struct QueueGauges {
@@ -108,6 +113,27 @@ impl Metrics {
             ]),
             &["stage"],
         )?;
+        let stage_runs = IntCounterVec::new(
+            Opts::new(
+                "vidflow_stage_runs_total",
+                "Stages finished, by stage and whether computed or served from the cache",
+            ),
+            &["stage", "source"],
+        )?;
+        let stage_bytes_in = IntCounterVec::new(
+            Opts::new(
+                "vidflow_stage_input_bytes_total",
+                "Bytes of the values stages read",
+            ),
+            &["stage"],
+        )?;
+        let stage_bytes_out = IntCounterVec::new(
+            Opts::new(
+                "vidflow_stage_output_bytes_total",
+                "Bytes of the values stages made (or took from the cache)",
+            ),
+            &["stage"],
+        )?;
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests answered"),
             &["method", "route", "status"],
@@ -131,6 +157,9 @@ impl Metrics {
         let running = IntGauge::new("video_jobs_running", "Jobs running")?;
         registry.register(Box::new(jobs.clone()))?;
         registry.register(Box::new(stage_seconds.clone()))?;
+        registry.register(Box::new(stage_runs.clone()))?;
+        registry.register(Box::new(stage_bytes_in.clone()))?;
+        registry.register(Box::new(stage_bytes_out.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_seconds.clone()))?;
         registry.register(Box::new(memory.clone()))?;
@@ -144,6 +173,9 @@ impl Metrics {
             registry,
             jobs,
             stage_seconds,
+            stage_runs,
+            stage_bytes_in,
+            stage_bytes_out,
             http_requests,
             http_seconds,
             memory,
@@ -190,16 +222,16 @@ impl Metrics {
         Ok(())
     }
 
-    /// Sets the queue gauges (no-op before [`Metrics::watch_queue`]).
-    pub fn set_queue(&self, figures: &QueueFigures) {
+    /// Sets the queue gauges and the live workers (no-op before [`Metrics::watch_queue`]).
+    pub fn set_queue(&self, figures: &QueueFigures, workers: usize) {
         if let Some(g) = self.queue.get() {
             let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            g.length.set(int(figures.length));
+            g.length.set(int(figures.stream_length));
             g.pending.set(int(figures.pending));
             g.lag.set(int(figures.lag));
             g.oldest.set(figures.oldest_pending_seconds);
             g.dead.set(int(figures.dead_letters));
-            g.workers.set(int(figures.workers));
+            g.workers.set(int(workers as u64));
         }
     }
 
@@ -226,7 +258,7 @@ impl Metrics {
     }
 
     /// Records one stage's wall time.
-    pub fn observe_stage(&self, stage: StageName, seconds: f64) {
+    pub fn observe_stage(&self, stage: &StageName, seconds: f64) {
         self.stage_seconds
             .with_label_values(&[stage.as_str()])
             .observe(seconds);
@@ -266,8 +298,17 @@ impl Metrics {
 }
 
 impl JobObserver for Metrics {
-    fn stage_finished(&self, stage: StageName, _cached: bool, seconds: f64) {
-        self.observe_stage(stage, seconds);
+    fn stage_finished(&self, timing: &StageTiming) {
+        let stage = timing.stage.as_str();
+        self.observe_stage(&timing.stage, timing.seconds);
+        let source = if timing.cached { "cache" } else { "computed" };
+        self.stage_runs.with_label_values(&[stage, source]).inc();
+        self.stage_bytes_in
+            .with_label_values(&[stage])
+            .inc_by(timing.bytes_in);
+        self.stage_bytes_out
+            .with_label_values(&[stage])
+            .inc_by(timing.bytes_out);
     }
 
     fn job_finished(&self, job: &Job) {
@@ -366,7 +407,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Arc::new(TieredCache::embedded(1 << 20, dir.path(), None, None).unwrap());
         m.watch_cache(cache).unwrap();
-        m.observe_stage(StageName::Render, 1.5);
+        m.observe_stage(&StageName::RENDER, 1.5);
         m.observe_http("GET", "/health/live", 200, 0.0001);
         let mut job = Job::new(serde_json::json!({}), "h", None);
         job.state = vidflow_jobs::JobState::Succeeded;

@@ -141,7 +141,7 @@ impl From<SubmitError> for ApiError {
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", e.to_string())
             },
             SubmitError::Conflict { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "workflow_conflict", e.to_string())
+                ApiError::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string())
             }
             SubmitError::ShuttingDown => ApiError {
                 retry_after: Some(5),

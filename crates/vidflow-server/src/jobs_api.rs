@@ -19,29 +19,30 @@ use tower_http::services::ServeFile;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
-use vidflow_jobs::{JobEvent, JobExecutor, JobOutput, JobQuery, JobState, JobUpdate, VIDEO_FILE};
+use vidflow_jobs::{JobEvent, JobOutput, JobQuery, JobState, JobUpdate, Runner, VIDEO_FILE};
 
+use crate::AppState;
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::request::VideoRequest;
 use crate::views::{Accepted, JobList, JobStateView, JobView, PlanView};
-use crate::{AppState, LocalRunner};
 
 /// What `POST /v1/videos` answers with 200: the plan of a dry run, or the job an existing
-/// `workflow_id` names.
+/// `idempotency_key` names.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum VideoOk {
     /// `"dry_run": true`.
     Plan(PlanView),
-    /// A repeated `workflow_id` with the same body.
+    /// A repeated `idempotency_key` with the same body.
     Existing(Accepted),
 }
 
 /// Submit a video job.
 ///
-/// Exactly one of `url`, `html` or `script`. Returns 202 with the job's URLs; with a
-/// `workflow_id` already used for the same body, 200 with that job; with a different body,
-/// 409. `"dry_run": true` validates and returns the plan without starting anything.
+/// Exactly one of `url`, `html` or `script`; `workflow_id` picks the workflow
+/// (`GET /v1/workflows`). Returns 202 with the job's URLs; with an `idempotency_key`
+/// already used for the same body, 200 with that job; with a different body, 409.
+/// `"dry_run": true` validates and returns the plan without starting anything.
 #[utoipa::path(
     post,
     path = "/v1/videos",
@@ -50,10 +51,10 @@ pub enum VideoOk {
     responses(
         (status = 202, description = "Job accepted", body = Accepted,
             headers(("Location" = String, description = "The job's URL"))),
-        (status = 200, description = "The plan (dry run), or the existing job for this workflow_id", body = VideoOk),
+        (status = 200, description = "The plan (dry run), or the existing job for this idempotency_key", body = VideoOk),
         (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 401, description = "No valid API key", body = ErrorBody),
-        (status = 409, description = "workflow_id already used with a different body", body = ErrorBody),
+        (status = 409, description = "idempotency_key already used with a different body", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid fields (all of them listed)", body = ErrorBody),
@@ -104,6 +105,7 @@ pub async fn create_video(
     // Checked against the pipeline before anything is stored: bad input is a 422 now, not
     // a failed job later. The dry run's output path only has to be in an existing folder.
     let make = req.to_make_request(&s.config.video, s.jobs_dir.join(VIDEO_FILE))?;
+    check_workflow(&s, &make)?;
     if req.dry_run {
         let plan = s.engine.plan(&make).await?;
         return Ok(Json(VideoOk::Plan(PlanView::from(plan))).into_response());
@@ -115,7 +117,7 @@ pub async fn create_video(
         .map_err(|e| ApiError::internal("cannot store the request", e))?;
     let submitted = s
         .runner
-        .submit(value, req.canonical_hash(), req.workflow_id.clone())
+        .submit(value, req.canonical_hash(), req.idempotency_key.clone())
         .await?;
     let id = &submitted.job.id;
     let accepted = Accepted {
@@ -133,6 +135,35 @@ pub async fn create_video(
     };
     resp.headers_mut().insert(header::LOCATION, location);
     Ok(resp)
+}
+
+/// The workflow `make` names exists and has the stage it stops after: each a 422 naming
+/// its field.
+fn check_workflow(s: &AppState, make: &vidflow_core::MakeRequest) -> Result<(), ApiError> {
+    let wf = s.engine.workflow_for(make).map_err(|e| {
+        ApiError::invalid_fields(vec![FieldError {
+            field: "workflow_id".into(),
+            message: e.message,
+        }])
+    })?;
+    if let Some(stop) = &make.stop_after
+        && !wf.has(stop)
+    {
+        return Err(ApiError::invalid_fields(vec![FieldError {
+            field: "options.stop_after".into(),
+            message: format!(
+                "workflow '{}' has no stage '{}': its stages are {}",
+                wf.id(),
+                stop.as_str().chars().take(40).collect::<String>(),
+                wf.stage_names()
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }]));
+    }
+    Ok(())
 }
 
 /// Filters and paging of `GET /v1/jobs`.
@@ -277,28 +308,29 @@ pub async fn job_events(
     if let Some(last) = JobEvent::finished(&watch.job) {
         pending.push_back(sse_event(last.name(), None, &event_json(&last)));
     }
-    let feed = Feed {
+    let stream = JobEventStream {
         pending,
         updates: watch.updates,
         shutdown: s.shutdown.clone(),
         runner: s.runner.clone(),
         id,
     };
-    let stream = futures_util::stream::unfold(feed, Feed::next);
+    let stream = futures_util::stream::unfold(stream, JobEventStream::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// The state behind one SSE stream.
-struct Feed {
+/// One client's SSE stream of a job's events: what is still to send, and the job's live
+/// updates.
+struct JobEventStream {
     pending: VecDeque<Event>,
     updates: Option<broadcast::Receiver<JobUpdate>>,
     shutdown: watch::Receiver<bool>,
-    runner: LocalRunner,
+    runner: Runner,
     id: String,
 }
 
-impl Feed {
-    async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
+impl JobEventStream {
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, JobEventStream)> {
         if let Some(ev) = self.pending.pop_front() {
             return Some((Ok(ev), self));
         }
@@ -496,7 +528,7 @@ async fn serve_job_file(
     let path = dir.join(file);
     if !path.is_file() {
         // Shared mode: another server followed this job; its files are in the shared cache.
-        if let Err(e) = s.runner.executor().restore_files(&job, &dir).await {
+        if let Err(e) = s.runner.restore_files(&job, &dir).await {
             tracing::warn!(job = %job.id, "cannot restore the job's files: {}", e.message);
         }
     }

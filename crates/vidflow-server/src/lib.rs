@@ -18,22 +18,22 @@
 //! let server = vidflow_server::Server::start(config).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! // Runs until SIGTERM or SIGINT, then lets running jobs finish (up to the grace period).
-//! server.serve(listener, vidflow_server::shutdown_signal()).await?;
+//! server.serve(listener, vidflow_core::shutdown::shutdown_signal()).await?;
 //! # Ok(()) }
 //! ```
 
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod catalog;
 pub mod error;
 pub mod jobs_api;
-mod mode;
 /// The Prometheus metrics (the `vidflow-metrics` crate, shared with the worker).
 pub mod metrics {
     pub use vidflow_metrics::*;
 }
 pub mod request;
-pub mod system;
+pub mod status;
 pub mod views;
 
 use std::collections::HashMap;
@@ -60,25 +60,21 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 use vidflow_cache::TieredCache;
+use vidflow_core::Registry;
 use vidflow_core::{Config, VidflowError};
 use vidflow_jobs::{
-    EngineExecutor, RequestBuilder, Runner, RunnerConfig, SqliteJobStore, StoreError,
+    JobExecutor, JobStore, RequestBuilder, Runner, RunnerConfig, SqliteJobStore, StoreError,
 };
 use vidflow_stages::Engine;
 
 use crate::auth::{ClientKeyExtractor, KeySet};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-pub use crate::mode::{ServiceExecutor, ServiceStore};
 use crate::request::VideoRequest;
 use vidflow_dist::{RedisJobStore, RemoteExecutor, TaskQueue};
 
 /// Largest request body accepted, bytes; more gets 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
-
-/// The runner the server uses: jobs in SQLite run in this process, or (shared mode) jobs
-/// in Redis run by the workers.
-pub type LocalRunner = Runner<ServiceStore, ServiceExecutor>;
 
 /// What every handler shares.
 pub type AppState = Arc<Service>;
@@ -89,8 +85,11 @@ pub struct Service {
     pub config: Config,
     /// The pipeline.
     pub engine: Arc<Engine>,
-    /// The job runner.
-    pub runner: LocalRunner,
+    /// The job runner: jobs in SQLite run in this process, or (shared mode) jobs in Redis
+    /// run by the workers.
+    pub runner: Runner,
+    /// The shared task queue, in shared mode.
+    pub queue: Option<TaskQueue>,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Accepted API keys.
@@ -144,6 +143,17 @@ impl Server {
         config: Config,
         cache: Arc<TieredCache>,
     ) -> Result<Server, ServerError> {
+        Self::start_with(config, cache, vidflow_stages::registry()).await
+    }
+
+    /// Like [`Server::start`] with a cache built by the caller and the stage types and
+    /// workflows of `registry` (the built-in ones and your own): `workflow_id` selects
+    /// among its workflows.
+    pub async fn start_with(
+        config: Config,
+        cache: Arc<TieredCache>,
+        registry: Registry,
+    ) -> Result<Server, ServerError> {
         config.validate()?;
         let data_dir = config.server.resolved_data_dir();
         let jobs_dir = data_dir.join("jobs");
@@ -156,7 +166,7 @@ impl Server {
         let keys = KeySet::from_config(&config.server)?;
         let metrics = Arc::new(Metrics::new()?);
         metrics.watch_cache(cache.clone())?;
-        let engine = Arc::new(Engine::new(config.clone(), cache)?);
+        let engine = Arc::new(Engine::with_registry(config.clone(), cache, registry)?);
         let defaults = config.video.clone();
         let build: Arc<RequestBuilder> = Arc::new(move |request: &serde_json::Value, output| {
             let req: VideoRequest = serde_json::from_value(request.clone()).map_err(|e| {
@@ -164,17 +174,18 @@ impl Server {
             })?;
             req.to_make_request(&defaults, output)
         });
-        let (store, executor, max_concurrent) = if config.queue.is_shared() {
+        let (store, executor, queue, max_concurrent): (
+            Arc<dyn JobStore>,
+            Arc<dyn JobExecutor>,
+            _,
+            _,
+        ) = if config.queue.is_shared() {
             let queue = TaskQueue::connect(&config.queue)
                 .await
                 .map_err(VidflowError::from)?;
             metrics.watch_queue()?;
-            let executor = RemoteExecutor::new(
-                queue.clone(),
-                engine.clone(),
-                build,
-                config.queue.chunk_seconds,
-            );
+            let executor =
+                RemoteExecutor::new(queue.clone(), engine.clone(), config.queue.chunk_seconds);
             // Here a running job is one handed to the workers and followed: cheap, so
             // every accepted job is handed over at once and the workers set the pace.
             let followed = config
@@ -182,20 +193,23 @@ impl Server {
                 .max_queued_jobs
                 .max(config.server.max_concurrent_jobs);
             (
-                ServiceStore::Shared(RedisJobStore::new(queue)),
-                ServiceExecutor::Remote(Box::new(executor)),
+                Arc::new(RedisJobStore::new(queue.clone())),
+                Arc::new(executor),
+                Some(queue),
                 followed,
             )
         } else {
             (
-                ServiceStore::Local(SqliteJobStore::open(&data_dir.join("jobs.db"))?),
-                ServiceExecutor::Local(EngineExecutor::new(engine.clone(), build)),
+                Arc::new(SqliteJobStore::open(&data_dir.join("jobs.db"))?),
+                engine.clone(),
+                None,
                 config.server.max_concurrent_jobs,
             )
         };
         let runner = Runner::start(
             store,
             executor,
+            build,
             RunnerConfig {
                 max_concurrent,
                 max_queued: config.server.max_queued_jobs,
@@ -209,6 +223,7 @@ impl Server {
             config,
             engine,
             runner,
+            queue,
             metrics,
             keys,
             started: Instant::now(),
@@ -226,13 +241,34 @@ impl Server {
         &self.state
     }
 
+    /// What the request schema says of each workflow this server runs.
+    fn workflow_rules(&self) -> Vec<request::WorkflowRule> {
+        let engine = &self.state.engine;
+        engine
+            .registry()
+            .workflows()
+            .filter_map(|def| {
+                let wf = engine.workflow(def).ok()?;
+                Some(request::WorkflowRule {
+                    id: def.id.clone(),
+                    reads_page: def.stages.iter().any(|s| s.kind == "fetch"),
+                    default_for_page: def.id == vidflow_stages::DEFAULT_WORKFLOW,
+                    default_for_script: def.id == vidflow_stages::SCRIPT_WORKFLOW,
+                    stages: wf.stage_names().iter().map(|n| n.to_string()).collect(),
+                })
+            })
+            .collect()
+    }
+
     /// The whole router: every route, the docs, and the layers in the order they apply.
     pub fn router(&self) -> Router {
         let (api, doc) = api_routes().split_for_parts();
         let mut doc = serde_json::to_value(&doc).unwrap_or_default();
         if let Some(schema) = doc.pointer_mut("/components/schemas/VideoRequest")
-            && let (Some(obj), serde_json::Value::Object(rules)) =
-                (schema.as_object_mut(), request::schema_rules())
+            && let (Some(obj), serde_json::Value::Object(rules)) = (
+                schema.as_object_mut(),
+                request::schema_rules(&self.workflow_rules()),
+            )
         {
             obj.extend(rules);
         }
@@ -292,30 +328,6 @@ impl Server {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM ({e}); stopping on Ctrl-C only");
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
 /// The cache for the service: memory, the configured folder (else `<data_dir>/cache`), then
 /// the shared Redis tier when `cache.redis_url` is set.
 pub fn open_cache(config: &Config) -> Result<Arc<TieredCache>, VidflowError> {
@@ -338,7 +350,7 @@ pub fn open_cache(config: &Config) -> Result<Arc<TieredCache>, VidflowError> {
     tags(
         (name = "videos", description = "Submitting video jobs"),
         (name = "jobs", description = "Job state, live events, cancellation and files"),
-        (name = "catalog", description = "Avatars and voices"),
+        (name = "catalog", description = "Avatars, voices and workflows"),
         (name = "system", description = "Status, health, metrics and this document"),
     ),
     components(schemas(error::ErrorBody)),
@@ -373,14 +385,15 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs_api::job_video))
         .routes(routes!(jobs_api::job_srt))
         .routes(routes!(jobs_api::job_vtt))
-        .routes(routes!(system::avatars))
-        .routes(routes!(system::avatar_preview))
-        .routes(routes!(system::voices))
-        .routes(routes!(system::status))
-        .routes(routes!(system::live))
-        .routes(routes!(system::ready))
-        .routes(routes!(system::metrics))
-        .routes(routes!(system::openapi_json))
+        .routes(routes!(catalog::avatars))
+        .routes(routes!(catalog::avatar_preview))
+        .routes(routes!(catalog::voices))
+        .routes(routes!(catalog::workflows))
+        .routes(routes!(status::status))
+        .routes(routes!(status::live))
+        .routes(routes!(status::ready))
+        .routes(routes!(status::metrics))
+        .routes(routes!(status::openapi_json))
 }
 
 /// Adds the per-client rate limit (token bucket: `per_second` steady, `burst` above it).

@@ -11,8 +11,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use vidflow_core::config::VideoDefaults;
-use vidflow_core::{StageName, VideoSize, VidflowError};
-use vidflow_stages::{MakeRequest, Source};
+use vidflow_core::{MakeRequest, Source, StageName, VideoSize, VidflowError};
 
 use crate::error::{ApiError, FieldError};
 
@@ -33,7 +32,8 @@ const NO_BASE: &str = "https://page.invalid/";
 #[schema(example = json!({
     "url": "https://example.org/article",
     "avatar": "avatar_1",
-    "workflow_id": "weekly-digest-2026-11-26",
+    "workflow_id": "explainer",
+    "idempotency_key": "weekly-digest-2026-11-26",
     "options": {"size": "1280x720", "fps": 30, "max_seconds": 60, "voice": "slt", "subtitles": true}
 }))]
 pub struct VideoRequest {
@@ -67,11 +67,22 @@ pub struct VideoRequest {
     #[garde(custom(builtin_avatar))]
     #[schema(schema_with = avatar_schema)]
     pub avatar: Option<String>,
+    /// The workflow to run (`GET /v1/workflows`): by default `explainer` with a page and
+    /// `own-script` with a script; `narrate` speaks a page's summary (no video); `slides`
+    /// draws no presenter.
+    #[garde(custom(valid_stage_id))]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_-]+$",
+        example = "explainer"
+    )]
+    pub workflow_id: Option<String>,
     /// Idempotency key: the same key with the same body returns the first job; with a
     /// different body, 409.
-    #[garde(custom(valid_workflow_id))]
+    #[garde(custom(valid_idempotency_key))]
     #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
-    pub workflow_id: Option<String>,
+    pub idempotency_key: Option<String>,
     /// How the video is made; each option defaults to the server's configuration.
     #[serde(default)]
     #[garde(dive)]
@@ -113,9 +124,16 @@ pub struct VideoOptions {
     /// Burn subtitles into the frames (the .srt/.vtt files are written either way).
     #[garde(skip)]
     pub subtitles: Option<bool>,
-    /// Stop after this stage; the job's result is that stage's output as JSON.
-    #[garde(skip)]
-    pub stop_after: Option<StopAfter>,
+    /// Stop after this stage of the workflow (`fetch`, `extract`, `script`, `speak`,
+    /// `storyboard` in the explainer); the job's result is that stage's output as JSON.
+    #[garde(custom(valid_stage_id))]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_-]+$",
+        example = "script"
+    )]
+    pub stop_after: Option<String>,
 }
 
 /// Frame sizes.
@@ -175,30 +193,6 @@ impl Preset {
             Preset::Slow => "slow",
             Preset::Slower => "slower",
             Preset::Veryslow => "veryslow",
-        }
-    }
-}
-
-/// Stages a job may stop after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum StopAfter {
-    Fetch,
-    Extract,
-    Script,
-    Speak,
-    Storyboard,
-}
-
-impl StopAfter {
-    fn stage(self) -> StageName {
-        match self {
-            StopAfter::Fetch => StageName::Fetch,
-            StopAfter::Extract => StageName::Extract,
-            StopAfter::Script => StageName::Script,
-            StopAfter::Speak => StageName::Speak,
-            StopAfter::Storyboard => StageName::Storyboard,
         }
     }
 }
@@ -299,7 +293,23 @@ fn frame_rate(value: &Option<u32>, _: &()) -> garde::Result {
     }
 }
 
-fn valid_workflow_id(value: &Option<String>, _: &()) -> garde::Result {
+fn valid_stage_id(value: &Option<String>, _: &()) -> garde::Result {
+    let Some(id) = value else { return Ok(()) };
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(garde::Error::new(
+            "use 1 to 64 characters from A-Z, a-z, 0-9, _ and -",
+        ))
+    }
+}
+
+fn valid_idempotency_key(value: &Option<String>, _: &()) -> garde::Result {
     let Some(id) = value else { return Ok(()) };
     let ok = !id.is_empty()
         && id.len() <= 128
@@ -409,17 +419,6 @@ impl VideoRequest {
                 }
             }
         }
-        if self.script.is_some()
-            && matches!(
-                self.options.stop_after,
-                Some(StopAfter::Fetch | StopAfter::Extract)
-            )
-        {
-            fields.push(FieldError {
-                field: "options.stop_after".into(),
-                message: "fetch and extract need a page (url or html), not a script".into(),
-            });
-        }
         if fields.is_empty() {
             Ok(())
         } else {
@@ -459,6 +458,7 @@ impl VideoRequest {
         Ok(MakeRequest {
             source,
             script_text: self.script.clone(),
+            workflow: self.workflow_id.clone(),
             avatar: self
                 .avatar
                 .clone()
@@ -472,27 +472,76 @@ impl VideoRequest {
                 .map_or_else(|| defaults.preset.clone(), |p| p.as_str().to_owned()),
             crf: o.crf.unwrap_or(defaults.crf),
             subtitles: o.subtitles.unwrap_or(defaults.subtitles),
-            stop_after: o.stop_after.map(StopAfter::stage),
+            stop_after: o.stop_after.as_deref().map(StageName::new),
             output,
         })
     }
 }
 
 /// What the derive cannot say about [`VideoRequest`]: exactly one of `url`, `html` or
-/// `script` is a string, and a script cannot stop after fetch or extract. Merged into the
-/// generated schema so that clients (and fuzzers) see the same rules the server applies.
-pub fn schema_rules() -> serde_json::Value {
+/// `script` is a string; `workflow_id` names one of `workflows` (with a page, one that
+/// reads a page; with a script, one that does not); `stop_after` names a stage of the
+/// workflow that runs. Merged into the generated schema so that clients (and fuzzers) see
+/// the rules the server applies.
+pub fn schema_rules(workflows: &[WorkflowRule]) -> serde_json::Value {
     let given = |name: &str| serde_json::json!({"required": [name], "properties": {name: {"type": "string"}}});
+    let ids = |page: bool| -> Vec<&str> {
+        workflows
+            .iter()
+            .filter(|w| w.reads_page == page)
+            .map(|w| w.id.as_str())
+            .collect()
+    };
+    let mut rules = vec![
+        // With a page: a workflow that reads one; with a script: one that does not.
+        serde_json::json!({
+            "if": {"anyOf": [given("url"), given("html")]},
+            "then": {"properties": {"workflow_id": {"enum": ids(true)}}}
+        }),
+        serde_json::json!({
+            "if": given("script"),
+            "then": {"properties": {"workflow_id": {"enum": ids(false)}}}
+        }),
+    ];
+    // Which workflow runs decides the stages `stop_after` may name.
+    for w in workflows {
+        let selected = if w.default_for_page || w.default_for_script {
+            let by_source = if w.default_for_page {
+                serde_json::json!({"anyOf": [given("url"), given("html")]})
+            } else {
+                given("script")
+            };
+            serde_json::json!({"anyOf": [
+                {"required": ["workflow_id"], "properties": {"workflow_id": {"const": w.id}}},
+                {"allOf": [{"not": {"required": ["workflow_id"]}}, by_source]}
+            ]})
+        } else {
+            serde_json::json!({"required": ["workflow_id"], "properties": {"workflow_id": {"const": w.id}}})
+        };
+        rules.push(serde_json::json!({
+            "if": selected,
+            "then": {"properties": {"options": {"properties": {"stop_after": {"enum": w.stages}}}}}
+        }));
+    }
     serde_json::json!({
         "oneOf": [given("url"), given("html"), given("script")],
-        "not": {"allOf": [given("script"), {
-            "required": ["options"],
-            "properties": {"options": {
-                "required": ["stop_after"],
-                "properties": {"stop_after": {"enum": ["fetch", "extract"]}}
-            }}
-        }]}
+        "allOf": rules
     })
+}
+
+/// What [`schema_rules`] needs to know of one workflow.
+#[derive(Debug, Clone)]
+pub struct WorkflowRule {
+    /// Its id.
+    pub id: String,
+    /// Whether it reads a page (has a `fetch` stage) rather than a script.
+    pub reads_page: bool,
+    /// The workflow a page runs when none is named.
+    pub default_for_page: bool,
+    /// The workflow a script runs when none is named.
+    pub default_for_script: bool,
+    /// Its stages, in running order.
+    pub stages: Vec<String>,
 }
 
 /// A serde error as a field error. The path names the field, unknown ones included.

@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 use vidflow_jobs::{Job, JobOutput, JobState, StageTiming};
 use vidflow_stages::Plan;
 
-/// `POST /v1/videos` accepted a job (202), or found the one its `workflow_id` names (200).
+/// `POST /v1/videos` accepted a job (202), or found the one its `idempotency_key` names
+/// (200).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"job_id": "4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b", "status_url": "/v1/jobs/4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b",
     "events_url": "/v1/jobs/4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b/events", "existing": false}))]
@@ -17,19 +18,21 @@ pub struct Accepted {
     pub status_url: String,
     /// Where to follow it live (Server-Sent Events).
     pub events_url: String,
-    /// True when the `workflow_id` named a job that already existed.
+    /// True when the `idempotency_key` named a job that already existed.
     pub existing: bool,
 }
 
 /// What a job would do (`"dry_run": true`): nothing is started.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"dry_run": true, "stages": [
+#[schema(example = json!({"dry_run": true, "workflow": "explainer", "stages": [
     {"stage": "fetch", "key": "fetch-1-9c1e…", "cached": true, "backend": "disk", "estimated_seconds": 0.0},
     {"stage": "render", "key": "render-1-77aa…", "cached": false, "backend": null, "estimated_seconds": 12.5}],
     "estimated_seconds": 12.5, "max_video_seconds": 60.0}))]
 pub struct PlanView {
     /// Always true.
     pub dry_run: bool,
+    /// The workflow that would run.
+    pub workflow: String,
     /// The stages in order.
     pub stages: Vec<PlannedStageView>,
     /// Estimated wall time, seconds (cached stages count as free).
@@ -58,6 +61,7 @@ impl From<Plan> for PlanView {
     fn from(p: Plan) -> Self {
         PlanView {
             dry_run: true,
+            workflow: p.workflow,
             stages: p
                 .stages
                 .into_iter()
@@ -78,7 +82,7 @@ impl From<Plan> for PlanView {
 /// A job.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": "4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b", "state": "running", "stage": "render", "percent": 42.5,
-    "workflow_id": null, "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
+    "workflow_id": "explainer", "idempotency_key": null, "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
     "finished_at": null, "run_seconds": null,
     "stages": [{"stage": "fetch", "cached": true, "backend": "memory", "seconds": 0.001}],
     "result": null, "error": null,
@@ -93,8 +97,10 @@ pub struct JobView {
     pub stage: Option<String>,
     /// Rough share of the job done, 0–100.
     pub percent: Option<f64>,
-    /// The idempotency key it was submitted with.
+    /// The workflow it runs.
     pub workflow_id: Option<String>,
+    /// The idempotency key it was submitted with.
+    pub idempotency_key: Option<String>,
     /// Times it was started (more than one after a restart).
     pub attempts: u32,
     /// When it was accepted (RFC 3339, UTC).
@@ -163,6 +169,10 @@ pub struct StageView {
     pub backend: Option<String>,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// Size of the stage's inputs, bytes.
+    pub bytes_in: u64,
+    /// Size of its output, bytes.
+    pub bytes_out: u64,
 }
 
 impl From<&StageTiming> for StageView {
@@ -172,6 +182,8 @@ impl From<&StageTiming> for StageView {
             cached: s.cached,
             backend: s.backend.clone(),
             seconds: s.seconds,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
         }
     }
 }
@@ -265,9 +277,10 @@ impl From<&Job> for JobView {
         JobView {
             id: job.id.clone(),
             state: job.state.into(),
-            stage: job.stage.map(|s| s.as_str().to_owned()),
+            stage: job.stage.as_ref().map(|s| s.as_str().to_owned()),
             percent: job.percent,
-            workflow_id: job.workflow_id.clone(),
+            workflow_id: job.request["workflow_id"].as_str().map(str::to_owned),
+            idempotency_key: job.idempotency_key.clone(),
             attempts: job.attempts,
             created_at: rfc3339(job.created_at_ms),
             started_at: job.started_at_ms.map(rfc3339),
@@ -341,68 +354,39 @@ pub struct StatusView {
     pub shared_queue: Option<SharedQueueStatus>,
 }
 
-/// The shared task queue (Redis Streams) and its workers.
+/// The shared task queue (Redis Streams) and its workers: the queue's own figures and
+/// worker records, as `vidflow status` shows them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SharedQueueStatus {
-    /// Entries in the task stream.
-    pub stream_length: u64,
-    /// Tasks delivered to a worker and not yet acknowledged.
-    pub pending: u64,
-    /// Tasks not yet delivered to any worker (consumer-group lag).
-    pub lag: u64,
-    /// Seconds since the oldest pending task was delivered or renewed.
-    pub oldest_pending_seconds: f64,
-    /// Tasks in the dead-letter stream.
-    pub dead_letters: u64,
+    /// Length, pending, lag, oldest pending age, dead letters.
+    #[serde(flatten)]
+    pub figures: vidflow_dist::QueueFigures,
     /// Workers with a live heartbeat.
-    pub workers: Vec<WorkerView>,
-}
-
-/// A live worker.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct WorkerView {
-    /// Its consumer name.
-    pub name: String,
-    /// Its host.
-    pub host: String,
-    /// Its process id.
-    pub pid: u32,
-    /// Tasks it runs at once.
-    pub concurrency: usize,
-    /// What it is running now.
-    pub tasks: Vec<String>,
-    /// Tasks finished since it started.
-    pub done: u64,
-    /// Tasks failed since it started.
-    pub failed: u64,
-    /// Its last heartbeat, ms since the epoch.
-    pub seen_at_ms: u64,
+    pub workers: Vec<vidflow_dist::WorkerInfo>,
 }
 
 impl From<vidflow_dist::QueueStatus> for SharedQueueStatus {
     fn from(s: vidflow_dist::QueueStatus) -> Self {
         SharedQueueStatus {
-            stream_length: s.figures.stream_length,
-            pending: s.figures.pending,
-            lag: s.figures.lag,
-            oldest_pending_seconds: s.figures.oldest_pending_seconds,
-            dead_letters: s.figures.dead_letters,
-            workers: s
-                .workers
-                .into_iter()
-                .map(|w| WorkerView {
-                    name: w.name,
-                    host: w.host,
-                    pid: w.pid,
-                    concurrency: w.concurrency,
-                    tasks: w.tasks,
-                    done: w.done,
-                    failed: w.failed,
-                    seen_at_ms: w.seen_at_ms,
-                })
-                .collect(),
+            figures: s.figures,
+            workers: s.workers,
         }
     }
+}
+
+/// A workflow this server runs (`workflow_id` in `POST /v1/videos`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkflowView {
+    /// Its id.
+    #[schema(example = "explainer")]
+    pub id: String,
+    /// What it makes.
+    pub description: String,
+    /// Its stages in running order (what `stop_after` may name).
+    pub stages: Vec<String>,
+    /// What it makes: `video`, `speech`, `script`, ...
+    #[schema(example = "video")]
+    pub output: String,
 }
 
 /// The stage cache.

@@ -263,6 +263,7 @@ async fn the_openapi_document_lists_every_route_and_only_routes() {
         "/v1/avatars",
         "/v1/avatars/{id}/preview.png",
         "/v1/voices",
+        "/v1/workflows",
         "/v1/status",
         "/health/live",
         "/health/ready",

@@ -358,11 +358,11 @@ async fn cancel_queued_and_running_jobs_and_the_queue_bound() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workflow_id_makes_submission_idempotent() {
+async fn an_idempotency_key_makes_submission_idempotent() {
     let svc = TestService::start(|_| {}).await;
     let body = serde_json::json!({
         "script": "Idempotency\n\nThe same request twice makes one job.",
-        "workflow_id": "digest-2026-11-26",
+        "idempotency_key": "digest-2026-11-26",
         "options": {"stop_after": "script"},
     });
     let first = svc.submit(&body).await;
@@ -374,7 +374,7 @@ async fn a_workflow_id_makes_submission_idempotent() {
     // Same body (fields in another order): the same job, 200.
     let same = serde_json::json!({
         "options": {"stop_after": "script"},
-        "workflow_id": "digest-2026-11-26",
+        "idempotency_key": "digest-2026-11-26",
         "script": "Idempotency\n\nThe same request twice makes one job.",
     });
     let second = svc.submit(&same).await;
@@ -389,12 +389,12 @@ async fn a_workflow_id_makes_submission_idempotent() {
     assert_eq!(third.status(), 409);
     assert_eq!(
         error_code(&third.json().await.unwrap()),
-        "workflow_conflict"
+        "idempotency_conflict"
     );
     let job = svc
         .wait_for(&first_id, "success", |j| j["state"] == "succeeded")
         .await;
-    assert_eq!(job["workflow_id"], "digest-2026-11-26");
+    assert_eq!(job["idempotency_key"], "digest-2026-11-26");
     assert_eq!(job["result"]["kind"], "stage");
     assert_eq!(job["result"]["stage"], "script");
     assert!(job["result"]["output"]["segments"].is_array());

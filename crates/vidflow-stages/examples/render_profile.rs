@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use vidflow_avatar::Avatar;
 use vidflow_cache::TieredCache;
-use vidflow_core::{Config, VideoSize};
+use vidflow_core::{Config, StageName, Timeline, VideoSize};
 use vidflow_media::FrameRenderer;
 use vidflow_stages::{Engine, MakeRequest, Source};
 
@@ -23,6 +23,7 @@ async fn main() {
     let req = MakeRequest {
         source: Some(Source::Url(page.to_string_lossy().into_owned())),
         script_text: None,
+        workflow: None,
         avatar: "avatar_1".into(),
         size,
         fps: 30,
@@ -34,8 +35,11 @@ async fn main() {
         stop_after: None,
         output: std::env::temp_dir().join("unused.mp4"),
     };
-    let (timeline, _) = engine.timeline(&req, &|_| {}).await.unwrap();
-    let timeline = Arc::new(timeline);
+    let outcome = engine
+        .run_until(&req, &StageName::STORYBOARD, &|_| {})
+        .await
+        .unwrap();
+    let timeline: Arc<Timeline> = outcome.get::<Timeline>().unwrap().clone();
     let renderer =
         FrameRenderer::new(timeline.clone(), Avatar::builtin("avatar_1").unwrap()).unwrap();
     let started = Instant::now();

@@ -14,6 +14,7 @@ fn request(output: PathBuf, preset: &str, max_seconds: f64) -> MakeRequest {
     MakeRequest {
         source: Some(Source::Url(page.to_string_lossy().into_owned())),
         script_text: None,
+        workflow: None,
         avatar: "avatar_1".into(),
         size: VideoSize {
             width: 1280,
@@ -288,10 +289,8 @@ async fn chunks_are_content_addressed_and_checked() {
     let cancel = CancelFlag::default();
     let flag = cancel.clone();
     let cancelling = move |event: Progress| {
-        if let Progress::StageProgress {
-            stage: StageName::Render,
-            ..
-        } = event
+        if let Progress::StageProgress { stage, .. } = event
+            && stage == StageName::RENDER
         {
             flag.cancel();
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use vidflow_avatar::Avatar;
 use vidflow_cache::TieredCache;
-use vidflow_core::{Config, Timeline, VideoSize, Viseme};
+use vidflow_core::{Config, StageName, Timeline, VideoSize, Viseme};
 use vidflow_media::{FrameRenderer, I420Frame};
 use vidflow_stages::{Engine, MakeRequest, Source};
 
@@ -16,6 +16,7 @@ async fn sample_timeline() -> Timeline {
     let req = MakeRequest {
         source: Some(Source::Url(page.to_string_lossy().into_owned())),
         script_text: None,
+        workflow: None,
         avatar: "avatar_1".into(),
         size: VideoSize {
             width: 1280,
@@ -30,7 +31,11 @@ async fn sample_timeline() -> Timeline {
         stop_after: None,
         output: std::env::temp_dir().join("unused.mp4"),
     };
-    engine.timeline(&req, &|_| {}).await.unwrap().0
+    let outcome = engine
+        .run_until(&req, &StageName::STORYBOARD, &|_| {})
+        .await
+        .unwrap();
+    outcome.get::<Timeline>().unwrap().as_ref().clone()
 }
 
 fn frame_hash(r: &FrameRenderer, n: u64) -> blake3::Hash {

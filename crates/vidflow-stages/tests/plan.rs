@@ -13,6 +13,7 @@ fn request(dir: &Path, stop_after: Option<StageName>) -> MakeRequest {
     MakeRequest {
         source: Some(Source::Url(page.to_string_lossy().into_owned())),
         script_text: None,
+        workflow: None,
         avatar: "avatar_2".into(),
         size: VideoSize {
             width: 1280,
@@ -39,17 +40,17 @@ async fn plan_keys_match_the_run_and_cache_answers_are_true() {
     ]));
     let engine = Engine::new(Config::default(), cache).unwrap();
 
-    let req = request(dir.path(), Some(StageName::Storyboard));
+    let req = request(dir.path(), Some(StageName::STORYBOARD));
     let before = engine.plan(&req).await.unwrap();
-    let stages: Vec<_> = before.stages.iter().map(|s| s.stage).collect();
+    let stages: Vec<_> = before.stages.iter().map(|s| s.stage.clone()).collect();
     assert_eq!(
         stages,
         [
-            StageName::Fetch,
-            StageName::Extract,
-            StageName::Script,
-            StageName::Speak,
-            StageName::Storyboard
+            StageName::FETCH,
+            StageName::EXTRACT,
+            StageName::SCRIPT,
+            StageName::SPEAK,
+            StageName::STORYBOARD
         ],
         "stop_after cuts the plan"
     );

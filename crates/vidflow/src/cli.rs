@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Make a video from a page: vidflow make https://example.org/post --avatar avatar_1 -o post.mp4
     Make(Box<MakeArgs>),
+    /// Run a workflow from a file: vidflow run narrate.toml --input https://example.org/post
+    Run(Box<RunArgs>),
     /// Print a page's main text: vidflow extract page.html --json
     Extract(ExtractArgs),
     /// Inspect or empty the stage cache.
@@ -45,6 +47,8 @@ pub enum Command {
     },
     /// List the built-in voices.
     Voices,
+    /// List the workflows (`make --workflow ID`) with their stages.
+    Workflows,
     /// Run the HTTP service: vidflow serve --addr 127.0.0.1:8080 --data-dir DIR
     Serve(ServeArgs),
     /// Run tasks from the shared queue: vidflow worker --redis redis://host:6379/0
@@ -63,6 +67,29 @@ pub enum Command {
 pub struct MakeArgs {
     /// Page to read: http(s) URL, file:// URL or local path. Optional with --script.
     pub input: Option<String>,
+    /// Workflow to run: explainer (default), own-script (default with only --script),
+    /// narrate, slides (see `vidflow workflows`).
+    #[arg(long, value_name = "ID")]
+    pub workflow: Option<String>,
+    #[command(flatten)]
+    pub options: MakeOptions,
+}
+
+/// `vidflow run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow file (TOML: an `id` and `[[stages]]` with `id`, `type`, `inputs`).
+    pub workflow: PathBuf,
+    /// Page to read: http(s) URL, file:// URL or local path (for workflows that read one).
+    #[arg(long)]
+    pub input: Option<String>,
+    #[command(flatten)]
+    pub options: MakeOptions,
+}
+
+/// What a run makes and how: shared by `make` and `run`.
+#[derive(Debug, Args)]
+pub struct MakeOptions {
     /// Presenter: avatar_1, avatar_2, avatar_3 or a sprite-pack folder.
     #[arg(long)]
     pub avatar: Option<String>,
@@ -93,7 +120,8 @@ pub struct MakeArgs {
     /// Use this script (one segment per paragraph) instead of summarising the page.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// Stop after a stage and write its output as JSON: fetch, extract, script, speak, storyboard.
+    /// Stop after a stage and write its output as JSON (in the explainer: fetch, extract,
+    /// script, speak, storyboard).
     #[arg(long, value_name = "STAGE")]
     pub stop_after: Option<String>,
     /// Print a JSON summary on stdout.

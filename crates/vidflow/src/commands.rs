@@ -2,18 +2,21 @@
 
 use anyhow::{Context, Result};
 use vidflow_avatar::Avatar;
-use vidflow_core::{Config, StageName};
-use vidflow_stages::{CancelFlag, Engine, MakeOutput};
+use vidflow_core::{CancelFlag, Config, Registry, StageName, WorkflowDef};
+use vidflow_stages::{Engine, MakeOutput};
 
-use crate::cli::{CacheAction, Cli, Command, ConfigAction, ExtractArgs, MakeArgs};
+use crate::cli::{
+    BenchWhat, CacheAction, Cli, Command, ConfigAction, ExtractArgs, MakeArgs, MakeOptions, RunArgs,
+};
 use crate::progress::Display;
 use crate::settings;
 
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
+/// Runs the parsed command line with the stage types and workflows of `registry`.
+pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
     let base = settings::base_figment(cli.config.as_deref())?;
     match cli.command {
-        Command::Make(args) => make(base, *args).await,
+        Command::Make(args) => make(base, *args, registry).await,
+        Command::Run(args) => run_file(base, *args, registry).await,
         Command::Extract(args) => extract(base, args).await,
         Command::Cache { action, cache } => {
             let cfg = Config::from_figment(&settings::cache_flags(base, &cache))?;
@@ -73,23 +76,62 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve(args) => crate::serve::serve(base, args).await,
-        Command::Worker(args) => crate::worker::worker(base, args).await,
-        Command::Status(args) => crate::worker::status(base, args).await,
-        Command::Bench { what } => crate::bench::run(what).await,
+        Command::Workflows => {
+            let config = Config::from_figment(&base)?;
+            for def in registry.workflows() {
+                let wf = registry.build(def, &config)?;
+                let stages: Vec<&str> = wf.stage_names().iter().map(|s| s.as_str()).collect();
+                println!("{:<12} {}", def.id, stages.join(" → "));
+                if !def.description.is_empty() {
+                    println!("{:<12} {}", "", def.description);
+                }
+            }
+            Ok(())
+        }
+        Command::Serve(args) => crate::serve::serve(base, args, registry).await,
+        Command::Worker(args) => crate::shared_mode::worker(base, args, registry).await,
+        Command::Status(args) => crate::shared_mode::status(base, args).await,
+        Command::Bench { what } => bench(what).await,
     }
 }
 
-async fn make(base: figment::Figment, args: MakeArgs) -> Result<()> {
-    let fig = settings::make_figment(base, &args);
+async fn make(base: figment::Figment, args: MakeArgs, registry: Registry) -> Result<()> {
+    let fig = settings::make_figment(base, &args.options);
     let cfg = settings::shared_cache(Config::from_figment(&fig)?);
-    let mut req = settings::make_request(&args, &cfg)?;
+    let req = settings::make_request(
+        args.input.as_deref(),
+        args.workflow.as_deref(),
+        &args.options,
+        &cfg,
+    )?;
     let cache = settings::open_cache(&cfg)?;
-    let engine = Engine::new(cfg.clone(), cache)?;
+    let engine = Engine::with_registry(cfg.clone(), cache, registry)?;
+    run_request(&cfg, &engine, req, &args.options).await
+}
+
+/// `vidflow run FILE`: the workflow in the file, added to the registry under its id.
+async fn run_file(base: figment::Figment, args: RunArgs, mut registry: Registry) -> Result<()> {
+    let def = WorkflowDef::load(&args.workflow)?;
+    let fig = settings::make_figment(base, &args.options);
+    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
+    let req = settings::make_request(args.input.as_deref(), Some(&def.id), &args.options, &cfg)?;
+    registry.add_workflow(def);
+    let cache = settings::open_cache(&cfg)?;
+    let engine = Engine::with_registry(cfg.clone(), cache, registry)?;
+    run_request(&cfg, &engine, req, &args.options).await
+}
+
+/// Runs a request here (or on the shared queue's workers) and reports what it made.
+async fn run_request(
+    cfg: &Config,
+    engine: &Engine,
+    mut req: vidflow_core::MakeRequest,
+    args: &MakeOptions,
+) -> Result<()> {
     let display = Display::for_stderr(args.json);
     let report = if cfg.queue.is_shared() {
-        crate::worker::inline_local_page(&mut req)?;
-        crate::worker::make_remote(&cfg, &engine, &req, &display).await?
+        crate::shared_mode::inline_local_page(&mut req)?;
+        crate::shared_mode::make_remote(cfg, engine, &req, &display).await?
     } else {
         engine.make(&req, &display, CancelFlag::default()).await?
     };
@@ -99,7 +141,7 @@ async fn make(base: figment::Figment, args: MakeArgs) -> Result<()> {
             match (&args.output, stage) {
                 // With -o the JSON goes to the file (the WAV beside it after speak).
                 (Some(path), s)
-                    if *s != StageName::Speak || path.extension().is_some_and(|e| e == "json") =>
+                    if *s != StageName::SPEAK || path.extension().is_some_and(|e| e == "json") =>
                 {
                     vidflow_encode::write_atomic(path, text.as_bytes())?;
                     if !args.json {
@@ -149,6 +191,58 @@ async fn make(base: figment::Figment, args: MakeArgs) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `vidflow bench …`: runs the benchmark and prints its JSON.
+async fn bench(what: BenchWhat) -> Result<()> {
+    let report = match what {
+        BenchWhat::Extract { dir } => vidflow_bench::extract::run(&dir)?,
+        BenchWhat::Render { seconds, runs } => {
+            vidflow_bench::render::run(&vidflow_bench::render::RenderBench { seconds, runs })
+                .await?
+        }
+        BenchWhat::Kernels { runs } => vidflow_bench::kernels::run(runs)?,
+        BenchWhat::Make {
+            seconds,
+            long_seconds,
+            runs,
+            preset,
+        } => {
+            vidflow_bench::make::run(&vidflow_bench::make::MakeBench {
+                seconds,
+                long_seconds,
+                runs,
+                preset,
+            })
+            .await?
+        }
+        BenchWhat::Dist {
+            redis,
+            runs,
+            jobs,
+            job_seconds,
+            long_seconds,
+            worker_threads,
+            lease_seconds,
+            chunk_seconds,
+            pin_cores,
+        } => {
+            vidflow_bench::dist::run(vidflow_bench::dist::DistBench {
+                redis,
+                runs,
+                jobs,
+                job_seconds,
+                long_seconds,
+                worker_threads,
+                lease_seconds,
+                chunk_seconds,
+                pin_cores,
+            })
+            .await?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

@@ -69,8 +69,10 @@ impl ProgressSink for Display {
         match self {
             Display::Quiet => {}
             Display::Lines => match event {
-                Progress::StageStarted { stage } => eprintln!("{stage}: started"),
-                Progress::StageProgress { stage, done, total } => {
+                Progress::StageStarted { stage, .. } => eprintln!("{stage}: started"),
+                Progress::StageProgress {
+                    stage, done, total, ..
+                } => {
                     eprintln!("{stage}: {done}/{total} frames")
                 }
                 Progress::StageFinished {
@@ -78,6 +80,7 @@ impl ProgressSink for Display {
                     cached,
                     backend,
                     seconds,
+                    ..
                 } => eprintln!("{stage}: {}", describe_finish(cached, &backend, seconds)),
                 Progress::Retrying {
                     stage,
@@ -88,7 +91,7 @@ impl ProgressSink for Display {
             Display::Bars { multi, bars } => {
                 let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
                 match event {
-                    Progress::StageStarted { stage } => {
+                    Progress::StageStarted { stage, .. } => {
                         let bar = multi.add(ProgressBar::new_spinner());
                         bar.set_style(
                             ProgressStyle::with_template("{spinner} {prefix:>10} {msg}")
@@ -99,7 +102,9 @@ impl ProgressSink for Display {
                         bar.enable_steady_tick(Duration::from_millis(120));
                         bars.insert(stage, bar);
                     }
-                    Progress::StageProgress { stage, done, total } => {
+                    Progress::StageProgress {
+                        stage, done, total, ..
+                    } => {
                         if let Some(bar) = bars.get(&stage) {
                             if bar.length() != Some(total) {
                                 bar.set_length(total);
@@ -119,6 +124,7 @@ impl ProgressSink for Display {
                         cached,
                         backend,
                         seconds,
+                        ..
                     } => {
                         if let Some(bar) = bars.get(&stage) {
                             bar.set_style(

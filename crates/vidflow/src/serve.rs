@@ -2,14 +2,15 @@
 
 use anyhow::{Context, Result};
 use figment::Figment;
-use vidflow_core::Config;
+use vidflow_core::{Config, Registry, shutdown::shutdown_signal};
 use vidflow_server::{Server, ServerError};
 
 use crate::cli::ServeArgs;
 use crate::settings;
 
-/// Starts the service and runs until SIGTERM or SIGINT.
-pub async fn serve(base: Figment, args: ServeArgs) -> Result<()> {
+/// Starts the service, with the stage types and workflows of `registry`, and runs until
+/// SIGTERM or SIGINT.
+pub async fn serve(base: Figment, args: ServeArgs, registry: Registry) -> Result<()> {
     let mut fig = settings::flag(base, "server.addr", args.addr.clone());
     fig = settings::flag(fig, "server.data_dir", args.data_dir.clone());
     fig = settings::flag(fig, "queue.redis_url", args.redis.clone());
@@ -19,7 +20,10 @@ pub async fn serve(base: Figment, args: ServeArgs) -> Result<()> {
     let cfg = settings::shared_cache(Config::from_figment(&fig)?);
     let addr = cfg.server.addr.clone();
     let data_dir = cfg.server.resolved_data_dir();
-    let server = Server::start(cfg).await.map_err(setup_error)?;
+    let cache = vidflow_server::open_cache(&cfg)?;
+    let server = Server::start_with(cfg, cache, registry)
+        .await
+        .map_err(setup_error)?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -30,7 +34,7 @@ pub async fn serve(base: Figment, args: ServeArgs) -> Result<()> {
         data_dir.display()
     );
     server
-        .serve(listener, vidflow_server::shutdown_signal())
+        .serve(listener, shutdown_signal())
         .await
         .map_err(setup_error)?;
     Ok(())

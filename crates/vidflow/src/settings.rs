@@ -7,10 +7,9 @@ use anyhow::Result;
 use figment::{Figment, providers::Serialized};
 use serde::Serialize;
 use vidflow_cache::TieredCache;
-use vidflow_core::{Config, StageName, VideoSize, VidflowError};
-use vidflow_stages::{MakeRequest, Source};
+use vidflow_core::{Config, MakeRequest, Source, StageName, VideoSize, VidflowError};
 
-use crate::cli::{CacheArgs, MakeArgs};
+use crate::cli::{CacheArgs, MakeOptions};
 
 /// The layered figment (defaults, file, environment), flags still to be merged.
 pub fn base_figment(config_file: Option<&Path>) -> Result<Figment> {
@@ -41,7 +40,7 @@ pub fn cache_flags(mut fig: Figment, cache: &CacheArgs) -> Figment {
 }
 
 /// The figment for `make`, with every flag merged over file and environment.
-pub fn make_figment(fig: Figment, args: &MakeArgs) -> Figment {
+pub fn make_figment(fig: Figment, args: &MakeOptions) -> Figment {
     let mut fig = cache_flags(fig, &args.cache);
     fig = flag(fig, "video.avatar", args.avatar.clone());
     fig = flag(fig, "video.size", args.size.clone());
@@ -80,22 +79,17 @@ pub fn open_cache(cfg: &Config) -> Result<Arc<TieredCache>> {
     Ok(Arc::new(cache))
 }
 
-/// The request for `make` from its arguments and the effective config.
-pub fn make_request(args: &MakeArgs, cfg: &Config) -> Result<MakeRequest> {
+/// The request for `make` or `run` from its arguments and the effective config.
+pub fn make_request(
+    input: Option<&str>,
+    workflow: Option<&str>,
+    args: &MakeOptions,
+    cfg: &Config,
+) -> Result<MakeRequest> {
     let size = VideoSize::parse(&cfg.video.size)
         .map_err(|e| VidflowError::bad_input(format!("invalid --size: {e}")))?;
-    let stop_after = match &args.stop_after {
-        None => None,
-        Some(s) => match StageName::parse(s) {
-            Some(StageName::Render) | None => {
-                return Err(VidflowError::bad_input(format!(
-                    "invalid --stop-after '{s}': use fetch, extract, script, speak or storyboard"
-                ))
-                .into());
-            }
-            Some(stage) => Some(stage),
-        },
-    };
+    // Checked against the workflow's stages before anything runs.
+    let stop_after = args.stop_after.as_deref().map(StageName::new);
     let script_text = match &args.script {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
             VidflowError::bad_input(format!("cannot read script {}: {e}", path.display()))
@@ -103,14 +97,16 @@ pub fn make_request(args: &MakeArgs, cfg: &Config) -> Result<MakeRequest> {
         None => None,
     };
     let output = args.output.clone().unwrap_or_else(|| {
-        PathBuf::from(match stop_after {
-            Some(StageName::Speak) => "vidflow-speech.wav",
-            _ => "vidflow.mp4",
+        PathBuf::from(if stop_after == Some(StageName::SPEAK) {
+            "vidflow-speech.wav"
+        } else {
+            "vidflow.mp4"
         })
     });
     Ok(MakeRequest {
-        source: args.input.clone().map(Source::Url),
+        source: input.map(|i| Source::Url(i.to_owned())),
         script_text,
+        workflow: workflow.map(str::to_owned),
         avatar: cfg.video.avatar.clone(),
         size,
         fps: cfg.video.fps,

@@ -6,16 +6,20 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use figment::Figment;
-use vidflow_core::{Config, ProgressSink, VidflowError};
+use vidflow_core::{
+    CancelFlag, Config, MakeRequest, ProgressSink, Registry, Source, VidflowError,
+    shutdown::shutdown_signal,
+};
 use vidflow_dist::{TaskQueue, Worker, WorkerOptions};
 use vidflow_metrics::Metrics;
-use vidflow_stages::{CancelFlag, Engine, MakeReport, MakeRequest, Source};
+use vidflow_stages::{Engine, MakeReport};
 
 use crate::cli::{StatusArgs, WorkerArgs};
 use crate::settings;
 
-/// Runs a worker until SIGTERM or SIGINT.
-pub async fn worker(base: Figment, args: WorkerArgs) -> Result<()> {
+/// Runs a worker until SIGTERM or SIGINT, with the stage types and workflows of
+/// `registry`.
+pub async fn worker(base: Figment, args: WorkerArgs, registry: Registry) -> Result<()> {
     let mut fig = settings::cache_flags(base, &args.cache);
     fig = settings::flag(fig, "queue.redis_url", args.redis.clone());
     fig = settings::flag(fig, "queue.concurrency", args.concurrency);
@@ -32,7 +36,7 @@ pub async fn worker(base: Figment, args: WorkerArgs) -> Result<()> {
         .into());
     }
     let cache = settings::open_cache(&cfg)?;
-    let engine = Arc::new(Engine::new(cfg.clone(), cache.clone())?);
+    let engine = Arc::new(Engine::with_registry(cfg.clone(), cache.clone(), registry)?);
     let queue = TaskQueue::connect(&cfg.queue)
         .await
         .map_err(VidflowError::from)?;
@@ -70,7 +74,7 @@ pub async fn worker(base: Figment, args: WorkerArgs) -> Result<()> {
         queue.server()
     );
     worker
-        .run(vidflow_server::shutdown_signal())
+        .run(shutdown_signal())
         .await
         .map_err(VidflowError::from)?;
     if let Some(e) = exporter {
@@ -164,7 +168,7 @@ pub async fn make_remote(
     let watcher = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            vidflow_server::shutdown_signal().await;
+            shutdown_signal().await;
             cancel.cancel();
         })
     };

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
 use vidflow_cache::TieredCache;
-use vidflow_core::{Config, VideoSize};
+use vidflow_core::{CancelFlag, Config, MakeRequest, VideoSize};
 use vidflow_dist::{TaskQueue, make_remote};
-use vidflow_stages::{CancelFlag, Engine, MakeRequest};
+use vidflow_stages::Engine;
 
-use crate::bench::median;
-use crate::sample;
+use crate::{BenchError, median, sample_page};
+
+type Result<T> = std::result::Result<T, BenchError>;
 
 /// What `bench dist` measures.
 pub struct DistBench {
@@ -93,7 +93,9 @@ impl Fleet {
         let start = Instant::now();
         while queue.workers().await?.len() < workers {
             if start.elapsed() > Duration::from_secs(60) {
-                bail!("the workers did not report in within a minute");
+                return Err(BenchError::failed(
+                    "the workers did not report in within a minute",
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -122,7 +124,7 @@ impl Fleet {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .context("starting a worker")?;
+            .map_err(|e| BenchError::failed(format!("cannot start a worker: {e}")))?;
         self.children
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -188,6 +190,7 @@ fn request(script: String, seconds: f64, voice: &str) -> MakeRequest {
     MakeRequest {
         source: None,
         script_text: Some(script),
+        workflow: None,
         avatar: "avatar_1".into(),
         size: VideoSize {
             width: 1280,
@@ -235,7 +238,7 @@ async fn run_jobs(
         });
     }
     while let Some(done) = set.join_next().await {
-        done.context("a job panicked")??;
+        done.map_err(|e| BenchError::failed(format!("a job panicked: {e}")))??;
     }
     Ok(started.elapsed().as_secs_f64())
 }
@@ -247,7 +250,7 @@ fn short_jobs(b: &DistBench) -> Vec<MakeRequest> {
             // Distinct scripts, so no job reuses another's stages.
             let words = (b.job_seconds * 2.8) as usize + 3 * i;
             request(
-                sample::long_script(words),
+                sample_page::long_script(words),
                 b.job_seconds,
                 voices[i % voices.len()],
             )
@@ -255,8 +258,8 @@ fn short_jobs(b: &DistBench) -> Vec<MakeRequest> {
         .collect()
 }
 
-/// Runs the benchmark and prints its JSON.
-pub async fn bench_dist(b: DistBench) -> Result<()> {
+/// Runs the benchmark (inside the `vidflow` binary: workers are child processes of it).
+pub async fn run(b: DistBench) -> Result<serde_json::Value> {
     let runs = b.runs.max(1);
     let mut short = [Vec::new(), Vec::new()];
     let mut long = [Vec::new(), Vec::new()];
@@ -276,7 +279,7 @@ pub async fn bench_dist(b: DistBench) -> Result<()> {
                 let (fleet, queue) =
                     Fleet::start(&b, workers, &format!("l{run}w{workers}")).await?;
                 let words = (b.long_seconds * 2.8) as usize;
-                let req = request(sample::long_script(words), b.long_seconds, "slt");
+                let req = request(sample_page::long_script(words), b.long_seconds, "slt");
                 let t = run_jobs(&fleet, &queue, vec![req], "long").await?;
                 eprintln!(
                     "run {run}: {:.0} s video on {workers} worker(s): {t:.1} s",
@@ -295,12 +298,12 @@ pub async fn bench_dist(b: DistBench) -> Result<()> {
             let (fleet, queue) =
                 Fleet::start(&b, 2, if replace { "killr" } else { "kill" }).await?;
             let words = (b.long_seconds * 2.8) as usize;
-            let req = request(sample::long_script(words), b.long_seconds, "slt");
+            let req = request(sample_page::long_script(words), b.long_seconds, "slt");
             let job = run_jobs(&fleet, &queue, vec![req], "long");
             tokio::pin!(job);
             // Kill a worker in the middle of the render, once.
             let (victim, index) = tokio::select! {
-                t = &mut job => bail!("the job ended ({:?}) before a chunk was running", t.map(|_| ())),
+                t = &mut job => return Err(BenchError::failed(format!("the job ended ({:?}) before a chunk was running", t.map(|_| ())))),
                 killed = async {
                     tokio::time::sleep(Duration::from_secs_f64(b.long_seconds / 30.0)).await;
                     fleet.kill_one_rendering(&queue).await
@@ -348,6 +351,5 @@ pub async fn bench_dist(b: DistBench) -> Result<()> {
         }) } else { serde_json::Value::Null },
         "worker_killed_once": kill,
     });
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
+    Ok(report)
 }

@@ -1,21 +1,18 @@
-//! Status, health, metrics, the OpenAPI document, and the avatar and voice catalogue.
+//! How the service stands: status, health checks, metrics and the OpenAPI document.
 
 use std::path::Path;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vidflow_avatar::Avatar;
 use vidflow_speech::Voice;
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
-use crate::jobs_api::BinaryFile;
+use crate::error::ErrorBody;
 use crate::views::{
-    AvatarView, CacheStatus, CacheTierStatus, DiskStatus, Health, HealthCheck, JobsStatus,
-    StatusView, VoiceView,
+    CacheStatus, CacheTierStatus, DiskStatus, Health, HealthCheck, JobsStatus, StatusView,
 };
 
 /// Each subsystem's state: version, uptime, cache and hit rate, queue, free disk.
@@ -35,7 +32,7 @@ pub async fn status(State(s): State<AppState>) -> Json<StatusView> {
     // are the look-ups nothing answered.
     let missed = counters.backends.last().map_or(0, |b| b.misses);
     let load = s.runner.load();
-    let shared_queue = match s.runner.executor().queue() {
+    let shared_queue = match &s.queue {
         Some(q) => match q.status().await {
             Ok(st) => Some(st.into()),
             Err(e) => {
@@ -188,7 +185,7 @@ pub async fn ready(State(s): State<AppState>) -> Response {
 pub async fn metrics(State(s): State<AppState>) -> Response {
     let load = s.runner.load();
     s.metrics.set_load(load.queued, load.running);
-    if let Some(q) = s.runner.executor().queue() {
+    if let Some(q) = &s.queue {
         vidflow_dist::refresh_queue_gauges(&s.metrics, q).await;
     }
     (
@@ -218,116 +215,4 @@ pub async fn openapi_json(State(s): State<AppState>) -> Response {
         s.openapi_json.get().cloned().unwrap_or_default(),
     )
         .into_response()
-}
-
-/// The built-in presenters.
-#[utoipa::path(
-    get,
-    path = "/v1/avatars",
-    tag = "catalog",
-    responses(
-        (status = 200, description = "Avatars", body = Vec<AvatarView>),
-        (status = 401, description = "No valid API key", body = ErrorBody),
-    )
-)]
-pub async fn avatars() -> Result<Json<Vec<AvatarView>>, ApiError> {
-    Avatar::builtin_names()
-        .iter()
-        .map(|id| {
-            let avatar = Avatar::builtin(id).map_err(|e| ApiError::internal("avatar", e))?;
-            Ok(AvatarView {
-                id: (*id).to_owned(),
-                name: avatar.name().to_owned(),
-                preview_url: format!("/v1/avatars/{id}/preview.png"),
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()
-        .map(Json)
-}
-
-/// A PNG of a built-in presenter.
-#[utoipa::path(
-    get,
-    path = "/v1/avatars/{id}/preview.png",
-    tag = "catalog",
-    params(("id" = String, Path, description = "The avatar's id")),
-    responses(
-        (status = 200, description = "The preview", content_type = "image/png", body = BinaryFile),
-        (status = 401, description = "No valid API key", body = ErrorBody),
-        (status = 404, description = "No such avatar", body = ErrorBody),
-    )
-)]
-pub async fn avatar_preview(
-    State(s): State<AppState>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    let Some(name) = Avatar::builtin_names().iter().find(|n| **n == id) else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!(
-                "no avatar '{}': use one of {}",
-                id.chars().take(40).collect::<String>(),
-                Avatar::builtin_names().join(", ")
-            ),
-        ));
-    };
-    let cached = s
-        .previews
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(*name)
-        .cloned();
-    let png = match cached {
-        Some(png) => png,
-        None => {
-            let name: &'static str = name;
-            let png = tokio::task::spawn_blocking(move || {
-                Avatar::builtin(name).map(|a| Bytes::from(a.preview_png(360, 400)))
-            })
-            .await
-            .map_err(|e| ApiError::internal("preview", e))?
-            .map_err(|e| ApiError::internal("preview", e))?;
-            s.previews
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(name, png.clone());
-            png
-        }
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=86400"),
-            ),
-        ],
-        png,
-    )
-        .into_response())
-}
-
-/// The voices.
-#[utoipa::path(
-    get,
-    path = "/v1/voices",
-    tag = "catalog",
-    responses(
-        (status = 200, description = "Voices", body = Vec<VoiceView>),
-        (status = 401, description = "No valid API key", body = ErrorBody),
-    )
-)]
-pub async fn voices() -> Result<Json<Vec<VoiceView>>, ApiError> {
-    Voice::names()
-        .iter()
-        .map(|id| {
-            let voice = Voice::load(id).map_err(|e| ApiError::internal("voice", e))?;
-            Ok(VoiceView {
-                id: (*id).to_owned(),
-                description: voice.description().to_owned(),
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()
-        .map(Json)
 }

@@ -8,23 +8,20 @@ use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
 use vidflow_avatar::Avatar;
-use vidflow_core::{Timeline, VidflowError};
+use vidflow_core::{CancelFlag, Speech, Timeline, VidflowError};
 use vidflow_encode::{ByteRun, EncodeSettings, FrameBytes, VideoEncoder};
 use vidflow_media::{FrameRenderer, I420Output, I420Source};
-
-use crate::pipeline::CancelFlag;
 
 /// Everything a render needs; owned so it can move to a worker thread.
 #[derive(Clone)]
 pub struct RenderJob {
     /// What to draw.
     pub timeline: Arc<Timeline>,
-    /// Who presents.
-    pub avatar: Avatar,
-    /// Narration PCM (mono).
-    pub samples: Vec<i16>,
-    /// Its sample rate.
-    pub sample_rate: u32,
+    /// Who presents; `None` draws slides and subtitles only.
+    pub avatar: Option<Avatar>,
+    /// The narration (its PCM is muxed in; shared, not copied: a long one is tens of
+    /// megabytes).
+    pub speech: Arc<Speech>,
     /// The MP4 to write.
     pub output: PathBuf,
     /// x264 preset.
@@ -80,8 +77,7 @@ pub fn render_video(
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<u64, VidflowError> {
     let t = &job.timeline;
-    let renderer = FrameRenderer::new(t.clone(), job.avatar.clone())
-        .map_err(|e| VidflowError::from(e).context("render"))?;
+    let renderer = renderer(t, &job.avatar)?;
 
     // The narration goes to ffmpeg as a WAV next to the output, removed afterwards.
     let dir = match job.output.parent() {
@@ -98,7 +94,7 @@ pub fn render_video(
                 dir.display()
             ))
         })?;
-    vidflow_encode::write_wav(wav.path(), &job.samples, job.sample_rate)
+    vidflow_encode::write_wav(wav.path(), &job.speech.samples, job.speech.sample_rate)
         .map_err(|e| VidflowError::from(e).context("render"))?;
 
     let settings = encode_settings(t, &job.preset, job.crf);
@@ -119,8 +115,8 @@ pub fn render_video(
 pub struct SegmentJob {
     /// What to draw.
     pub timeline: Arc<Timeline>,
-    /// Who presents.
-    pub avatar: Avatar,
+    /// Who presents; `None` draws slides and subtitles only.
+    pub avatar: Option<Avatar>,
     /// The frames to encode, `start..end`, within the timeline's.
     pub frames: Range<u64>,
     /// The segment to write.
@@ -150,8 +146,7 @@ pub fn render_segment(
             job.frames.start, job.frames.end, t.frame_count
         )));
     }
-    let renderer = FrameRenderer::new(t.clone(), job.avatar.clone())
-        .map_err(|e| VidflowError::from(e).context("render"))?;
+    let renderer = renderer(t, &job.avatar)?;
     let settings = encode_settings(t, &job.preset, job.crf);
     let encoder = vidflow_encode::start_segment(&job.output, &settings)
         .map_err(|e| VidflowError::from(e).context("encode"))?;
@@ -163,9 +158,18 @@ pub fn render_segment(
     frames.encode(job.frames.clone(), encoder, cancel, on_progress)
 }
 
+/// The frame renderer for a timeline and presenter.
+fn renderer(t: &Arc<Timeline>, avatar: &Option<Avatar>) -> Result<FrameRenderer, VidflowError> {
+    // TODO(media-kernels merge): FrameRenderer takes Option<Avatar> on that branch.
+    let avatar = avatar.clone().ok_or_else(|| {
+        VidflowError::internal("render: drawing without a presenter is not built yet")
+    })?;
+    FrameRenderer::new(t.clone(), avatar).map_err(|e| VidflowError::from(e).context("render"))
+}
+
 /// The encoder settings of a render: every segment of a chunked render must use exactly
 /// these, as a whole render does.
-pub(crate) fn encode_settings(t: &Timeline, preset: &str, crf: u8) -> EncodeSettings {
+pub fn encode_settings(t: &Timeline, preset: &str, crf: u8) -> EncodeSettings {
     EncodeSettings {
         width: t.size.width,
         height: t.size.height,

@@ -1,0 +1,165 @@
+//! `vidflow bench render`: the explainer of the bundled sample page at 720p and 1080p,
+//! in process. Each run renders the whole video three ways, side by side: frames only
+//! (all cores, no encoder), end to end into ffmpeg (the real render path), and ffmpeg
+//! alone fed the same frames, pre-rendered into memory, with the same narration.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde_json::json;
+use vidflow_avatar::Avatar;
+use vidflow_cache::TieredCache;
+use vidflow_core::{
+    CancelFlag, Config, MakeRequest, Source, Speech, StageName, Timeline, VideoSize,
+};
+use vidflow_encode::{EncodeSettings, encode_only_fps};
+use vidflow_media::FrameRenderer;
+use vidflow_stages::Engine;
+
+use crate::{BenchError, median, sample_page};
+
+/// What `bench render` measures.
+#[derive(Debug, Clone)]
+pub struct RenderBench {
+    /// Narration seconds of the explainer rendered.
+    pub seconds: f64,
+    /// Runs to take the median of.
+    pub runs: usize,
+}
+
+/// The timeline and narration of the sample page's explainer for `req` (every stage
+/// before the render, uncached).
+pub(crate) async fn sample_explainer(
+    engine: &Engine,
+    req: &MakeRequest,
+) -> Result<(Arc<Timeline>, Arc<Speech>), BenchError> {
+    let outcome = engine
+        .run_until(req, &StageName::STORYBOARD, &|_| {})
+        .await?;
+    let timeline = outcome
+        .get::<Timeline>()
+        .ok_or_else(|| BenchError::failed("the storyboard made no timeline"))?;
+    let speech = outcome
+        .get::<Speech>()
+        .ok_or_else(|| BenchError::failed("the run made no speech"))?;
+    Ok((timeline.clone(), speech.clone()))
+}
+
+/// `vidflow bench render`: the explainer of the bundled sample page at 720p and 1080p.
+/// Each run renders the whole video three ways, side by side: frames only (all cores, no
+/// encoder), end to end into ffmpeg (in-process, the real render path), and ffmpeg alone
+/// fed the same frames, pre-rendered into memory, with the same narration.
+pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
+    let (seconds, runs) = (bench.seconds, bench.runs.max(1));
+    let work = tempfile::Builder::new()
+        .prefix("vidflow-bench-render-")
+        .tempdir()?;
+    let page = sample_page::write_to(&work.path().join("page"))?;
+    let engine = Engine::new(Config::default(), Arc::new(TieredCache::disabled()))?;
+    let avatar = Avatar::builtin("avatar_1")?;
+    let mut sizes = Vec::new();
+    for size in [
+        VideoSize {
+            width: 1280,
+            height: 720,
+        },
+        VideoSize {
+            width: 1920,
+            height: 1080,
+        },
+    ] {
+        let req = MakeRequest {
+            source: Some(Source::Url(page.to_string_lossy().into_owned())),
+            script_text: None,
+            workflow: None,
+            avatar: "avatar_1".into(),
+            size,
+            fps: 30,
+            max_seconds: seconds,
+            voice: "slt".into(),
+            preset: "veryfast".into(),
+            crf: 23,
+            subtitles: true,
+            stop_after: None,
+            output: work.path().join("unused.mp4"),
+        };
+        let (timeline, speech) = sample_explainer(&engine, &req).await?;
+        let frames = timeline.frame_count;
+        let wav = work.path().join("narration.wav");
+        vidflow_encode::write_wav(&wav, &speech.samples, speech.sample_rate)?;
+
+        // Render only: a fresh renderer per run, so slide layers are built as in a real run.
+        let mut render_only = Vec::new();
+        for _ in 0..runs {
+            let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+            let started = Instant::now();
+            (0..frames).into_par_iter().for_each(|n| {
+                std::hint::black_box(renderer.render_i420_shared(n));
+            });
+            render_only.push(frames as f64 / started.elapsed().as_secs_f64());
+        }
+
+        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+        let all: Vec<Vec<u8>> = (0..frames)
+            .into_par_iter()
+            .map(|n| renderer.render_i420_shared(n).into_bytes())
+            .collect();
+        drop(renderer);
+        let mut presets = Vec::new();
+        for preset in ["ultrafast", "veryfast"] {
+            let settings = EncodeSettings {
+                width: size.width,
+                height: size.height,
+                fps: 30,
+                preset: preset.into(),
+                crf: 23,
+                ..EncodeSettings::default()
+            };
+            let (mut e2e, mut enc, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..runs {
+                let job = vidflow_stages::RenderJob {
+                    timeline: timeline.clone(),
+                    avatar: Some(avatar.clone()),
+                    speech: speech.clone(),
+                    output: work.path().join(format!("e2e-{i}.mp4")),
+                    preset: preset.into(),
+                    crf: 23,
+                    threads: 0,
+                    chunk_frames: Config::default().chunk_frames,
+                };
+                let started = Instant::now();
+                vidflow_stages::render_video(&job, &CancelFlag::default(), &|_, _| {})?;
+                let e = frames as f64 / started.elapsed().as_secs_f64();
+                let _ = std::fs::remove_file(&job.output);
+                let o = encode_only_fps(&all, frames, Some(&wav), &settings)?;
+                e2e.push(e);
+                enc.push(o);
+                ratios.push(e / o);
+            }
+            presets.push(json!({
+                "preset": preset,
+                "end_to_end_fps": median(e2e.clone()),
+                "encode_only_fps": median(enc.clone()),
+                "ratio_end_to_end_to_encode_only": median(ratios.clone()),
+                "runs": { "end_to_end_fps": e2e, "encode_only_fps": enc, "ratio": ratios },
+            }));
+        }
+        sizes.push(json!({
+            "size": size.to_string(),
+            "frames": frames,
+            "render_only_fps": median(render_only.clone()),
+            "render_only_runs": render_only,
+            "encoders": presets,
+        }));
+    }
+    let report = json!({
+        "benchmark": "render",
+        "explainer": "bundled sample page, avatar_1, 30 fps, subtitles on",
+        "narration_seconds": seconds,
+        "runs": runs,
+        "threads": rayon::current_num_threads(),
+        "sizes": sizes,
+    });
+    Ok(report)
+}

@@ -1,0 +1,167 @@
+//! `fetch`: the page a request names (a URL or a local file, through the SSRF guard), or
+//! the HTML it carries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vidflow_core::{
+    Artifact, BoxFuture, Config, ContentKey, DataType, ErrorKind, InputKeys, Inputs, MakeRequest,
+    Page, Port, Source, Stage, StageContext, StageOptions, VidflowError,
+};
+use vidflow_fetch::{FetchPolicy, Fetcher};
+
+/// Version of the stage's output; bump it to invalidate its cache entries.
+const VERSION: u32 = 1;
+
+/// Fetches the page.
+pub struct FetchStage {
+    fetcher: Fetcher,
+}
+
+impl FetchStage {
+    /// The registry's factory: no options; limits come from the configuration.
+    pub fn build(
+        options: StageOptions<'_>,
+        config: &Config,
+    ) -> Result<Arc<dyn Stage>, VidflowError> {
+        options.none()?;
+        let policy = FetchPolicy {
+            allow_private_network: config.allow_private_network,
+            timeout: Duration::from_secs(config.timeouts.fetch),
+            ..FetchPolicy::default()
+        };
+        Ok(Arc::new(FetchStage {
+            fetcher: Fetcher::new(policy)?,
+        }))
+    }
+}
+
+/// A page's key: HTML given inline by its bytes, a local file by its bytes (an edit makes
+/// a new key), a remote page by its URL (kept for the cache's TTL).
+pub(crate) fn page_key(source: &Source) -> ContentKey {
+    let key = ContentKey::builder("fetch", VERSION);
+    match source {
+        Source::Html { html, base_url } => key
+            .param("base_url", base_url)
+            .bytes("html", html.as_bytes())
+            .build(),
+        Source::Url(input) => {
+            let mut key = key.param("input", input);
+            if let Some(path) = source.local_path()
+                && let Ok(bytes) = std::fs::read(path)
+            {
+                key = key.bytes("file", &bytes);
+            }
+            key.build()
+        }
+    }
+}
+
+impl Stage for FetchStage {
+    fn inputs(&self) -> &[Port] {
+        &[]
+    }
+
+    fn output(&self) -> DataType {
+        DataType::Page
+    }
+
+    fn check(&self, request: &MakeRequest, _connected: &[DataType]) -> Result<(), VidflowError> {
+        match request.source {
+            Some(_) => Ok(()),
+            None => Err(VidflowError::bad_input(
+                "this workflow reads a page: give a URL, a path or HTML",
+            )),
+        }
+    }
+
+    fn key(&self, request: &MakeRequest, _inputs: InputKeys<'_>) -> ContentKey {
+        match &request.source {
+            Some(source) => page_key(source),
+            // Refused by `check`; a key that names the absence keeps plans total.
+            None => ContentKey::builder("fetch", VERSION).build(),
+        }
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StageContext<'a>,
+        _inputs: &'a Inputs,
+    ) -> BoxFuture<'a, Result<Artifact, VidflowError>> {
+        Box::pin(async move {
+            match &ctx.request.source {
+                Some(Source::Html { html, base_url }) => Ok(Artifact::from(Page {
+                    requested: base_url.clone(),
+                    final_url: base_url.clone(),
+                    content_type: "text/html".into(),
+                    charset: Some("utf-8".into()),
+                    body: html.clone().into_bytes(),
+                })),
+                Some(Source::Url(input)) => {
+                    let page = self.fetcher.fetch_page(input).await.map_err(|e| {
+                        // A server that keeps failing is the user's URL's problem.
+                        if e.kind == ErrorKind::Transient {
+                            VidflowError::bad_input(e.message)
+                        } else {
+                            e
+                        }
+                    })?;
+                    Ok(Artifact::from(page))
+                }
+                None => Err(VidflowError::bad_input(
+                    "this workflow reads a page: give a URL, a path or HTML",
+                )),
+            }
+        })
+    }
+
+    fn timeout(&self, config: &Config) -> Duration {
+        Duration::from_secs(config.timeouts.fetch)
+    }
+
+    fn weight(&self) -> f64 {
+        2.0
+    }
+
+    fn estimate_seconds(&self, request: &MakeRequest) -> f64 {
+        match &request.source {
+            Some(s @ Source::Url(_)) if s.local_path().is_none() => 1.0,
+            _ => 0.01,
+        }
+    }
+
+    fn stores(&self, request: &MakeRequest) -> bool {
+        !matches!(request.source, Some(Source::Html { .. }))
+    }
+}
+
+/// Images a page's slides show, fetched relative to the page (a web page may not pull in
+/// `file://` images); shared by the storyboard.
+pub(crate) struct ImageFetcher {
+    fetcher: Fetcher,
+}
+
+impl ImageFetcher {
+    pub(crate) fn new(config: &Config) -> Result<ImageFetcher, VidflowError> {
+        let policy = FetchPolicy {
+            allow_private_network: config.allow_private_network,
+            timeout: Duration::from_secs(config.timeouts.fetch),
+            ..FetchPolicy::default()
+        };
+        Ok(ImageFetcher {
+            fetcher: Fetcher::new(policy)?,
+        })
+    }
+
+    /// The image at `url`; relative to `page` when there is one.
+    pub(crate) async fn fetch(
+        &self,
+        page: Option<&Page>,
+        url: &str,
+    ) -> Result<Vec<u8>, VidflowError> {
+        match page {
+            Some(p) => self.fetcher.fetch_image_for_page(p, url).await,
+            None => self.fetcher.fetch_image(url).await,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `script`: what is said and shown — the user's own script, an OpenAI-compatible chat
+//! model's, or an extractive summary fitted to the narration budget as spoken.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vidflow_core::{
+    Article, Artifact, BoxFuture, Config, ContentKey, DataType, InputKeys, Inputs, MakeRequest,
+    Port, Script, Stage, StageContext, StageOptions, VidflowError,
+};
+use vidflow_script::{ChatBackend, ScriptOptions};
+
+use crate::speak::SEGMENT_PAUSE;
+
+const VERSION: u32 = 1;
+
+/// Flite's pace on ordinary prose, words per second (measured with the slt voice).
+pub const WORDS_PER_SECOND: f64 = 2.8;
+
+/// Writes the script.
+pub struct ScriptStage {
+    chat: Option<ChatBackend>,
+    base_url: String,
+    model: String,
+}
+
+impl ScriptStage {
+    /// The registry's factory: no options; the chat model comes from `llm.*`.
+    pub fn build(
+        options: StageOptions<'_>,
+        config: &Config,
+    ) -> Result<Arc<dyn Stage>, VidflowError> {
+        options.none()?;
+        let chat = match (&config.llm.base_url, &config.llm.model) {
+            (Some(url), Some(model)) => Some(ChatBackend::new(
+                url,
+                model,
+                config.llm.api_key.clone(),
+                Duration::from_secs(config.timeouts.script),
+            )?),
+            (Some(_), None) => {
+                return Err(VidflowError::bad_input(
+                    "llm.base_url is set but llm.model is not: name the model to use",
+                ));
+            }
+            _ => None,
+        };
+        Ok(Arc::new(ScriptStage {
+            chat,
+            base_url: config.llm.base_url.clone().unwrap_or_default(),
+            model: config.llm.model.clone().unwrap_or_default(),
+        }))
+    }
+}
+
+impl Stage for ScriptStage {
+    fn inputs(&self) -> &[Port] {
+        const PORTS: [Port; 1] = [Port::optional(DataType::Article)];
+        &PORTS
+    }
+
+    fn output(&self) -> DataType {
+        DataType::Script
+    }
+
+    fn check(&self, request: &MakeRequest, connected: &[DataType]) -> Result<(), VidflowError> {
+        if request.script_text.is_none() && !connected.contains(&DataType::Article) {
+            return Err(VidflowError::bad_input(
+                "this workflow narrates a script of your own: give one (--script FILE, or `script` in the API), or choose a workflow that reads a page",
+            ));
+        }
+        Ok(())
+    }
+
+    /// With a chat backend the model is part of the key; the extractive summary is fitted
+    /// to the voice's pace, so the voice is.
+    fn key(&self, request: &MakeRequest, inputs: InputKeys<'_>) -> ContentKey {
+        let mut key = ContentKey::builder("script", VERSION)
+            .param_json("max_seconds", &request.max_seconds)
+            .param_json("words_per_second", &WORDS_PER_SECOND);
+        if let Some(k) = inputs.get(DataType::Article) {
+            key = key.input(k);
+        }
+        match (&request.script_text, &self.chat) {
+            (Some(text), _) => key.bytes("user_script", text.as_bytes()),
+            (None, Some(_)) => key
+                .param("backend", "chat")
+                .param("base_url", &self.base_url)
+                .param("model", &self.model),
+            (None, None) => key
+                .param("backend", "extractive")
+                .param("voice", &request.voice),
+        }
+        .build()
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StageContext<'a>,
+        inputs: &'a Inputs,
+    ) -> BoxFuture<'a, Result<Artifact, VidflowError>> {
+        Box::pin(async move {
+            let req = ctx.request;
+            let article = inputs.get::<Article>();
+            let opts = ScriptOptions {
+                max_seconds: req.max_seconds,
+                words_per_second: WORDS_PER_SECOND,
+                ..ScriptOptions::default()
+            };
+            let script = match (&req.script_text, &self.chat, article) {
+                (Some(text), _, _) => {
+                    let title = article.map(|a| a.title.as_str()).filter(|t| !t.is_empty());
+                    let mut s = vidflow_script::script_from_text(text, title)?;
+                    if let Some(a) = article {
+                        attach_images(&mut s, a);
+                    }
+                    s
+                }
+                (None, Some(chat), Some(article)) => chat.write_script(article, &opts).await?,
+                (None, None, Some(article)) => fit_summary(article, &opts, &req.voice).await?,
+                (None, _, None) => {
+                    return Err(VidflowError::bad_input(
+                        "the script stage needs a page's text (an extract stage before it) or a script of your own",
+                    ));
+                }
+            };
+            Ok(Artifact::from(script))
+        })
+    }
+
+    fn timeout(&self, config: &Config) -> Duration {
+        Duration::from_secs(config.timeouts.script)
+    }
+
+    fn weight(&self) -> f64 {
+        6.0
+    }
+
+    /// The extractive summary is spoken to fit the budget; a user's script costs nothing.
+    fn estimate_seconds(&self, request: &MakeRequest) -> f64 {
+        if request.script_text.is_some() {
+            0.01
+        } else {
+            request.max_seconds / 30.0 + 0.2
+        }
+    }
+}
+
+/// Summarises to fit the time budget as spoken: the word budget is a guess at the voice's
+/// pace (pauses and long words vary it), so the summary is spoken once and, when too long,
+/// made again with the budget scaled by how far over it went. Flite speaks a minute of
+/// audio in about two seconds, so this costs little and keeps videos within --max-seconds.
+async fn fit_summary(
+    article: &Article,
+    opts: &ScriptOptions,
+    voice: &str,
+) -> Result<Script, VidflowError> {
+    let mut opts = opts.clone();
+    let mut script = vidflow_script::summarize(article, &opts)?;
+    for _ in 0..4 {
+        let spoken = script.clone();
+        let voice_name = voice.to_owned();
+        let seconds = tokio::task::spawn_blocking(move || {
+            let voice = vidflow_speech::Voice::load(&voice_name)?;
+            vidflow_speech::speak_script(&spoken, &voice, SEGMENT_PAUSE).map(|s| s.duration())
+        })
+        .await
+        .map_err(crate::join_error)??;
+        if seconds <= opts.max_seconds {
+            break;
+        }
+        opts.words_per_second *= opts.max_seconds / seconds * 0.97;
+        let shorter = vidflow_script::summarize(article, &opts)?;
+        if shorter == script {
+            break;
+        }
+        script = shorter;
+    }
+    Ok(script)
+}
+
+/// A user's own script has no image choices: give its segments the page's images in order.
+fn attach_images(script: &mut Script, article: &Article) {
+    for (seg, i) in script
+        .segments
+        .iter_mut()
+        .skip(1)
+        .zip(0..article.images.len())
+    {
+        seg.image = Some(i);
+    }
+}

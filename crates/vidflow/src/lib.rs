@@ -1,0 +1,69 @@
+//! The `vidflow` command line as a library, so that a program of your own can add stage
+//! types and workflows and still have every subcommand: `make`, `run`, `serve`, `worker`,
+//! `bench`, ...
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//!
+//! fn main() -> ExitCode {
+//!     let mut registry = vidflow_stages::registry();
+//!     // registry.register("shout", my_stages::Shout::build);
+//!     vidflow::main_with(registry)
+//! }
+//! ```
+
+mod cli;
+mod commands;
+mod progress;
+mod serve;
+mod settings;
+mod shared_mode;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+use vidflow_core::{Registry, VidflowError};
+
+/// Runs the command line of this process with the stage types and workflows of
+/// `registry`; returns the exit code (0 success, 2 bad input, 1 anything else).
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = cli::Cli::parse();
+    progress::init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli, registry)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// Runs one command line (`args`, program name first) in this process, as the binary
+/// would: for programs and tests that drive the CLI with a registry of their own.
+pub async fn run<I, T>(args: I, registry: Registry) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = cli::Cli::try_parse_from(args)?;
+    commands::run(cli, registry).await
+}
+
+/// The exit code for an error: library errors carry their kind (bad input → 2); anything
+/// else is internal.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    err.downcast_ref::<VidflowError>()
+        .map(|e| e.exit_code())
+        .unwrap_or(1) as u8
+}
