@@ -113,6 +113,8 @@ pub async fn create_video(
     s.engine.validate(&make)?;
     let mut stored = req.clone();
     stored.dry_run = false;
+    // The job runs the workflow it was accepted for, even if the defaults change later.
+    stored.workflow_id = Some(s.engine.workflow_def(&make)?.id);
     let value = serde_json::to_value(&stored)
         .map_err(|e| ApiError::internal("cannot store the request", e))?;
     let submitted = s
