@@ -26,6 +26,13 @@ pub trait Pruner: Send {
     fn prune(&mut self, study: &StudyView<'_>, trial: &mut FrozenTrial) -> Result<bool>;
 }
 
+/// A boxed pruner is a pruner, so one chosen at run time can be handed to the builder.
+impl<P: Pruner + ?Sized> Pruner for Box<P> {
+    fn prune(&mut self, study: &StudyView<'_>, trial: &mut FrozenTrial) -> Result<bool> {
+        (**self).prune(study, trial)
+    }
+}
+
 /// Never prunes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NopPruner;

@@ -138,6 +138,44 @@ pub trait Sampler: Send {
     }
 }
 
+/// A boxed sampler is a sampler, so one chosen at run time can be handed to the builder.
+impl<S: Sampler + ?Sized> Sampler for Box<S> {
+    fn infer_relative_search_space(
+        &mut self,
+        study: &StudyView<'_>,
+        trial: &FrozenTrial,
+    ) -> Result<SearchSpace> {
+        (**self).infer_relative_search_space(study, trial)
+    }
+
+    fn sample_relative(
+        &mut self,
+        study: &StudyView<'_>,
+        trial: &mut FrozenTrial,
+        space: &SearchSpace,
+    ) -> Result<BTreeMap<String, f64>> {
+        (**self).sample_relative(study, trial, space)
+    }
+
+    fn sample_independent(
+        &mut self,
+        study: &StudyView<'_>,
+        trial: &FrozenTrial,
+        name: &str,
+        distribution: &Distribution,
+    ) -> Result<f64> {
+        (**self).sample_independent(study, trial, name, distribution)
+    }
+
+    fn can_exhaust(&self) -> bool {
+        (**self).can_exhaust()
+    }
+
+    fn is_exhausted(&self, study: &StudyView<'_>) -> bool {
+        (**self).is_exhausted(study)
+    }
+}
+
 /// A seeded RNG, or one seeded from the clock and process id when no seed is given.
 pub(crate) fn make_rng(seed: Option<u64>) -> ChaCha8Rng {
     match seed {
