@@ -11,7 +11,7 @@
 mod parzen;
 pub(crate) mod truncnorm;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rand_chacha::ChaCha8Rng;
 
@@ -73,6 +73,9 @@ pub struct TpeSampler {
     search_space: IntersectionSearchSpace,
     /// The last split, reused by the per-parameter samplings of one trial.
     split_cache: Option<SplitCache>,
+    /// Per parameter, the internal value of each finished trial (by snapshot position):
+    /// finished trials never change, so each is looked up by name once.
+    columns: HashMap<String, Vec<Option<Option<f64>>>>,
 }
 
 struct SplitCache {
@@ -103,6 +106,7 @@ impl TpeSampler {
             startup_rng,
             search_space: IntersectionSearchSpace::new(true),
             split_cache: None,
+            columns: HashMap::new(),
         }
     }
 
@@ -163,12 +167,17 @@ impl TpeSampler {
                 above: above.iter().map(position).collect(),
             });
         }
-        let cache = self.split_cache.as_ref().expect("split computed above");
-        let all = study.trials();
-        let by_number = |i: &usize| &*all[*i];
         let multivariate = self.is_multivariate(study);
-        let obs_below = observations(cache.below.iter().map(by_number), space, multivariate);
-        let obs_above = observations(cache.above.iter().map(by_number), space, multivariate);
+        let all = study.trials();
+        for (name, _) in space {
+            let col = self.columns.entry(name.to_string()).or_default();
+            if col.len() < all.len() {
+                col.resize(all.len(), None);
+            }
+        }
+        let cache = self.split_cache.as_ref().expect("split computed above");
+        let obs_below = observations(all, &cache.below, space, multivariate, &mut self.columns);
+        let obs_above = observations(all, &cache.above, space, multivariate, &mut self.columns);
         let params = ParzenParams {
             prior_weight: self.opts.prior_weight,
             consider_magic_clip: self.opts.consider_magic_clip,
@@ -273,10 +282,31 @@ fn split_complete<'t>(
         .map(|t| loss(t.values.as_deref().unwrap_or(&[]), directions))
         .collect();
     if directions.len() <= 1 {
-        let mut order: Vec<usize> = (0..trials.len()).collect();
-        order.sort_by(|&a, &b| lvals[a][0].total_cmp(&lvals[b][0]));
-        let below = order[..n_below].iter().map(|&i| trials[i]).collect();
-        let above = order[n_below..].iter().map(|&i| trials[i]).collect();
+        // The n_below smallest, ties going to the earlier trial: what a stable sort gives,
+        // found in linear time from the n_below-th smallest value.
+        if n_below == 0 {
+            return (Vec::new(), trials.to_vec());
+        }
+        let mut keys: Vec<f64> = lvals.iter().map(|v| v[0]).collect();
+        let (_, kth, _) = keys.select_nth_unstable_by(n_below - 1, f64::total_cmp);
+        let kth = *kth;
+        let mut n_less = lvals
+            .iter()
+            .filter(|v| v[0].total_cmp(&kth).is_lt())
+            .count();
+        let mut below = Vec::with_capacity(n_below);
+        let mut above = Vec::with_capacity(trials.len() - n_below);
+        for (t, v) in trials.iter().zip(&lvals) {
+            let take = match v[0].total_cmp(&kth) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Equal if n_less < n_below => {
+                    n_less += 1;
+                    true
+                }
+                _ => false,
+            };
+            if take { below.push(*t) } else { above.push(*t) }
+        }
         return (below, above);
     }
     if n_below == 0 {
@@ -341,26 +371,54 @@ fn reference_point(lvals: &[Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
-/// Internal values of `space`'s parameters for every trial that has all of them (running
-/// trials also through their jointly sampled parameters), one column per parameter.
-fn observations<'t>(
-    trials: impl Iterator<Item = &'t FrozenTrial>,
+/// Internal values of `space`'s parameters for every trial (at the given snapshot
+/// positions) that has all of them, one column per parameter. Running trials count through
+/// their jointly sampled parameters too (the constant liar needs them); finished trials'
+/// values come from `columns` after the first lookup.
+fn observations(
+    all: &[std::sync::Arc<FrozenTrial>],
+    positions: &[usize],
     space: &[(&str, &Distribution)],
     multivariate: bool,
+    columns: &mut HashMap<String, Vec<Option<Option<f64>>>>,
 ) -> Vec<Vec<f64>> {
-    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); space.len()];
+    let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(positions.len()); space.len()];
+    let mut caches: Vec<&mut Vec<Option<Option<f64>>>> = Vec::with_capacity(space.len());
+    // Distinct names (a search space has no repeats), so the borrows do not overlap.
+    let mut rest: Vec<(&String, &mut Vec<Option<Option<f64>>>)> = columns
+        .iter_mut()
+        .filter(|(k, _)| space.iter().any(|(n, _)| *n == k.as_str()))
+        .collect();
+    for (name, _) in space {
+        let at = rest
+            .iter()
+            .position(|(k, _)| k.as_str() == *name)
+            .expect("columns were made for the space");
+        caches.push(rest.swap_remove(at).1);
+    }
     let mut row = Vec::with_capacity(space.len());
-    for t in trials {
+    for &i in positions {
+        let t = &all[i];
         row.clear();
+        let finished = t.state.is_finished();
         let relative = (multivariate && t.state == TrialState::Running)
             .then(|| t.system_attrs.get(RELATIVE_PARAMS_ATTR))
             .flatten();
-        for (name, _) in space {
-            let v = t.params.get(*name).map(|p| p.internal).or_else(|| {
-                relative
-                    .and_then(|r| r.get(*name))
-                    .and_then(serde_json::Value::as_f64)
-            });
+        for ((name, _), cache) in space.iter().zip(caches.iter_mut()) {
+            let v = match cache[i] {
+                Some(v) if finished => v,
+                _ => {
+                    let v = t.params.get(*name).map(|p| p.internal).or_else(|| {
+                        relative
+                            .and_then(|r| r.get(*name))
+                            .and_then(serde_json::Value::as_f64)
+                    });
+                    if finished {
+                        cache[i] = Some(v);
+                    }
+                    v
+                }
+            };
             match v {
                 Some(v) => row.push(v),
                 None => break,

@@ -162,42 +162,13 @@ impl ParzenEstimator {
     pub(crate) fn log_pdf(&self, samples: &[Vec<f64>]) -> Vec<f64> {
         let n_samples = samples.first().map_or(0, Vec::len);
         let k = self.log_weights.len();
-        let mut acc = vec![0.0; n_samples * k];
-        for row in acc.chunks_exact_mut(k) {
-            row.copy_from_slice(&self.log_weights);
-        }
-        for (dim, column) in self.dims.iter().zip(samples) {
-            match dim {
-                Dim::Categorical {
-                    n_choices,
-                    log_probs,
-                    ..
-                } => {
-                    for (s, &x) in column.iter().enumerate() {
-                        let c = x as usize;
-                        let row = &mut acc[s * k..(s + 1) * k];
-                        for (j, a) in row.iter_mut().enumerate() {
-                            *a += log_probs[j * n_choices + c];
-                        }
-                    }
-                }
-                Dim::Numerical {
-                    mus,
-                    inv_sigmas,
-                    log_norm,
-                    log,
-                    step: None,
-                    ..
-                } => {
-                    for (s, &x) in column.iter().enumerate() {
-                        let x = if *log { x.ln() } else { x };
-                        let row = &mut acc[s * k..(s + 1) * k];
-                        for j in 0..k {
-                            let z = (x - mus[j]) * inv_sigmas[j];
-                            row[j] += -0.5 * z * z + log_norm[j];
-                        }
-                    }
-                }
+        // Grid points repeat among the candidates: each distinct value's kernel masses are
+        // computed once, as a row of k.
+        let grids: Vec<Option<(Vec<f64>, Vec<f64>)>> = self
+            .dims
+            .iter()
+            .zip(samples)
+            .map(|(dim, column)| match dim {
                 Dim::Numerical {
                     mus,
                     inv_sigmas,
@@ -206,50 +177,96 @@ impl ParzenEstimator {
                     step: Some(step),
                     ..
                 } => {
-                    // Grid points repeat a lot among the candidates: compute each once.
                     let mut uniq: Vec<f64> = column.clone();
                     uniq.sort_by(f64::total_cmp);
                     uniq.dedup();
-                    let per_value: Vec<Vec<f64>> = uniq
-                        .iter()
-                        .map(|&x| {
-                            let (mut left, mut right) = (x - step / 2.0, x + step / 2.0);
-                            if *log {
-                                left = left.ln();
-                                right = right.ln();
+                    let mut rows = Vec::with_capacity(uniq.len() * k);
+                    for &x in &uniq {
+                        let (mut left, mut right) = (x - step / 2.0, x + step / 2.0);
+                        if *log {
+                            left = left.ln();
+                            right = right.ln();
+                        }
+                        rows.extend((0..k).map(|j| {
+                            log_gauss_mass(
+                                (left - mus[j]) * inv_sigmas[j],
+                                (right - mus[j]) * inv_sigmas[j],
+                            ) + log_norm[j]
+                        }));
+                    }
+                    Some((uniq, rows))
+                }
+                _ => None,
+            })
+            .collect();
+        // One row of k reused for every sample: no n_samples x k matrix to allocate.
+        let mut row = vec![0.0; k];
+        (0..n_samples)
+            .map(|s| {
+                row.copy_from_slice(&self.log_weights);
+                for ((dim, column), grid) in self.dims.iter().zip(samples).zip(&grids) {
+                    let x = column[s];
+                    match (dim, grid) {
+                        (
+                            Dim::Categorical {
+                                n_choices,
+                                log_probs,
+                                ..
+                            },
+                            _,
+                        ) => {
+                            let c = x as usize;
+                            for (j, a) in row.iter_mut().enumerate() {
+                                *a += log_probs[j * n_choices + c];
                             }
-                            (0..k)
-                                .map(|j| {
-                                    log_gauss_mass(
-                                        (left - mus[j]) * inv_sigmas[j],
-                                        (right - mus[j]) * inv_sigmas[j],
-                                    ) + log_norm[j]
-                                })
-                                .collect()
-                        })
-                        .collect();
-                    for (s, &x) in column.iter().enumerate() {
-                        let u = uniq
-                            .binary_search_by(|v| v.total_cmp(&x))
-                            .expect("value is among the unique values");
-                        let row = &mut acc[s * k..(s + 1) * k];
-                        for (a, v) in row.iter_mut().zip(&per_value[u]) {
-                            *a += v;
+                        }
+                        (_, Some((uniq, rows))) => {
+                            let u = uniq
+                                .binary_search_by(|v| v.total_cmp(&x))
+                                .expect("value is among the unique values");
+                            for (a, v) in row.iter_mut().zip(&rows[u * k..(u + 1) * k]) {
+                                *a += v;
+                            }
+                        }
+                        (
+                            Dim::Numerical {
+                                mus,
+                                inv_sigmas,
+                                log_norm,
+                                log,
+                                ..
+                            },
+                            None,
+                        ) => {
+                            let x = if *log { x.ln() } else { x };
+                            for (((a, mu), inv), c) in
+                                row.iter_mut().zip(mus).zip(inv_sigmas).zip(log_norm)
+                            {
+                                let z = (x - mu) * inv;
+                                *a += -0.5 * z * z + c;
+                            }
                         }
                     }
                 }
-            }
-        }
-        acc.chunks_exact(k).map(log_sum_exp).collect()
+                log_sum_exp(&row)
+            })
+            .collect()
     }
 }
 
+/// `ln(sum(exp(row)))`. Terms more than 60 below the largest are skipped: even a thousand
+/// of them add less than the last bit of the sum (e^-60 * 1000 < 2^-53 * 1e-9).
 fn log_sum_exp(row: &[f64]) -> f64 {
     let mut m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if m == f64::NEG_INFINITY {
         m = 0.0;
     }
-    let s: f64 = row.iter().map(|&v| (v - m).exp()).sum();
+    let cut = m - 60.0;
+    let s: f64 = row
+        .iter()
+        .filter(|&&v| v > cut)
+        .map(|&v| (v - m).exp())
+        .sum();
     s.ln() + m
 }
 
@@ -367,11 +384,12 @@ fn bandwidths(mus: &[f64], low: f64, high: f64, n_kernels: usize, p: ParzenParam
     if n == 0 {
         return Vec::new();
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
+    let mut order: Vec<(f64, usize)> = mus.iter().copied().zip(0..n).collect();
+    // Equal values get equal widths whichever way round they sort.
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut ends = Vec::with_capacity(n + 2);
     ends.push(low);
-    ends.extend(order.iter().map(|&i| mus[i]));
+    ends.extend(order.iter().map(|&(m, _)| m));
     ends.push(high);
     let mut sorted_sigmas: Vec<f64> = (1..=n)
         .map(|i| (ends[i] - ends[i - 1]).max(ends[i + 1] - ends[i]))
@@ -387,7 +405,7 @@ fn bandwidths(mus: &[f64], low: f64, high: f64, n_kernels: usize, p: ParzenParam
         EPS
     };
     let mut sigmas = vec![0.0; n];
-    for (rank, &i) in order.iter().enumerate() {
+    for (rank, &(_, i)) in order.iter().enumerate() {
         sigmas[i] = sorted_sigmas[rank].clamp(minsigma, maxsigma);
     }
     sigmas
