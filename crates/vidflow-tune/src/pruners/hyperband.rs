@@ -38,33 +38,22 @@ impl HyperbandPruner {
                 "bootstrap_count > 0 needs an explicit max_resource".into(),
             ));
         }
-        Ok(HyperbandPruner {
+        let mut pruner = HyperbandPruner {
             min_resource,
             max_resource,
             reduction_factor,
             bootstrap_count,
             brackets: Vec::new(),
             budgets: Vec::new(),
-        })
-    }
-
-    /// How many brackets there are, once known.
-    pub fn n_brackets(&self) -> usize {
-        self.brackets.len()
-    }
-
-    fn try_init(&mut self, study: &StudyView<'_>) -> Result<()> {
-        let max_resource = match self.max_resource {
-            Some(m) => m,
-            None => match study
-                .trials_in(&[TrialState::Complete])
-                .filter_map(|t| t.last_step())
-                .max()
-            {
-                Some(l) => l + 1,
-                None => return Ok(()),
-            },
         };
+        // With the maximum known the brackets are too; "auto" waits for a completed trial.
+        if let Some(max) = max_resource {
+            pruner.build_brackets(max)?;
+        }
+        Ok(pruner)
+    }
+
+    fn build_brackets(&mut self, max_resource: u64) -> Result<()> {
         self.max_resource = Some(max_resource);
         let ratio = max_resource as f64 / self.min_resource as f64;
         let n = (ratio.ln() / (self.reduction_factor as f64).ln()).floor() as i64 + 1;
@@ -82,6 +71,22 @@ impl HyperbandPruner {
             )?);
         }
         Ok(())
+    }
+
+    /// How many brackets there are (0 until the maximum resource is known).
+    pub fn n_brackets(&self) -> usize {
+        self.brackets.len()
+    }
+
+    fn try_init(&mut self, study: &StudyView<'_>) -> Result<()> {
+        let last = study
+            .trials_in(&[TrialState::Complete])
+            .filter_map(|t| t.last_step())
+            .max();
+        match last {
+            Some(l) => self.build_brackets(l + 1),
+            None => Ok(()),
+        }
     }
 
     /// The bracket of trial `number` in study `study_name`.

@@ -385,8 +385,9 @@ fn bandwidths(mus: &[f64], low: f64, high: f64, n_kernels: usize, p: ParzenParam
         return Vec::new();
     }
     let mut order: Vec<(f64, usize)> = mus.iter().copied().zip(0..n).collect();
-    // Equal values get equal widths whichever way round they sort.
-    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // Ties in observation order: which of two equal observations gets the wider kernel
+    // then does not depend on the sort algorithm.
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut ends = Vec::with_capacity(n + 2);
     ends.push(low);
     ends.extend(order.iter().map(|&(m, _)| m));
@@ -458,5 +459,126 @@ mod tests {
         let want = norm_logpdf(0.0) - mass - 10f64.ln();
         let got = pe.log_pdf(&[vec![0.0]])[0];
         assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+
+    #[test]
+    fn log_pdf_matches_optunas_estimator() {
+        // Observations and densities from optuna 5.0.0's _ParzenEstimator (30 observations,
+        // so the older ones are ramped down) over a float, a log float, an int and a
+        // categorical parameter. The ints are distinct: with equal observations, which copy
+        // gets which width depends on the sort's order of ties (numpy's argsort is not
+        // stable either), and ramped weights make that visible.
+        let x = Distribution::Float {
+            low: -5.0,
+            high: 5.0,
+            log: false,
+            step: None,
+        };
+        let lr = Distribution::Float {
+            low: 1e-5,
+            high: 1e-1,
+            log: true,
+            step: None,
+        };
+        let n = Distribution::Int {
+            low: 1,
+            high: 1000,
+            log: false,
+            step: 1,
+        };
+        let c = Distribution::Categorical {
+            choices: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let obs = vec![
+            vec![
+                -0.8297799529742598,
+                2.2032449344215808,
+                -4.998856251826551,
+                -1.9766742736816023,
+                -3.5324410918288693,
+                -4.0766140523120225,
+                -3.137397886223291,
+                -1.5443927295695223,
+                -1.0323252576933006,
+                0.38816734003356945,
+                -0.8080548559670522,
+                1.8521950039675952,
+                -2.9554775026848255,
+                3.7811743639094537,
+                -4.726124068020738,
+                1.704675101784022,
+                -0.8269519763287301,
+                0.5868982844575168,
+                -3.596130614047662,
+                -3.0189851091512123,
+                3.007445686755366,
+                4.682615757193975,
+                -1.8657582184075716,
+                1.9232261566931408,
+                3.7638915229603835,
+                3.9460666350384734,
+                -4.149557886302221,
+                -4.609452167671177,
+                -3.3016958043543108,
+                3.7814250342941307,
+            ],
+            vec![
+                2.473929591304018e-05,
+                0.00048353787772855095,
+                0.06785129181994787,
+                0.0013572540301313666,
+                0.005854751355295724,
+                0.00018283634209844532,
+                0.005571905096939265,
+                0.021802318892988535,
+                1.183458707441061e-05,
+                0.010013300735281479,
+                0.0902494067192741,
+                0.009832469717408681,
+                0.00013236585469415487,
+                0.014358772473434613,
+                2.5876410154210496e-05,
+                0.0006188339116517525,
+                0.04309054751874313,
+                0.0001494364677378836,
+                0.00014161242322273667,
+                3.31218273062551e-05,
+                1.1952749874776882e-05,
+                0.0051920890413743835,
+                7.022834985764343e-05,
+                0.00011539490593862673,
+                0.0009253214657642581,
+                1.634745612637677e-05,
+                0.001979112227357909,
+                3.862907418494322e-05,
+                0.0022762614721505586,
+                0.00629554655842228,
+            ],
+            vec![
+                375.0, 182.0, 827.0, 176.0, 28.0, 940.0, 330.0, 305.0, 747.0, 50.0, 95.0, 245.0,
+                835.0, 603.0, 260.0, 587.0, 205.0, 922.0, 608.0, 86.0, 539.0, 736.0, 321.0, 102.0,
+                419.0, 155.0, 120.0, 517.0, 405.0, 346.0,
+            ],
+            vec![
+                0.0, 0.0, 2.0, 2.0, 2.0, 0.0, 1.0, 2.0, 0.0, 2.0, 2.0, 1.0, 2.0, 1.0, 0.0, 2.0,
+                1.0, 2.0, 0.0, 2.0, 0.0, 2.0, 1.0, 0.0, 1.0, 0.0, 0.0, 2.0, 2.0, 2.0,
+            ],
+        ];
+        let p = ParzenParams {
+            prior_weight: 1.0,
+            consider_magic_clip: true,
+            consider_endpoints: false,
+        };
+        let pe = ParzenEstimator::new(&obs, &[&x, &lr, &n, &c], p, None);
+        let samples = vec![
+            vec![0.0, -4.9, 3.3],
+            vec![1e-3, 2e-5, 0.09],
+            vec![7.0, 1.0, 1000.0],
+            vec![0.0, 2.0, 1.0],
+        ];
+        let want = vec![-15.880939063395827, -16.093757124981575, -16.05709190482977];
+        for (got, want) in pe.log_pdf(&samples).iter().zip(want) {
+            assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        }
     }
 }

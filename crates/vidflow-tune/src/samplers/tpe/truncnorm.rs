@@ -152,6 +152,61 @@ mod tests {
     }
 
     #[test]
+    fn ppf_and_mass_match_optunas() {
+        // (q, a, b, ppf, log mass) from optuna 5.0.0's _truncnorm.ppf / _log_gauss_mass.
+        let cases = [
+            (
+                0.3,
+                -1.0,
+                1.0,
+                -0.349_219_932_456_882_26,
+                -0.381_715_146_302_126_16,
+            ),
+            (
+                0.9,
+                -30.0,
+                -25.0,
+                -25.004_207_356_750_868,
+                -316.639_408_008_020_2,
+            ),
+            (0.2, 2.0, 9.0, 2.092_428_392_979_464, -3.783_184_333_682_031),
+            (
+                0.7,
+                -0.2,
+                40.0,
+                0.939_340_744_524_912,
+                -0.546_004_353_722_774_2,
+            ),
+            (
+                1e-6,
+                -3.0,
+                3.0,
+                -2.999_775_045_615_970_6,
+                -0.002_703_447_085_475_981,
+            ),
+            (
+                0.5,
+                0.5,
+                0.6,
+                0.549_313_015_964_432_8,
+                -3.373_064_226_942_797_3,
+            ),
+        ];
+        for (q, a, b, want_ppf, want_mass) in cases {
+            let got = ppf(q, a, b);
+            assert!(
+                (got - want_ppf).abs() < 1e-9 * want_ppf.abs().max(1.0),
+                "ppf({q}, {a}, {b}) = {got}"
+            );
+            let mass = log_gauss_mass(a, b);
+            assert!(
+                (mass - want_mass).abs() < 1e-12 * want_mass.abs().max(1.0),
+                "mass({a}, {b}) = {mass}"
+            );
+        }
+    }
+
+    #[test]
     fn gauss_mass_of_the_whole_line_is_one() {
         assert!(log_gauss_mass(-40.0, 40.0).abs() < 1e-15);
         assert!((log_gauss_mass(0.0, 40.0) - 0.5f64.ln()).abs() < 1e-15);
