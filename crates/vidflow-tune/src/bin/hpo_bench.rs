@@ -110,6 +110,9 @@ fn parse_args() -> Result<Args, String> {
         ));
     }
     let trials = num("trials", need("trials")?)? as usize;
+    if trials == 0 {
+        return Err("--trials must be at least 1".into());
+    }
     let seed = num("seed", need("seed")?)?;
     let mut report_at = Vec::new();
     if let Some(r) = get.get("report-at") {
