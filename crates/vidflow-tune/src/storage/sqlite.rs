@@ -680,12 +680,17 @@ impl Storage for SqliteStorage {
     }
 
     fn update_trial(&self, trial: &FrozenTrial, urgent: bool) -> Result<()> {
-        {
-            let mut owned = lock(&self.owned);
-            match owned.get_mut(&trial.id) {
-                Some(t) => *t = trial.clone(),
-                None => return Err(self.not_running(trial)),
+        let known = match lock(&self.owned).get_mut(&trial.id) {
+            Some(t) => {
+                *t = trial.clone();
+                true
             }
+            None => false,
+        };
+        // Asked with the `owned` lock released: nothing holds two of this storage's locks
+        // while waiting for the database.
+        if !known {
+            return Err(self.not_running(trial));
         }
         if urgent { self.flush(trial) } else { Ok(()) }
     }
