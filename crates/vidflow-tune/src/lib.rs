@@ -48,6 +48,8 @@
 //! assert_eq!(study.trials().unwrap().len(), 1);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod benchmarks;
 pub mod distribution;
 mod error;
