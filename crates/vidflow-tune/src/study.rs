@@ -16,7 +16,7 @@ use crate::pruners::{NopPruner, Pruner};
 use crate::samplers::tpe::RELATIVE_PARAMS_ATTR;
 use crate::samplers::{Sampler, StudyView, TpeSampler};
 use crate::storage::{FIXED_PARAMS_ATTR, MemoryStorage, Storage, StudyRecord, now_s};
-use crate::trial::{HeartbeatThread, Trial};
+use crate::trial::Trial;
 
 /// Whether an objective is minimised or maximised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -379,9 +379,6 @@ impl Study {
         if record.system_attrs.len() != attrs_before {
             storage.update_trial(&record, false)?;
         }
-        let heartbeat = storage
-            .heartbeat()
-            .map(|hb| HeartbeatThread::start(storage.clone(), record.id, hb.interval));
         Ok(Trial::new(
             self.clone(),
             record,
@@ -389,7 +386,6 @@ impl Study {
             relative,
             fixed,
             snapshot,
-            heartbeat,
         ))
     }
 

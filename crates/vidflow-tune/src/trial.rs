@@ -2,9 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -12,7 +9,7 @@ use crate::distribution::{Choice, Distribution, ParamValue};
 use crate::error::{Error, Result};
 use crate::frozen::{FrozenTrial, Param, TrialState};
 use crate::samplers::SearchSpace;
-use crate::storage::{Storage, now_s};
+use crate::storage::now_s;
 use crate::study::Study;
 
 /// A trial being evaluated. The objective asks it for parameters (`suggest_*`), may report
@@ -28,7 +25,6 @@ pub struct Trial {
     relative: BTreeMap<String, f64>,
     fixed: BTreeMap<String, ParamValue>,
     snapshot: Arc<Vec<Arc<FrozenTrial>>>,
-    heartbeat: Option<HeartbeatThread>,
 }
 
 impl Trial {
@@ -39,7 +35,6 @@ impl Trial {
         relative: BTreeMap<String, f64>,
         fixed: BTreeMap<String, ParamValue>,
         snapshot: Arc<Vec<Arc<FrozenTrial>>>,
-        heartbeat: Option<HeartbeatThread>,
     ) -> Self {
         Trial {
             study,
@@ -48,7 +43,6 @@ impl Trial {
             relative,
             fixed,
             snapshot,
-            heartbeat,
         }
     }
 
@@ -60,9 +54,8 @@ impl Trial {
         self.record.as_mut().expect("a trial is live until told")
     }
 
-    /// Hands the record over for `tell`, stopping the heartbeat first.
+    /// Hands the record over for `tell`.
     pub(crate) fn finish(mut self) -> FrozenTrial {
-        self.heartbeat.take();
         self.record.take().expect("a trial is told once")
     }
 
@@ -254,7 +247,6 @@ impl Trial {
 
 impl Drop for Trial {
     fn drop(&mut self) {
-        self.heartbeat.take();
         if let Some(mut rec) = self.record.take() {
             rec.state = TrialState::Failed;
             rec.completed_at = Some(now_s());
@@ -264,41 +256,6 @@ impl Drop for Trial {
             );
             // Best effort: if even this fails, the heartbeat timeout catches the trial.
             let _ = self.study.inner.storage.finish_trial(&rec);
-        }
-    }
-}
-
-/// Refreshes a running trial's heartbeat from a thread of its own until dropped.
-pub(crate) struct HeartbeatThread {
-    stop: Option<mpsc::Sender<()>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl HeartbeatThread {
-    pub(crate) fn start(storage: Arc<dyn Storage>, trial_id: i64, interval: Duration) -> Self {
-        let (tx, rx) = mpsc::channel::<()>();
-        let handle = std::thread::Builder::new()
-            .name(format!("heartbeat-{trial_id}"))
-            .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
-                    // A missed beat is retried at the next interval; only a long silence
-                    // (the grace period) fails the trial.
-                    let _ = storage.record_heartbeat(trial_id);
-                }
-            })
-            .ok();
-        HeartbeatThread {
-            stop: Some(tx),
-            handle,
-        }
-    }
-}
-
-impl Drop for HeartbeatThread {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
         }
     }
 }

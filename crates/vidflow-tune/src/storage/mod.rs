@@ -38,8 +38,9 @@ pub struct StudyRecord {
 
 /// How a storage notices trials whose process died.
 ///
-/// The process running a trial refreshes the trial's heartbeat every `interval`; a running
-/// trial whose heartbeat is older than `grace` is marked failed by the next `start_trial` of
+/// The storage of the process running a trial refreshes the trial's heartbeat every
+/// `interval` (one thread per storage, whatever the number of trials); a running trial
+/// whose heartbeat is older than `grace` is marked failed by the next `start_trial` of
 /// any process, and (with `retry`) its parameters are enqueued again, so the point it was
 /// evaluating is not lost.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -121,11 +122,6 @@ pub trait Storage: Send + Sync {
     /// The heartbeat settings, if this storage watches for dead processes.
     fn heartbeat(&self) -> Option<Heartbeat> {
         None
-    }
-
-    /// Refreshes a running trial's heartbeat (and writes whatever was held back for it).
-    fn record_heartbeat(&self, _trial_id: i64) -> Result<()> {
-        Ok(())
     }
 
     /// Marks the study's running trials with stale heartbeats failed now; returns their

@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -74,6 +75,12 @@ const TRIAL_COLUMNS: &str = "trial_id, number, state, objective_values, params, 
 /// assert_eq!(again.trials().unwrap().len(), 5);
 /// ```
 pub struct SqliteStorage {
+    shared: Arc<Shared>,
+    beat: Option<BeatThread>,
+}
+
+/// What the storage and its heartbeat thread share.
+struct Shared {
     path: PathBuf,
     conn: Mutex<Connection>,
     heartbeat: Option<Heartbeat>,
@@ -81,6 +88,45 @@ pub struct SqliteStorage {
     owned: Mutex<HashMap<i64, FrozenTrial>>,
     /// Per study: every trial read so far, by number, and the highest `seq` seen.
     cache: Mutex<HashMap<StudyId, StudyCache>>,
+}
+
+/// Beats for every running trial of this storage from one thread, until dropped.
+struct BeatThread {
+    stop: Option<mpsc::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl BeatThread {
+    fn start(shared: Arc<Shared>, interval: Duration) -> Option<Self> {
+        let (tx, rx) = mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("vidflow-tune-heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
+                    let running: Vec<FrozenTrial> = lock(&shared.owned).values().cloned().collect();
+                    for t in running {
+                        // A missed beat is retried at the next interval; only a silence as
+                        // long as the grace period fails the trial. The flush also writes
+                        // what was held back.
+                        let _ = shared.flush(&t);
+                    }
+                }
+            })
+            .ok()?;
+        Some(BeatThread {
+            stop: Some(tx),
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for BeatThread {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -129,20 +175,31 @@ impl SqliteStorage {
             .map_err(|e| sql_err(&path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| sql_err(&path, e))?;
-        Ok(SqliteStorage {
+        let shared = Arc::new(Shared {
             path,
             conn: Mutex::new(conn),
             heartbeat,
             owned: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
-        })
+        });
+        let beat = heartbeat.and_then(|hb| BeatThread::start(shared.clone(), hb.interval));
+        Ok(SqliteStorage { shared, beat })
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
+}
 
+impl Drop for SqliteStorage {
+    fn drop(&mut self) {
+        // Stop beating before the connection goes.
+        self.beat.take();
+    }
+}
+
+impl Shared {
     fn err(&self, e: rusqlite::Error) -> Error {
         sql_err(&self.path, e)
     }
@@ -482,7 +539,7 @@ fn parse_directions(s: &str) -> Option<Vec<Direction>> {
     serde_json::from_str(s).ok()
 }
 
-impl Storage for SqliteStorage {
+impl Storage for Shared {
     fn describe(&self) -> String {
         format!("sqlite:///{}", self.path.display())
     }
@@ -770,16 +827,77 @@ impl Storage for SqliteStorage {
         self.heartbeat
     }
 
-    fn record_heartbeat(&self, trial_id: i64) -> Result<()> {
-        let mine = lock(&self.owned).get(&trial_id).cloned();
-        match mine {
-            // Piggyback whatever was held back on the beat.
-            Some(t) => self.flush(&t),
-            None => Ok(()),
-        }
+    fn fail_stale_trials(&self, study: StudyId) -> Result<Vec<u64>> {
+        self.write(|tx| self.fail_stale(tx, study))
+    }
+}
+
+/// Every call goes to the shared part; the heartbeat thread is the only other user of it.
+impl Storage for SqliteStorage {
+    fn describe(&self) -> String {
+        self.shared.describe()
+    }
+
+    fn create_study(
+        &self,
+        name: &str,
+        directions: &[Direction],
+        load_if_exists: bool,
+    ) -> Result<StudyRecord> {
+        self.shared.create_study(name, directions, load_if_exists)
+    }
+
+    fn load_study(&self, name: &str) -> Result<StudyRecord> {
+        self.shared.load_study(name)
+    }
+
+    fn study_names(&self) -> Result<Vec<String>> {
+        self.shared.study_names()
+    }
+
+    fn study_system_attrs(&self, study: StudyId) -> Result<BTreeMap<String, serde_json::Value>> {
+        self.shared.study_system_attrs(study)
+    }
+
+    fn set_study_system_attr(
+        &self,
+        study: StudyId,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        self.shared.set_study_system_attr(study, key, value)
+    }
+
+    fn enqueue_trial(
+        &self,
+        study: StudyId,
+        params: &BTreeMap<String, ParamValue>,
+        user_attrs: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<u64> {
+        self.shared.enqueue_trial(study, params, user_attrs)
+    }
+
+    fn start_trial(&self, study: StudyId) -> Result<FrozenTrial> {
+        self.shared.start_trial(study)
+    }
+
+    fn update_trial(&self, trial: &FrozenTrial, urgent: bool) -> Result<()> {
+        self.shared.update_trial(trial, urgent)
+    }
+
+    fn finish_trial(&self, trial: &FrozenTrial) -> Result<()> {
+        self.shared.finish_trial(trial)
+    }
+
+    fn trials(&self, study: StudyId) -> Result<Vec<Arc<FrozenTrial>>> {
+        self.shared.trials(study)
+    }
+
+    fn heartbeat(&self) -> Option<Heartbeat> {
+        self.shared.heartbeat
     }
 
     fn fail_stale_trials(&self, study: StudyId) -> Result<Vec<u64>> {
-        self.write(|tx| self.fail_stale(tx, study))
+        self.shared.fail_stale_trials(study)
     }
 }
