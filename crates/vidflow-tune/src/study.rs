@@ -361,7 +361,7 @@ impl Study {
             .get(FIXED_PARAMS_ATTR)
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default();
-        let attrs_before = record.system_attrs.len();
+        let attrs_before = record.system_attrs.clone();
         let (space, mut relative) = {
             let view = self.view(&snapshot);
             let mut sampler = self.sampler();
@@ -376,7 +376,7 @@ impl Study {
                 serde_json::to_value(&relative).expect("floats serialise"),
             );
         }
-        if record.system_attrs.len() != attrs_before {
+        if record.system_attrs != attrs_before {
             storage.update_trial(&record, false)?;
         }
         Ok(Trial::new(
