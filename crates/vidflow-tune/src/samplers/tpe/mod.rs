@@ -566,4 +566,39 @@ mod tests {
             "the knee point is kept"
         );
     }
+
+    #[test]
+    fn running_trials_count_through_their_jointly_sampled_values() {
+        // The constant liar needs a running trial's point before the objective suggested it:
+        // multivariate TPE reads it from the relative parameters `ask` stored.
+        let d = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: None,
+        };
+        let mut done = complete(0, vec![1.0]);
+        done.params.insert(
+            "x".into(),
+            crate::frozen::Param {
+                distribution: d.clone(),
+                internal: 0.25,
+            },
+        );
+        let mut running = complete(1, vec![]);
+        running.state = TrialState::Running;
+        running.values = None;
+        running
+            .system_attrs
+            .insert(RELATIVE_PARAMS_ATTR.into(), serde_json::json!({"x": 0.75}));
+        let all = vec![std::sync::Arc::new(done), std::sync::Arc::new(running)];
+        let space = [("x", &d)];
+        let mut cache = HashMap::new();
+        cache.insert("x".to_string(), vec![None; 2]);
+        let cols = observations(&all, &[0, 1], &space, true, &mut cache);
+        assert_eq!(cols, vec![vec![0.25, 0.75]]);
+        // Independent TPE only knows what was suggested.
+        let cols = observations(&all, &[0, 1], &space, false, &mut cache);
+        assert_eq!(cols, vec![vec![0.25]]);
+    }
 }
