@@ -132,14 +132,29 @@ def quality(a_path, b_path):
     print(f"\ncells where A is worse at p < {ALPHA}: {n_worse}")
 
 
+def storage_kind(r):
+    s = r["storage"]
+    if s == "memory":
+        kind = "memory"
+    elif s.startswith("sqlite:////dev/shm/"):
+        kind = "sqlite tmpfs"
+    elif s.startswith("sqlite:"):
+        kind = "sqlite disk"
+    else:
+        kind = s.split(":", 1)[0]
+    if r.get("trials_before"):
+        kind += f" (resumed after {r['trials_before']})"
+    return kind
+
+
 def overhead(paths):
     rows = defaultdict(list)
     for p in paths:
         for r in load(p):
-            key = (r["impl"], r["function"], r["sampler"], r["storage"])
+            key = (r["impl"], r["function"], r["sampler"], storage_kind(r), r["trials"])
             rows[key].append(r)
     print("| impl | function | sampler | storage | N | median wall ms | median overhead ms/trial "
-          "| median CPU overhead ms/trial | marginal ms/trial | median create ms | runs |")
+          "| median CPU overhead ms/trial | marginal ms/trial | median create (or load) ms | runs |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in sorted(rows):
         runs = rows[key]
