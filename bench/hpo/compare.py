@@ -171,7 +171,8 @@ def overhead(paths):
             cpu = quantile(cpu, 0.5) if all(v is not None for v in cpu) else None
             marginal = "-" if prev is None else fmt((wall - prev[1]) / (n - prev[0]))
             create = quantile([r["create_ms"] for r in runs], 0.5)
-            print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {n} | {fmt(wall)} | {fmt(ov)} | "
+            where = f"{n}" if n == key[4] else f"{n} of {key[4]}"
+            print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {where} | {fmt(wall)} | {fmt(ov)} | "
                   f"{fmt(cpu)} | {marginal} | {fmt(create)} | {len(cs)} |")
             prev = (n, wall)
 
