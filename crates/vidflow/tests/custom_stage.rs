@@ -5,59 +5,21 @@
 //! file made of built-in stages.
 
 mod common;
+/// The stage type of the `custom_workflow` example: a script in capitals.
+#[path = "../../vidflow-stages/examples/custom_workflow/shout.rs"]
+mod shout;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use vidflow_cache::TieredCache;
-use vidflow_core::{
-    Artifact, BoxFuture, Config, ContentKey, DataType, InputKeys, Inputs, MakeRequest, Port,
-    Registry, Script, Stage, StageContext, VidflowError, WorkflowDef,
-};
+use vidflow_core::{Config, Registry, WorkflowDef};
 use vidflow_dist::{TaskQueue, Worker, WorkerOptions};
 use vidflow_metrics::Metrics;
 use vidflow_redis_test::{TestRedis, unique_prefix};
 use vidflow_server::Server;
 use vidflow_stages::Engine;
-
-/// Every word of the script shouted: the whole stage type is this struct, its `Stage`
-/// impl, and one `register` line.
-struct Shout;
-
-impl Stage for Shout {
-    fn inputs(&self) -> &[Port] {
-        const PORTS: [Port; 1] = [Port::required(DataType::Script)];
-        &PORTS
-    }
-
-    fn output(&self) -> DataType {
-        DataType::Script
-    }
-
-    fn key(&self, _request: &MakeRequest, inputs: InputKeys<'_>) -> ContentKey {
-        let mut key = ContentKey::builder("shout", 1);
-        if let Some(script) = inputs.get(DataType::Script) {
-            key = key.input(script);
-        }
-        key.build()
-    }
-
-    fn run<'a>(
-        &'a self,
-        _ctx: &'a StageContext<'a>,
-        inputs: &'a Inputs,
-    ) -> BoxFuture<'a, Result<Artifact, VidflowError>> {
-        Box::pin(async move {
-            let mut script: Script = inputs.need::<Script>()?.as_ref().clone();
-            for segment in &mut script.segments {
-                segment.narration = segment.narration.to_uppercase();
-                segment.key_sentence = segment.key_sentence.to_uppercase();
-            }
-            Ok(Artifact::from(script))
-        })
-    }
-}
 
 /// The user's script, shouted, spoken.
 const SHOUTED: &str = r#"
@@ -83,10 +45,7 @@ const SCRIPT: &str = "Loud news\n\nThe tide comes in twice a day.\n\nCrabs hide 
 
 fn registry() -> Registry {
     let mut registry = vidflow_stages::registry();
-    registry.register("shout", |options, _config| {
-        options.none()?;
-        Ok(Arc::new(Shout))
-    });
+    registry.register("shout", shout::Shout::build);
     registry.add_workflow(WorkflowDef::from_toml(SHOUTED).unwrap());
     registry
 }

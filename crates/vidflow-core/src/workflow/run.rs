@@ -413,11 +413,11 @@ impl Workflow {
         // Checked before any stage runs; the real split needs the inputs.
         ChunkPlan::new(1, 1, 1.0, chunk_seconds)?;
         let c = self.chunked()?;
-        let (inputs, _) = self.chunk_inputs(env, request, c).await?;
+        let (inputs, _) = self.upstream(env, request, c).await?;
         self.nodes[c]
             .stage
             .chunked()
-            .expect("chunked")
+            .ok_or_else(not_chunked)?
             .plan(&inputs, chunk_seconds)
     }
 
@@ -472,24 +472,10 @@ impl Workflow {
         let c = self.chunked()?;
         let key =
             ContentKey::from_string(self.chunk_keys(request, plan)?.chunks[index as usize].clone());
-        let name = self.nodes[c].name.clone();
-        if let Some(hit) = env.cache.get(&key).await {
-            return Ok(self.chunk_done(
-                env,
-                c,
-                &key,
-                hit.bytes.len() as u64,
-                Some(hit.backend),
-                started,
-            ));
+        if let Some(report) = self.chunk_cached(env, c, &key, started).await {
+            return Ok(report);
         }
-        let (inputs, _) = self.chunk_inputs(env, request, c).await?;
-        let chunked = self.nodes[c].stage.chunked().expect("chunked");
-        plan.check(Some(chunked.plan(&inputs, plan_seconds(plan))?.work()))?;
-        env.progress.report(Progress::StageStarted {
-            percent: self.percent(&name, 0.0),
-            stage: name,
-        });
+        let inputs = self.chunk_inputs(env, request, c, plan).await?;
         env.cancel.check()?;
         let file = self
             .compute(env, request, c, &inputs, Work::Chunk(span))
@@ -516,24 +502,10 @@ impl Workflow {
         let keys = self.chunk_keys(request, plan)?;
         let c = self.chunked()?;
         let assembled = ContentKey::from_string(keys.assembled.clone());
-        if let Some(hit) = env.cache.get(&assembled).await {
-            return Ok(self.chunk_done(
-                env,
-                c,
-                &assembled,
-                hit.bytes.len() as u64,
-                Some(hit.backend),
-                started,
-            ));
+        if let Some(report) = self.chunk_cached(env, c, &assembled, started).await {
+            return Ok(report);
         }
-        let (inputs, _) = self.chunk_inputs(env, request, c).await?;
-        let chunked = self.nodes[c].stage.chunked().expect("chunked");
-        plan.check(Some(chunked.plan(&inputs, plan_seconds(plan))?.work()))?;
-        let name = self.nodes[c].name.clone();
-        env.progress.report(Progress::StageStarted {
-            percent: self.percent(&name, 0.0),
-            stage: name,
-        });
+        let inputs = self.chunk_inputs(env, request, c, plan).await?;
         let mut parts = Vec::with_capacity(plan.chunks.len());
         for (span, key) in plan.chunks.iter().zip(&keys.chunks) {
             env.cancel.check()?;
@@ -563,8 +535,47 @@ impl Workflow {
         Ok(self.chunk_done(env, c, &assembled, bytes.len() as u64, None, started))
     }
 
-    /// The chunked stage's inputs, run (cached) up to it.
+    /// The report for `key` when the cache holds it, with its stage's events.
+    async fn chunk_cached(
+        &self,
+        env: &RunEnv<'_>,
+        c: usize,
+        key: &ContentKey,
+        started: Instant,
+    ) -> Option<ChunkReport> {
+        let hit = env.cache.get(key).await?;
+        Some(self.chunk_done(
+            env,
+            c,
+            key,
+            hit.bytes.len() as u64,
+            Some(hit.backend),
+            started,
+        ))
+    }
+
+    /// The chunked stage's inputs, run (cached) up to it; checks that `plan` was made for
+    /// the work they make, and announces the stage.
     async fn chunk_inputs(
+        &self,
+        env: &RunEnv<'_>,
+        request: &MakeRequest,
+        c: usize,
+        plan: &ChunkPlan,
+    ) -> Result<Inputs, VidflowError> {
+        let (inputs, _) = self.upstream(env, request, c).await?;
+        let chunked = self.nodes[c].stage.chunked().ok_or_else(not_chunked)?;
+        plan.check(Some(chunked.plan(&inputs, plan_seconds(plan))?.work()))?;
+        let name = self.nodes[c].name.clone();
+        env.progress.report(Progress::StageStarted {
+            percent: self.percent(&name, 0.0),
+            stage: name,
+        });
+        Ok(inputs)
+    }
+
+    /// The inputs of stage `c`, run (cached) up to it, and their size.
+    async fn upstream(
         &self,
         env: &RunEnv<'_>,
         request: &MakeRequest,

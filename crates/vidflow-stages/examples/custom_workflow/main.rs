@@ -4,53 +4,13 @@
 //!
 //! `cargo run -p vidflow-stages --example custom_workflow`
 
+mod shout;
+
 use std::sync::Arc;
 
 use vidflow_cache::{MemoryCache, TieredCache};
-use vidflow_core::{
-    Artifact, BoxFuture, CancelFlag, Config, ContentKey, DataType, InputKeys, Inputs, MakeRequest,
-    Port, Script, Stage, StageContext, VideoSize, VidflowError, WorkflowDef,
-};
+use vidflow_core::{CancelFlag, Config, MakeRequest, VideoSize, WorkflowDef};
 use vidflow_stages::{Engine, MakeOutput};
-
-/// The new stage type: a script in capitals.
-struct Shout;
-
-impl Stage for Shout {
-    /// It takes a script...
-    fn inputs(&self) -> &[Port] {
-        const PORTS: [Port; 1] = [Port::required(DataType::Script)];
-        &PORTS
-    }
-
-    /// ...and makes one.
-    fn output(&self) -> DataType {
-        DataType::Script
-    }
-
-    /// Its output depends on its input alone: the key chains the input's key.
-    fn key(&self, _request: &MakeRequest, inputs: InputKeys<'_>) -> ContentKey {
-        let mut key = ContentKey::builder("shout", 1);
-        if let Some(script) = inputs.get(DataType::Script) {
-            key = key.input(script);
-        }
-        key.build()
-    }
-
-    fn run<'a>(
-        &'a self,
-        _ctx: &'a StageContext<'a>,
-        inputs: &'a Inputs,
-    ) -> BoxFuture<'a, Result<Artifact, VidflowError>> {
-        Box::pin(async move {
-            let mut script: Script = inputs.need::<Script>()?.as_ref().clone();
-            for segment in &mut script.segments {
-                segment.narration = segment.narration.to_uppercase();
-            }
-            Ok(Artifact::from(script))
-        })
-    }
-}
 
 const WORKFLOW: &str = r#"
 id = "shouted"
@@ -70,10 +30,7 @@ inputs = ["script"]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The built-in stages and workflows, plus one stage type and one workflow.
     let mut registry = vidflow_stages::registry();
-    registry.register("shout", |options, _config| {
-        options.none()?;
-        Ok(Arc::new(Shout))
-    });
+    registry.register("shout", shout::Shout::build);
     registry.add_workflow(WorkflowDef::from_toml(WORKFLOW)?);
 
     let cache = TieredCache::new(vec![Arc::new(MemoryCache::new(16 << 20, None))]);
