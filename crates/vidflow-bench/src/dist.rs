@@ -201,6 +201,7 @@ fn request(script: String, seconds: f64, voice: &str) -> MakeRequest {
         voice: voice.into(),
         preset: "veryfast".into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output: std::env::temp_dir().join("vidflow-bench-dist.mp4"),

@@ -161,6 +161,7 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
         voice: "slt".into(),
         preset: preset.into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output: out.clone(),

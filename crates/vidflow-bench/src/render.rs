@@ -80,6 +80,7 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
             voice: "slt".into(),
             preset: "veryfast".into(),
             crf: 23,
+            x264: Default::default(),
             subtitles: true,
             stop_after: None,
             output: work.path().join("unused.mp4"),
@@ -125,6 +126,7 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
                     output: work.path().join(format!("e2e-{i}.mp4")),
                     preset: preset.into(),
                     crf: 23,
+                    x264: Default::default(),
                     threads: 0,
                     chunk_frames: Config::default().chunk_frames,
                 };

@@ -185,6 +185,11 @@ pub struct VideoDefaults {
     pub crf: u8,
     /// Burn subtitles into the frames.
     pub subtitles: bool,
+    /// x264 settings beyond preset and CRF.
+    pub x264: X264Tuning,
+    /// A study file of `vidflow tune encode`: its chosen point sets preset, CRF and the
+    /// x264 settings (over `preset`, `crf` and `x264` here).
+    pub encode_profile: Option<PathBuf>,
 }
 
 /// OpenAI-compatible `/v1/chat/completions` endpoint for the script stage.
@@ -285,6 +290,8 @@ impl Default for VideoDefaults {
             preset: "veryfast".into(),
             crf: 23,
             subtitles: true,
+            x264: X264Tuning::default(),
+            encode_profile: None,
         }
     }
 }
@@ -301,6 +308,67 @@ pub const PRESETS: [&str; 9] = [
     "slower",
     "veryslow",
 ];
+
+/// libx264 settings beyond preset and CRF; each left to x264 when unset. What
+/// `vidflow tune encode` searches besides preset and CRF.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct X264Tuning {
+    /// `-tune`: psychovisual settings for a kind of content (`film`, `animation`,
+    /// `stillimage`, ...).
+    pub tune: Option<String>,
+    /// `-g`: the most frames between two keyframes.
+    pub keyint: Option<u32>,
+    /// `aq-mode`: adaptive quantisation (0 off, 1 variance, 2 auto-variance, 3 auto-variance
+    /// biased to dark scenes).
+    pub aq_mode: Option<u8>,
+}
+
+/// The `-tune` values x264 knows.
+pub const X264_TUNES: [&str; 8] = [
+    "film",
+    "animation",
+    "grain",
+    "stillimage",
+    "fastdecode",
+    "zerolatency",
+    "psnr",
+    "ssim",
+];
+
+impl X264Tuning {
+    /// Checks each setting, naming the first that is out of range.
+    pub fn check(&self) -> Result<(), VidflowError> {
+        if let Some(t) = &self.tune
+            && !X264_TUNES.contains(&t.as_str())
+        {
+            return Err(VidflowError::bad_input(format!(
+                "invalid x264 tune '{t}': use one of {}",
+                X264_TUNES.join(", ")
+            )));
+        }
+        if let Some(k) = self.keyint
+            && !(1..=1000).contains(&k)
+        {
+            return Err(VidflowError::bad_input(format!(
+                "invalid keyframe interval {k}: use 1 to 1000 frames"
+            )));
+        }
+        if let Some(a) = self.aq_mode
+            && a > 3
+        {
+            return Err(VidflowError::bad_input(format!(
+                "invalid aq-mode {a}: use 0 to 3"
+            )));
+        }
+        Ok(())
+    }
+
+    /// True when every setting is left to x264.
+    pub fn is_default(&self) -> bool {
+        self == &X264Tuning::default()
+    }
+}
 
 /// Checks x264 settings: a known preset and a CRF of 0 to 51.
 pub fn check_encoder(preset: &str, crf: u8) -> Result<(), VidflowError> {
@@ -410,6 +478,7 @@ impl Config {
             )));
         }
         check_encoder(&self.video.preset, self.video.crf)?;
+        self.video.x264.check()?;
         if self.chunk_frames == 0 {
             return Err(VidflowError::bad_input("chunk_frames must be at least 1"));
         }

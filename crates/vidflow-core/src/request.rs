@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::X264Tuning;
 use crate::error::VidflowError;
 use crate::progress::StageName;
 use crate::timeline::VideoSize;
@@ -78,6 +79,9 @@ pub struct MakeRequest {
     pub preset: String,
     /// x264 CRF.
     pub crf: u8,
+    /// x264 settings beyond preset and CRF.
+    #[serde(default)]
+    pub x264: X264Tuning,
     /// Burn subtitles into the video.
     pub subtitles: bool,
     /// Stop after this stage and return its output instead of the workflow's.

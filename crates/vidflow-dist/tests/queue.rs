@@ -64,6 +64,7 @@ fn spec(source: bool) -> JobSpec {
             voice: "slt".into(),
             preset: "ultrafast".into(),
             crf: 30,
+            x264: Default::default(),
             subtitles: false,
             stop_after: None,
             output: "/tmp/out.mp4".into(),

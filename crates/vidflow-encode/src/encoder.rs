@@ -359,11 +359,27 @@ fn ffmpeg_args(
     if let Some(threads) = s.threads {
         push(&["-threads", &threads.to_string()]);
     }
+    args.extend(x264_args(s));
     if audio_wav.is_some() {
         args.extend(audio_args(s));
     }
     args.extend(container_args(force_mp4));
     args.push(temp.as_os_str().to_owned());
+    args
+}
+
+/// The x264 settings beyond preset and CRF, as ffmpeg options (none for x264's defaults).
+fn x264_args(s: &EncodeSettings) -> Vec<OsString> {
+    let mut args = Vec::new();
+    if let Some(tune) = &s.x264.tune {
+        args.extend(["-tune".into(), tune.into()]);
+    }
+    if let Some(keyint) = s.x264.keyint {
+        args.extend(["-g".into(), keyint.to_string().into()]);
+    }
+    if let Some(aq) = s.x264.aq_mode {
+        args.extend(["-x264-params".into(), format!("aq-mode={aq}").into()]);
+    }
     args
 }
 
@@ -580,6 +596,11 @@ mod tests {
             fps: 25,
             preset: "medium".into(),
             crf: 20,
+            x264: vidflow_core::config::X264Tuning {
+                tune: Some("animation".into()),
+                keyint: Some(120),
+                aq_mode: Some(2),
+            },
             audio_bitrate_kbps: 96,
             threads: Some(3),
         };
@@ -607,6 +628,9 @@ mod tests {
         assert_eq!(window(&args, "-preset").unwrap(), "medium");
         assert_eq!(window(&args, "-crf").unwrap(), "20");
         assert_eq!(window(&args, "-threads").unwrap(), "3");
+        assert_eq!(window(&args, "-tune").unwrap(), "animation");
+        assert_eq!(window(&args, "-g").unwrap(), "120");
+        assert_eq!(window(&args, "-x264-params").unwrap(), "aq-mode=2");
         assert_eq!(window(&args, "-c:a").unwrap(), "aac");
         assert_eq!(window(&args, "-b:a").unwrap(), "96k");
         assert_eq!(window(&args, "-movflags").unwrap(), "+faststart");
@@ -623,11 +647,9 @@ mod tests {
             &EncodeSettings::default(),
         ));
         assert_eq!(args.iter().filter(|a| *a == "-i").count(), 1);
-        assert!(
-            !args
-                .iter()
-                .any(|a| a == "-c:a" || a == "1:a:0" || a == "-threads")
-        );
+        assert!(!args.iter().any(|a| {
+            a == "-c:a" || a == "1:a:0" || a == "-threads" || a == "-tune" || a == "-g"
+        }));
         let n = args.len();
         assert_eq!(&args[n - 3..n - 1], ["-f", "mp4"]);
     }

@@ -1,6 +1,7 @@
 //! How a video is encoded.
 
 use serde::{Deserialize, Serialize};
+use vidflow_core::config::X264Tuning;
 
 use crate::EncodeError;
 
@@ -19,6 +20,9 @@ pub struct EncodeSettings {
     pub preset: String,
     /// libx264 constant rate factor, 0 (lossless) to 51 (worst).
     pub crf: u8,
+    /// libx264 settings beyond preset and CRF (tune, keyframe interval, AQ mode).
+    #[serde(default)]
+    pub x264: X264Tuning,
     /// AAC bit rate in kbit/s.
     pub audio_bitrate_kbps: u32,
     /// Encoder threads; `None` (or `Some(0)`) lets ffmpeg choose.
@@ -34,6 +38,7 @@ impl Default for EncodeSettings {
             fps: 30,
             preset: "veryfast".to_string(),
             crf: 23,
+            x264: X264Tuning::default(),
             audio_bitrate_kbps: 128,
             threads: None,
         }
@@ -71,6 +76,9 @@ impl EncodeSettings {
         }
         if self.preset.trim().is_empty() {
             return bad("preset is empty".to_string());
+        }
+        if let Err(e) = self.x264.check() {
+            return bad(e.message);
         }
         if self.audio_bitrate_kbps == 0 {
             return bad("audio bit rate must be at least 1 kbit/s".to_string());

@@ -40,6 +40,7 @@ fn requests() -> Arc<RequestBuilder> {
             voice: "slt".into(),
             preset: "ultrafast".into(),
             crf: 23,
+            x264: Default::default(),
             subtitles: true,
             stop_after: Some(StageName::SCRIPT),
             output,

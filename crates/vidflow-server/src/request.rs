@@ -471,6 +471,7 @@ impl VideoRequest {
                 .preset
                 .map_or_else(|| defaults.preset.clone(), |p| p.as_str().to_owned()),
             crf: o.crf.unwrap_or(defaults.crf),
+            x264: defaults.x264.clone(),
             subtitles: o.subtitles.unwrap_or(defaults.subtitles),
             stop_after: o.stop_after.as_deref().map(StageName::new),
             output,

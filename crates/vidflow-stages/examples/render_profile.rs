@@ -31,6 +31,7 @@ async fn main() {
         voice: "slt".into(),
         preset: "veryfast".into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output: std::env::temp_dir().join("unused.mp4"),

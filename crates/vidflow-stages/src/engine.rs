@@ -242,6 +242,7 @@ impl Engine {
             voice: v.voice.clone(),
             preset: v.preset.clone(),
             crf: v.crf,
+            x264: Default::default(),
             subtitles: v.subtitles,
             stop_after: Some(StageName::EXTRACT),
             output: std::env::temp_dir().join("unused.mp4"),

@@ -22,6 +22,7 @@
 //!     voice: "slt".into(),
 //!     preset: "veryfast".into(),
 //!     crf: 23,
+//!     x264: Default::default(),
 //!     subtitles: true,
 //!     stop_after: None,
 //!     output: "article.mp4".into(),

@@ -25,6 +25,7 @@ fn request(output: PathBuf, preset: &str, max_seconds: f64) -> MakeRequest {
         voice: "slt".into(),
         preset: preset.into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output,

@@ -27,6 +27,7 @@ async fn sample_timeline() -> Timeline {
         voice: "slt".into(),
         preset: "veryfast".into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output: std::env::temp_dir().join("unused.mp4"),

@@ -24,6 +24,7 @@ fn request(dir: &Path, stop_after: Option<StageName>) -> MakeRequest {
         voice: "slt".into(),
         preset: "ultrafast".into(),
         crf: 30,
+        x264: Default::default(),
         subtitles: true,
         stop_after,
         output: dir.join("plan.mp4"),

@@ -114,6 +114,7 @@ pub fn make_request(
         voice: cfg.video.voice.clone(),
         preset: cfg.video.preset.clone(),
         crf: cfg.video.crf,
+        x264: cfg.video.x264.clone(),
         subtitles: cfg.video.subtitles,
         stop_after,
         output,

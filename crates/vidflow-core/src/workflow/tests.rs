@@ -186,6 +186,7 @@ fn request(text: &str) -> MakeRequest {
         voice: "slt".into(),
         preset: "veryfast".into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output: "out.mp4".into(),

@@ -49,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         voice: "slt".into(),
         preset: "veryfast".into(),
         crf: 23,
+        x264: Default::default(),
         subtitles: true,
         stop_after: None,
         output: std::env::temp_dir().join("shouted.json"),

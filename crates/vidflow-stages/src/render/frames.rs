@@ -8,6 +8,7 @@ use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
 use vidflow_avatar::Avatar;
+use vidflow_core::config::X264Tuning;
 use vidflow_core::{CancelFlag, Speech, Timeline, VidflowError};
 use vidflow_encode::{ByteRun, EncodeSettings, FrameBytes, VideoEncoder};
 use vidflow_media::{FrameRenderer, I420Output, I420Source};
@@ -28,6 +29,8 @@ pub struct RenderJob {
     pub preset: String,
     /// x264 CRF.
     pub crf: u8,
+    /// x264 settings beyond preset and CRF.
+    pub x264: X264Tuning,
     /// Frame workers; 0 = one per core.
     pub threads: usize,
     /// Frames per chunk.
@@ -97,7 +100,7 @@ pub fn render_video(
     vidflow_encode::write_wav(wav.path(), &job.speech.samples, job.speech.sample_rate)
         .map_err(|e| VidflowError::from(e).context("render"))?;
 
-    let settings = encode_settings(t, &job.preset, job.crf);
+    let settings = encode_settings(t, &job.preset, job.crf, &job.x264);
     let encoder = VideoEncoder::start(&job.output, Some(wav.path()), &settings)
         .map_err(|e| VidflowError::from(e).context("encode"))?;
     let frames = Frames {
@@ -125,6 +128,8 @@ pub struct SegmentJob {
     pub preset: String,
     /// x264 CRF.
     pub crf: u8,
+    /// x264 settings beyond preset and CRF.
+    pub x264: X264Tuning,
     /// Frame workers; 0 = one per core.
     pub threads: usize,
     /// Frames per chunk of parallel rendering (not the segment's length).
@@ -147,7 +152,7 @@ pub fn render_segment(
         )));
     }
     let renderer = renderer(t, &job.avatar)?;
-    let settings = encode_settings(t, &job.preset, job.crf);
+    let settings = encode_settings(t, &job.preset, job.crf, &job.x264);
     let encoder = vidflow_encode::start_segment(&job.output, &settings)
         .map_err(|e| VidflowError::from(e).context("encode"))?;
     let frames = Frames {
@@ -169,13 +174,14 @@ fn renderer(t: &Arc<Timeline>, avatar: &Option<Avatar>) -> Result<FrameRenderer,
 
 /// The encoder settings of a render: every segment of a chunked render must use exactly
 /// these, as a whole render does.
-pub fn encode_settings(t: &Timeline, preset: &str, crf: u8) -> EncodeSettings {
+pub fn encode_settings(t: &Timeline, preset: &str, crf: u8, x264: &X264Tuning) -> EncodeSettings {
     EncodeSettings {
         width: t.size.width,
         height: t.size.height,
         fps: t.fps,
         preset: preset.to_owned(),
         crf,
+        x264: x264.clone(),
         ..EncodeSettings::default()
     }
 }

@@ -119,6 +119,7 @@ impl Stage for RenderStage {
 
     fn check(&self, request: &MakeRequest, _connected: &[DataType]) -> Result<(), VidflowError> {
         vidflow_core::config::check_encoder(&request.preset, request.crf)?;
+        request.x264.check()?;
         self.avatar(&request.avatar).map(|_| ())
     }
 
@@ -135,10 +136,15 @@ impl Stage for RenderStage {
             // Refused by `check`; the spec itself keeps plans total.
             Err(_) => request.avatar.clone(),
         };
-        key.param("avatar", avatar)
+        key = key
+            .param("avatar", avatar)
             .param("preset", &request.preset)
-            .param_json("crf", &request.crf)
-            .build()
+            .param_json("crf", &request.crf);
+        // Only when set, so that keys made before these settings existed still hold.
+        if !request.x264.is_default() {
+            key = key.param_json("x264", &request.x264);
+        }
+        key.build()
     }
 
     fn run<'a>(
@@ -156,6 +162,7 @@ impl Stage for RenderStage {
                 output: output.clone(),
                 preset: ctx.request.preset.clone(),
                 crf: ctx.request.crf,
+                x264: ctx.request.x264.clone(),
                 threads: self.threads,
                 chunk_frames: self.chunk_frames,
             };
@@ -218,6 +225,7 @@ impl ChunkedStage for RenderStage {
                 output: output.clone(),
                 preset: ctx.request.preset.clone(),
                 crf: ctx.request.crf,
+                x264: ctx.request.x264.clone(),
                 threads: self.threads,
                 chunk_frames: self.chunk_frames,
             };
@@ -244,7 +252,12 @@ impl ChunkedStage for RenderStage {
             let wav = ctx.scratch().file("narration.wav")?;
             vidflow_encode::write_wav(&wav, &speech.samples, speech.sample_rate)
                 .map_err(|e| VidflowError::from(e).context("assemble"))?;
-            let settings = encode_settings(&timeline, &ctx.request.preset, ctx.request.crf);
+            let settings = encode_settings(
+                &timeline,
+                &ctx.request.preset,
+                ctx.request.crf,
+                &ctx.request.x264,
+            );
             let output = ctx.scratch().file("assembled.mp4")?;
             let joined = output.clone();
             let expected = plan.frames;
