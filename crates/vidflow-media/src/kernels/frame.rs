@@ -18,13 +18,17 @@ pub enum PixelFormat {
     I420,
     /// Three full-size `f32` planes: R, G, B (for float work; no alpha).
     RgbF32Planar,
+    /// One plane of coverage bytes, 0 (outside) to 255 (inside): the anti-aliased mask of
+    /// a shape, which [`composite_over_masked`](super::composite_over_masked) and
+    /// [`copy_masked`](super::copy_masked) draw through.
+    Coverage8,
 }
 
 impl PixelFormat {
     /// Number of planes.
     pub fn plane_count(self) -> usize {
         match self {
-            PixelFormat::Rgba8Premul => 1,
+            PixelFormat::Rgba8Premul | PixelFormat::Coverage8 => 1,
             PixelFormat::I420 | PixelFormat::RgbF32Planar => 3,
         }
     }
@@ -34,6 +38,7 @@ impl PixelFormat {
         match self {
             PixelFormat::Rgba8Premul => 4,
             PixelFormat::I420 | PixelFormat::RgbF32Planar => 3,
+            PixelFormat::Coverage8 => 1,
         }
     }
 
@@ -46,7 +51,9 @@ impl PixelFormat {
         let (w, h) = (width as usize, height as usize);
         match (self, plane) {
             (PixelFormat::Rgba8Premul, _) => (w * 4, h),
-            (PixelFormat::I420, 0) | (PixelFormat::RgbF32Planar, _) => (w, h),
+            (PixelFormat::I420, 0)
+            | (PixelFormat::RgbF32Planar, _)
+            | (PixelFormat::Coverage8, _) => (w, h),
             (PixelFormat::I420, _) => (w.div_ceil(2), h.div_ceil(2)),
         }
     }
@@ -54,7 +61,7 @@ impl PixelFormat {
     /// Name of the sample type this format stores (`"u8"` or `"f32"`).
     pub fn sample_type(self) -> &'static str {
         match self {
-            PixelFormat::Rgba8Premul | PixelFormat::I420 => "u8",
+            PixelFormat::Rgba8Premul | PixelFormat::I420 | PixelFormat::Coverage8 => "u8",
             PixelFormat::RgbF32Planar => "f32",
         }
     }

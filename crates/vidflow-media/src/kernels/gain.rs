@@ -54,7 +54,9 @@ fn lane_pattern(
     }
     Ok(match format {
         PixelFormat::Rgba8Premul => (0..LANES).map(|i| gains[(i % 4) % gains.len()]).collect(),
-        PixelFormat::I420 | PixelFormat::RgbF32Planar => vec![gains[plane % gains.len()]; LANES],
+        PixelFormat::I420 | PixelFormat::RgbF32Planar | PixelFormat::Coverage8 => {
+            vec![gains[plane % gains.len()]; LANES]
+        }
     })
 }
 

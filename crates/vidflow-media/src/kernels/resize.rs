@@ -106,7 +106,10 @@ thread_local! {
     static RESIZER: std::cell::RefCell<Resizer> = std::cell::RefCell::new(Resizer::new());
 }
 
-fn resize_plane<T: Sample, P: InnerPixel + PixelTrait>(
+/// Resizes one plane of `P` pixels with `options` (filter, crop), reporting failures as
+/// `kernel`'s.
+pub(crate) fn resize_plane<T: Sample, P: InnerPixel + PixelTrait>(
+    kernel: &'static str,
     src: Plane<'_, T>,
     dst: &mut PlaneMut<'_, T>,
     options: &ResizeOptions,
@@ -126,7 +129,7 @@ fn resize_plane<T: Sample, P: InnerPixel + PixelTrait>(
     RESIZER
         .with(|r| r.borrow_mut().resize_typed(&s, &mut d, options))
         .map_err(|e| KernelError::Backend {
-            kernel: "resize",
+            kernel,
             reason: e.to_string(),
         })
 }
@@ -148,7 +151,8 @@ pub fn resize<T: Sample>(
     dst: &mut FrameViewMut<'_, T>,
     filter: ResizeFilter,
 ) -> Result<(), KernelError> {
-    super::frame::expect_format("resize", src.format(), dst.format())?;
+    const K: &str = "resize";
+    super::frame::expect_format(K, src.format(), dst.format())?;
     let filter = match filter {
         ResizeFilter::Bilinear => FilterType::Bilinear,
         ResizeFilter::Lanczos3 => FilterType::Lanczos3,
@@ -161,9 +165,11 @@ pub fn resize<T: Sample>(
         let sp = src.plane(p);
         let dp = dst.plane_mut(p);
         match format {
-            PixelFormat::Rgba8Premul => resize_plane::<T, U8x4>(sp, dp, &options)?,
-            PixelFormat::I420 => resize_plane::<T, U8>(sp, dp, &options)?,
-            PixelFormat::RgbF32Planar => resize_plane::<T, F32>(sp, dp, &options)?,
+            PixelFormat::Rgba8Premul => resize_plane::<T, U8x4>(K, sp, dp, &options)?,
+            PixelFormat::I420 | PixelFormat::Coverage8 => {
+                resize_plane::<T, U8>(K, sp, dp, &options)?
+            }
+            PixelFormat::RgbF32Planar => resize_plane::<T, F32>(K, sp, dp, &options)?,
         }
     }
     Ok(())
