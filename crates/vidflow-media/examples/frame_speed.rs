@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use vidflow_core::VideoSize;
-use vidflow_media::{FrameRenderer, I420Frame, rgba_to_i420, sample};
+use vidflow_media::{FrameRenderer, I420Frame, sample};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut out = I420Frame::new(size);
         let t = Instant::now();
         for _ in 0..reps {
-            rgba_to_i420(&rgba, size.width, size.height, &mut out);
+            out.convert_from_rgba(&rgba, size.width, size.height);
         }
         let convert_ms = t.elapsed().as_secs_f64() * 1000.0 / reps as f64;
 

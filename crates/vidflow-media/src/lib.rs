@@ -47,9 +47,9 @@
 //! assert_eq!(frame.as_bytes().len(), 1280 * 720 * 3 / 2);
 //! ```
 
-mod kenburns;
 pub mod kernels;
 mod paint;
+mod picture;
 mod renderer;
 pub mod sample;
 mod slide;
@@ -58,7 +58,7 @@ mod theme;
 mod yuv;
 
 pub use renderer::{CROSSFADE_SECONDS, FrameRenderer, I420Output};
-pub use yuv::{I420Frame, I420Patched, I420Run, I420Source, rgba_to_i420};
+pub use yuv::{I420Frame, I420Patched, I420Run, I420Source};
 
 use vidflow_core::{VideoSize, VidflowError};
 

@@ -8,7 +8,7 @@ use vidflow_avatar::Avatar;
 use vidflow_core::{
     Cue, ImageAsset, MotionSeed, Slide, SlideLayout, Timeline, VideoSize, Viseme, VisemeSpan,
 };
-use vidflow_media::{FrameRenderer, I420Frame, rgba_to_i420, sample};
+use vidflow_media::{FrameRenderer, I420Frame, sample};
 
 const HD: VideoSize = VideoSize {
     width: 1280,
@@ -110,8 +110,7 @@ fn i420_equals_converting_the_rgba_frame() {
             rgba.chunks_exact(4).all(|p| p[3] == 255),
             "frame {n} not opaque"
         );
-        let mut expected = I420Frame::new(r.size());
-        rgba_to_i420(&rgba, r.size().width, r.size().height, &mut expected);
+        let expected = I420Frame::from_rgba(&rgba, r.size().width, r.size().height);
         assert!(
             i420(&r, n) == expected.data,
             "frame {n}: render_i420 differs from rgba_to_i420(render_rgba)"

@@ -9,7 +9,7 @@ use super::{KernelError, div255};
 /// One pixel, exactly as [`composite_over`] defines it; `opacity` is the layer's, or
 /// the pixel's coverage for [`composite_over_masked`].
 #[inline(always)]
-fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
+pub(crate) fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
     let mut sp = [s[0] as u32, s[1] as u32, s[2] as u32, s[3] as u32];
     if opacity != 255 {
         for c in &mut sp {

@@ -41,6 +41,7 @@ mod mix;
 mod resize;
 
 pub use blur::{box_blur, gaussian_blur, gaussian_weights};
+pub(crate) use composite::over_pixel;
 pub use composite::{composite_over, composite_over_masked};
 pub use convert::{ColorSpace, YuvMatrix, YuvRange, i420_to_rgba, rgba_to_i420};
 pub use fill::{fill, gradient_weights, linear_gradient};
