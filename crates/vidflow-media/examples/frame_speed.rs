@@ -33,8 +33,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let avatar = vidflow_avatar::Avatar::load(&avatar_spec)?;
 
         // The presenter alone, at the size the renderer draws it.
-        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
-        let (_, _, pw, ph) = renderer.presenter_region();
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
+        let (_, _, pw, ph) = renderer.presenter_region().ok_or("no presenter")?;
         let t = Instant::now();
         let reps = 60;
         for i in 0..reps {
@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let convert_ms = t.elapsed().as_secs_f64() * 1000.0 / reps as f64;
 
         // One thread, fresh renderer (includes building each slide and cue layer once).
-        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
         let t = Instant::now();
         for n in 0..frames {
             renderer.render_i420(n, &mut out);
@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let warm_ms = warm_time.as_secs_f64() * 1000.0 / frames as f64;
 
         // All threads, chunks of 30 frames in order, as the pipeline renders.
-        let renderer = FrameRenderer::new(timeline.clone(), avatar)?;
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar))?;
         let t = Instant::now();
         let chunk: Vec<u64> = (0..frames).collect();
         for c in chunk.chunks(30) {

@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for size in VideoSize::SUPPORTED {
         let timeline = sample::timeline(size, fps, seconds);
         let avatar = vidflow_avatar::Avatar::load(&avatar_spec)?;
-        let renderer = FrameRenderer::new(Arc::new(timeline), avatar)?;
+        let renderer = FrameRenderer::new(Arc::new(timeline), Some(avatar))?;
         let mut rgba = vec![0u8; (size.width * size.height * 4) as usize];
         // Title card with a cue, the image slide mid-pan, mid-crossfade, the text slide.
         for (label, t) in [("title", 1.0), ("image", 4.6), ("fade", 6.1), ("text", 7.5)] {

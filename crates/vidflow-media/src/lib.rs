@@ -41,7 +41,7 @@
 //!     burn_subtitles: true,
 //! };
 //! let avatar = vidflow_avatar::Avatar::load("avatar_1").unwrap();
-//! let renderer = FrameRenderer::new(Arc::new(timeline), avatar).unwrap();
+//! let renderer = FrameRenderer::new(Arc::new(timeline), Some(avatar)).unwrap();
 //! let mut frame = I420Frame::new(renderer.size());
 //! renderer.render_i420(0, &mut frame);
 //! assert_eq!(frame.as_bytes().len(), 1280 * 720 * 3 / 2);

@@ -190,12 +190,16 @@ impl std::fmt::Debug for FrameRenderer {
 }
 
 impl FrameRenderer {
-    /// Prepares to render `timeline` with `avatar`: checks the frame size, decodes the
-    /// slides' images once, and measures where the presenter's mouth is.
+    /// Prepares to render `timeline` with `avatar` presenting, or with no presenter
+    /// (`None`: slides and subtitles only, the card left empty): checks the frame size,
+    /// decodes the slides' images once, and measures where the presenter's mouth is.
     ///
     /// An image whose bytes do not decode is skipped (its slides fall back to the text
     /// layout); it never fails the video.
-    pub fn new(timeline: Arc<Timeline>, avatar: Avatar) -> Result<FrameRenderer, MediaError> {
+    pub fn new(
+        timeline: Arc<Timeline>,
+        avatar: Option<Avatar>,
+    ) -> Result<FrameRenderer, MediaError> {
         let size = timeline.size;
         if size.width == 0
             || size.height == 0
@@ -257,7 +261,7 @@ impl FrameRenderer {
             });
         }
 
-        let presenter = Some(avatar).map(|avatar| {
+        let presenter = avatar.map(|avatar| {
             let rect = presenter_rect(&avatar, card);
             let mouth = locate_mouth(&avatar, rect, card, timeline.motion);
             Presenter {
@@ -302,14 +306,14 @@ impl FrameRenderer {
 
     /// The rectangle (x, y, w, h) of the frame in which the presenter's mouth moves,
     /// found by drawing the presenter at rest (X) and wide open (D) and comparing; widened
-    /// by the reach of idle motion when the Timeline has any.
-    pub fn mouth_region(&self) -> (u32, u32, u32, u32) {
-        self.presenter.as_ref().map_or((0, 0, 0, 0), |p| p.mouth)
+    /// by the reach of idle motion when the Timeline has any. `None` without a presenter.
+    pub fn mouth_region(&self) -> Option<(u32, u32, u32, u32)> {
+        self.presenter.as_ref().map(|p| p.mouth)
     }
 
-    /// Where the presenter is drawn (x, y, w, h).
-    pub fn presenter_region(&self) -> (u32, u32, u32, u32) {
-        self.presenter.as_ref().map_or((0, 0, 0, 0), |p| {
+    /// Where the presenter is drawn (x, y, w, h); `None` without a presenter.
+    pub fn presenter_region(&self) -> Option<(u32, u32, u32, u32)> {
+        self.presenter.as_ref().map(|p| {
             let r = p.rect;
             (r.x, r.y, r.w, r.h)
         })
@@ -735,7 +739,7 @@ mod tests {
             height: 720,
         };
         let tl = Arc::new(crate::sample::timeline(size, 30, 4.0));
-        let r = FrameRenderer::new(tl, Avatar::builtin("avatar_3").unwrap()).unwrap();
+        let r = FrameRenderer::new(tl, Some(Avatar::builtin("avatar_3").unwrap())).unwrap();
         let p = r.presenter.as_ref().unwrap();
         for n in [0u64, 17, 45, 101] {
             let plan = r.plan(n);

@@ -20,7 +20,7 @@ fn avatar() -> Avatar {
 }
 
 fn renderer(tl: Timeline) -> FrameRenderer {
-    FrameRenderer::new(Arc::new(tl), avatar()).expect("renderer")
+    FrameRenderer::new(Arc::new(tl), Some(avatar())).expect("renderer")
 }
 
 fn rgba(r: &FrameRenderer, n: u64) -> Vec<u8> {
@@ -144,8 +144,8 @@ fn lip_sync_mouth_moves_with_visemes_and_nothing_else() {
     ]);
     let r = renderer(tl);
     let w = r.size().width;
-    let mouth = r.mouth_region();
-    let (px, py, pw, ph) = r.presenter_region();
+    let mouth = r.mouth_region().unwrap();
+    let (px, py, pw, ph) = r.presenter_region().unwrap();
     assert!(mouth.2 > 0 && mouth.3 > 0);
     assert!(
         mouth.0 >= px
@@ -246,7 +246,7 @@ fn broken_image_bytes_fall_back_to_the_text_layout() {
     {
         let mut broken = tl.clone();
         broken.slides[1].image = image;
-        let r = FrameRenderer::new(Arc::new(broken.clone()), avatar())
+        let r = FrameRenderer::new(Arc::new(broken.clone()), Some(avatar()))
             .unwrap_or_else(|e| panic!("case {i}: {e}"));
         // Same frames as if the slide had been a text slide to begin with.
         let mut text = broken;
@@ -283,7 +283,7 @@ fn every_supported_size_renders_with_everything_on_screen() {
             );
         }
         // The presenter and the subtitle band do not overlap.
-        let (px, py, pw, ph) = r.presenter_region();
+        let (px, py, pw, ph) = r.presenter_region().unwrap();
         let (sx, sy, sw, sh) = r.subtitle_region();
         let overlap = px < sx + sw && sx < px + pw && py < sy + sh && sy < py + ph;
         assert!(!overlap, "{size}: presenter covers the subtitles");
@@ -298,7 +298,7 @@ fn odd_sizes_are_refused_with_a_clear_error() {
         width: 641,
         height: 480,
     };
-    let err = FrameRenderer::new(Arc::new(tl), avatar()).unwrap_err();
+    let err = FrameRenderer::new(Arc::new(tl), Some(avatar())).unwrap_err();
     assert!(err.to_string().contains("641x480"), "{err}");
 }
 
@@ -311,4 +311,44 @@ fn a_timeline_without_slides_still_renders_a_title_card() {
     assert!(f.chunks_exact(4).all(|p| p[3] == 255));
     // Frames past the end hold the last moment.
     assert!(i420(&r, 59) == i420(&r, 10_000));
+}
+
+#[test]
+fn without_a_presenter_only_the_presenters_rectangle_differs() {
+    let tl = sample::timeline(HD, 30, 9.0);
+    let with = renderer(tl.clone());
+    let without = FrameRenderer::new(Arc::new(tl), None).expect("renderer without presenter");
+    assert_eq!(without.presenter_region(), None);
+    assert_eq!(without.mouth_region(), None);
+    let (px, py, pw, ph) = with.presenter_region().unwrap();
+    let w = HD.width;
+    // Title card, image slide, a crossfade, text slide; with and without a cue.
+    for n in [0u64, 20, 94, 120, 186, 200] {
+        let (a, b) = (rgba(&with, n), rgba(&without, n));
+        assert!(
+            crop(&a, w, (px, py, pw, ph)) != crop(&b, w, (px, py, pw, ph)),
+            "frame {n}: the presenter is missing"
+        );
+        let outside = |frame: &[u8]| {
+            let mut f = frame.to_vec();
+            for y in py..py + ph {
+                let o = ((y * w + px) * 4) as usize;
+                f[o..o + (pw * 4) as usize].fill(0);
+            }
+            f
+        };
+        assert!(
+            outside(&a) == outside(&b),
+            "frame {n}: a frame without presenter differs outside its rectangle"
+        );
+        assert!(
+            b.chunks_exact(4).all(|p| p[3] == 255),
+            "frame {n} not opaque"
+        );
+        // The encoder's path agrees with the RGBA one.
+        assert!(
+            i420(&without, n) == I420Frame::from_rgba(&b, HD.width, HD.height).data,
+            "frame {n}: render_i420 without presenter differs from converting render_rgba"
+        );
+    }
 }

@@ -157,7 +157,7 @@ fn sprite_pack(dir: &std::path::Path) -> Avatar {
 
 fn cases(pack_dir: &std::path::Path) -> Vec<Case> {
     let new = |tl: Timeline, a: Avatar| {
-        FrameRenderer::new(Arc::new(tl), a).expect("renderer for a golden case")
+        FrameRenderer::new(Arc::new(tl), Some(a)).expect("renderer for a golden case")
     };
     let mut out = Vec::new();
     for (w, h, frames) in [

@@ -261,7 +261,7 @@ impl Engine {
         let segment = dir.path().join(format!("chunk-{index}.mp4"));
         let job = SegmentJob {
             timeline: Arc::new(prepared.timeline),
-            avatar: self.avatar(&req.avatar)?,
+            avatar: Some(self.avatar(&req.avatar)?),
             frames: span.start..span.end,
             output: segment.clone(),
             preset: req.preset.clone(),

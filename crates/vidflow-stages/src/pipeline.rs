@@ -776,7 +776,7 @@ impl Engine {
         }
         let job = RenderJob {
             timeline: Arc::new(timeline),
-            avatar,
+            avatar: Some(avatar),
             // Moved, not copied: a long narration is tens of megabytes.
             samples: speech.samples,
             sample_rate: speech.sample_rate,

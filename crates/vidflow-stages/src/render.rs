@@ -19,8 +19,8 @@ use crate::pipeline::CancelFlag;
 pub struct RenderJob {
     /// What to draw.
     pub timeline: Arc<Timeline>,
-    /// Who presents.
-    pub avatar: Avatar,
+    /// Who presents; `None` draws slides and subtitles only.
+    pub avatar: Option<Avatar>,
     /// Narration PCM (mono).
     pub samples: Vec<i16>,
     /// Its sample rate.
@@ -119,8 +119,8 @@ pub fn render_video(
 pub struct SegmentJob {
     /// What to draw.
     pub timeline: Arc<Timeline>,
-    /// Who presents.
-    pub avatar: Avatar,
+    /// Who presents; `None` draws slides and subtitles only.
+    pub avatar: Option<Avatar>,
     /// The frames to encode, `start..end`, within the timeline's.
     pub frames: Range<u64>,
     /// The segment to write.

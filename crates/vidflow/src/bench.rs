@@ -180,7 +180,7 @@ async fn bench_render(seconds: f64, runs: usize) -> Result<()> {
         // Render only: a fresh renderer per run, so slide layers are built as in a real run.
         let mut render_only = Vec::new();
         for _ in 0..runs {
-            let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+            let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
             let started = Instant::now();
             (0..frames).into_par_iter().for_each(|n| {
                 std::hint::black_box(renderer.render_i420_shared(n));
@@ -188,7 +188,7 @@ async fn bench_render(seconds: f64, runs: usize) -> Result<()> {
             render_only.push(frames as f64 / started.elapsed().as_secs_f64());
         }
 
-        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
         let all: Vec<Vec<u8>> = (0..frames)
             .into_par_iter()
             .map(|n| renderer.render_i420_shared(n).into_bytes())
@@ -208,7 +208,7 @@ async fn bench_render(seconds: f64, runs: usize) -> Result<()> {
             for i in 0..runs {
                 let job = vidflow_stages::RenderJob {
                     timeline: timeline.clone(),
-                    avatar: avatar.clone(),
+                    avatar: Some(avatar.clone()),
                     samples: speech.samples.clone(),
                     sample_rate: speech.sample_rate,
                     output: work.path().join(format!("e2e-{i}.mp4")),
@@ -327,7 +327,7 @@ async fn bench_make(seconds: f64, long_seconds: f64, runs: usize, preset: &str) 
     let wav = work.path().join("narration.wav");
     vidflow_encode::write_wav(&wav, &speech.samples, speech.sample_rate)?;
     let timeline = Arc::new(timeline);
-    let renderer = FrameRenderer::new(timeline.clone(), Avatar::builtin("avatar_1")?)?;
+    let renderer = FrameRenderer::new(timeline.clone(), Some(Avatar::builtin("avatar_1")?))?;
     let all: Vec<Vec<u8>> = (0..timeline.frame_count)
         .into_par_iter()
         .map(|n| {
