@@ -1,4 +1,4 @@
-//! Measures composition speed: milliseconds per frame of `render_i420` on the sample
+//! Measures composition speed: milliseconds per frame of `render_i420` on the synthetic
 //! Timeline, on one thread and on all threads (rayon), at 720p and 1080p.
 //!
 //! ```text
@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use vidflow_core::VideoSize;
-use vidflow_media::{FrameRenderer, I420Frame, sample};
+use vidflow_media::{FrameRenderer, I420Frame, synthetic};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             height: 1080,
         },
     ] {
-        let timeline = Arc::new(sample::timeline(size, fps, seconds));
+        let timeline = Arc::new(synthetic::timeline(size, fps, seconds));
         let frames = timeline.frame_count;
         let avatar = vidflow_avatar::Avatar::load(&avatar_spec)?;
 

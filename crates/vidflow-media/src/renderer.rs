@@ -738,7 +738,7 @@ mod tests {
             width: 1280,
             height: 720,
         };
-        let tl = Arc::new(crate::sample::timeline(size, 30, 4.0));
+        let tl = Arc::new(crate::synthetic::timeline(size, 30, 4.0));
         let r = FrameRenderer::new(tl, Some(Avatar::builtin("avatar_3").unwrap())).unwrap();
         let p = r.presenter.as_ref().unwrap();
         for n in [0u64, 17, 45, 101] {

@@ -8,7 +8,7 @@ use vidflow_avatar::Avatar;
 use vidflow_core::{
     Cue, ImageAsset, MotionSeed, Slide, SlideLayout, Timeline, VideoSize, Viseme, VisemeSpan,
 };
-use vidflow_media::{FrameRenderer, I420Frame, sample};
+use vidflow_media::{FrameRenderer, I420Frame, synthetic};
 
 const HD: VideoSize = VideoSize {
     width: 1280,
@@ -50,7 +50,7 @@ fn crop(frame: &[u8], w: u32, rect: (u32, u32, u32, u32)) -> Vec<u8> {
 /// A Timeline with text slides only, still presenter, no blinks, no cues: only the
 /// visemes change what is drawn.
 fn still_timeline(visemes: Vec<VisemeSpan>) -> Timeline {
-    let mut tl = sample::timeline(HD, 30, 4.0);
+    let mut tl = synthetic::timeline(HD, 30, 4.0);
     for s in &mut tl.slides {
         s.layout = SlideLayout::Text;
         s.image = None;
@@ -79,7 +79,7 @@ fn renderer_is_send_and_sync() {
 
 #[test]
 fn same_frame_same_bytes_in_any_order_and_from_any_thread() {
-    let tl = sample::timeline(HD, 30, 6.0);
+    let tl = synthetic::timeline(HD, 30, 6.0);
     let frames: Vec<u64> = vec![0, 5, 59, 61, 64, 70, 100, 121, 125, 150, 179];
     let first = renderer(tl.clone());
     let forward: Vec<Vec<u8>> = frames.iter().map(|&n| i420(&first, n)).collect();
@@ -101,7 +101,7 @@ fn same_frame_same_bytes_in_any_order_and_from_any_thread() {
 #[test]
 fn i420_equals_converting_the_rgba_frame() {
     // Covers plain frames, crossfades (around 2 s and 4 s), cues and the image slide.
-    let tl = sample::timeline(HD, 30, 6.0);
+    let tl = synthetic::timeline(HD, 30, 6.0);
     let r = renderer(tl);
     // Frames that share a cue (60..=66) reuse its converted block after the first.
     for n in [0u64, 10, 60, 61, 62, 66, 75, 90, 120, 123, 160, 179, 61] {
@@ -218,10 +218,10 @@ fn subtitles_appear_only_while_a_cue_is_active_and_burning_is_on() {
 
 #[test]
 fn broken_image_bytes_fall_back_to_the_text_layout() {
-    let good = sample::picture_png(300, 200);
+    let good = synthetic::picture_png(300, 200);
     let mut truncated = good.clone();
     truncated.truncate(good.len() / 3);
-    let mut tl = sample::timeline(HD, 30, 6.0);
+    let mut tl = synthetic::timeline(HD, 30, 6.0);
     tl.images = vec![
         ImageAsset {
             url: "a".into(),
@@ -261,7 +261,7 @@ fn broken_image_bytes_fall_back_to_the_text_layout() {
 
 #[test]
 fn image_slides_pan_and_zoom() {
-    let r = renderer(sample::timeline(HD, 30, 6.0));
+    let r = renderer(synthetic::timeline(HD, 30, 6.0));
     // Slide 2 (60..120) shows the picture; with motion off the still parts match, the
     // panel does not.
     let a = rgba(&r, 70);
@@ -272,7 +272,7 @@ fn image_slides_pan_and_zoom() {
 #[test]
 fn every_supported_size_renders_with_everything_on_screen() {
     for size in VideoSize::SUPPORTED {
-        let r = renderer(sample::timeline(size, 25, 3.0));
+        let r = renderer(synthetic::timeline(size, 25, 3.0));
         assert_eq!(r.size(), size);
         let mut f = I420Frame::new(size);
         for n in [0, 12, 25, 40, 74] {
@@ -293,7 +293,7 @@ fn every_supported_size_renders_with_everything_on_screen() {
 
 #[test]
 fn odd_sizes_are_refused_with_a_clear_error() {
-    let mut tl = sample::timeline(HD, 30, 1.0);
+    let mut tl = synthetic::timeline(HD, 30, 1.0);
     tl.size = VideoSize {
         width: 641,
         height: 480,
@@ -304,7 +304,7 @@ fn odd_sizes_are_refused_with_a_clear_error() {
 
 #[test]
 fn a_timeline_without_slides_still_renders_a_title_card() {
-    let mut tl = sample::timeline(HD, 30, 2.0);
+    let mut tl = synthetic::timeline(HD, 30, 2.0);
     tl.slides.clear();
     let r = renderer(tl);
     let f = rgba(&r, 10);
@@ -315,7 +315,7 @@ fn a_timeline_without_slides_still_renders_a_title_card() {
 
 #[test]
 fn without_a_presenter_only_the_presenters_rectangle_differs() {
-    let tl = sample::timeline(HD, 30, 9.0);
+    let tl = synthetic::timeline(HD, 30, 9.0);
     let with = renderer(tl.clone());
     let without = FrameRenderer::new(Arc::new(tl), None).expect("renderer without presenter");
     assert_eq!(without.presenter_region(), None);

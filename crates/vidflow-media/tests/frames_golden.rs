@@ -15,13 +15,13 @@ use std::sync::Arc;
 
 use vidflow_avatar::Avatar;
 use vidflow_core::{Cue, MotionSeed, Timeline, VideoSize};
-use vidflow_media::{FrameRenderer, I420Frame, sample};
+use vidflow_media::{FrameRenderer, I420Frame, synthetic};
 
 fn size(width: u32, height: u32) -> VideoSize {
     VideoSize { width, height }
 }
 
-/// Frames of the nine-second sample timeline (slides at 0, 3 and 6 s; crossfades over
+/// Frames of the nine-second synthetic timeline (slides at 0, 3 and 6 s; crossfades over
 /// frames 90–98 and 180–188; cues from 0.3 s every 2.5 s; blinks at 3.1 and 6.2 s).
 /// 13–41 step through the viseme track's spans while the first cue speaks, so every
 /// mouth shape is drawn; 400 is past the end.
@@ -36,7 +36,7 @@ const SUNSET_FRAMES_SHORT: &[u64] = &[0, 20, 94, 120, 175, 186, 200, 269];
 /// A timeline whose texts must wrap: long titles and bodies with hyphens, slashes and a
 /// word too wide for its box, and cues too long for two lines as given.
 fn wrapping_timeline(size: VideoSize) -> Timeline {
-    let mut tl = sample::timeline(size, 30, 9.0);
+    let mut tl = synthetic::timeline(size, 30, 9.0);
     tl.title = "State-of-the-art colour science: why the well-known sunset/sunrise \
                 palette shifts — an in-depth, step-by-step look at Rayleigh scattering"
         .into();
@@ -168,12 +168,12 @@ fn cases(pack_dir: &std::path::Path) -> Vec<Case> {
     ] {
         out.push(Case {
             name: format!("sunset/avatar_1/{w}x{h}"),
-            renderer: new(sample::timeline(size(w, h), 30, 9.0), avatar("avatar_1")),
+            renderer: new(synthetic::timeline(size(w, h), 30, 9.0), avatar("avatar_1")),
             frames,
         });
     }
     // A still figure: the presenter's layers are placed at whole pixels (exact copies).
-    let mut still = sample::timeline(size(1280, 720), 30, 9.0);
+    let mut still = synthetic::timeline(size(1280, 720), 30, 9.0);
     still.motion = MotionSeed {
         seed: 3,
         amount: 0.0,
@@ -190,7 +190,7 @@ fn cases(pack_dir: &std::path::Path) -> Vec<Case> {
             frames: &[0, 20, 94, 120, 186, 200, 230],
         });
     }
-    let mut quiet = sample::timeline(size(1280, 720), 30, 9.0);
+    let mut quiet = synthetic::timeline(size(1280, 720), 30, 9.0);
     quiet.burn_subtitles = false;
     out.push(Case {
         name: "pack/no-subtitles/1280x720".into(),
