@@ -779,7 +779,7 @@ fn bad_frames_and_parameters_are_refused_with_the_reason() {
     assert!(e.to_string().contains("too short"), "{e}");
     assert!(matches!(
         Frame::<u8>::new(PixelFormat::RgbF32Planar, 2, 2),
-        Err(KernelError::SampleType { .. })
+        Err(KernelError::ChannelTypeMismatch { .. })
     ));
     assert!(matches!(
         Frame::<u8>::new(PixelFormat::I420, 0, 2),

@@ -58,8 +58,8 @@ impl PixelFormat {
         }
     }
 
-    /// Name of the sample type this format stores (`"u8"` or `"f32"`).
-    pub fn sample_type(self) -> &'static str {
+    /// Name of the channel type this format stores (`"u8"` or `"f32"`).
+    pub fn channel_type(self) -> &'static str {
         match self {
             PixelFormat::Rgba8Premul | PixelFormat::I420 | PixelFormat::Coverage8 => "u8",
             PixelFormat::RgbF32Planar => "f32",
@@ -73,31 +73,35 @@ mod sealed {
     impl Sealed for f32 {}
 }
 
-/// A sample type a frame can hold: `u8` or `f32`.
-pub trait Sample:
+/// The type of one channel value a frame holds: `u8` or `f32`.
+pub trait ChannelType:
     sealed::Sealed + Copy + Default + Debug + PartialEq + Send + Sync + 'static
 {
-    /// `"u8"` or `"f32"`, matching [`PixelFormat::sample_type`].
+    /// `"u8"` or `"f32"`, matching [`PixelFormat::channel_type`].
     const NAME: &'static str;
 }
 
-impl Sample for u8 {
+impl ChannelType for u8 {
     const NAME: &'static str = "u8";
 }
 
-impl Sample for f32 {
+impl ChannelType for f32 {
     const NAME: &'static str = "f32";
 }
 
 /// Largest side accepted, so that offsets and fixed-point coordinates never overflow.
 pub const MAX_SIDE: u32 = 1 << 15;
 
-/// Checks the format/sample pairing and the frame's size.
-fn check_shape<T: Sample>(format: PixelFormat, width: u32, height: u32) -> Result<(), KernelError> {
-    if format.sample_type() != T::NAME {
-        return Err(KernelError::SampleType {
+/// Checks the format/channel type pairing and the frame's size.
+fn check_shape<T: ChannelType>(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+) -> Result<(), KernelError> {
+    if format.channel_type() != T::NAME {
+        return Err(KernelError::ChannelTypeMismatch {
             format,
-            expected: format.sample_type(),
+            expected: format.channel_type(),
             got: T::NAME,
         });
     }
@@ -156,7 +160,7 @@ pub struct Plane<'a, T> {
     rows: usize,
 }
 
-impl<'a, T: Sample> Plane<'a, T> {
+impl<'a, T: ChannelType> Plane<'a, T> {
     /// A tight plane over a scratch buffer of `rows` rows of `row_len` samples.
     pub(crate) fn tight(data: &'a [T], row_len: usize, rows: usize) -> Self {
         assert!(data.len() >= row_len * rows && row_len > 0 && rows > 0);
@@ -224,7 +228,7 @@ pub struct PlaneMut<'a, T> {
     rows: usize,
 }
 
-impl<'a, T: Sample> PlaneMut<'a, T> {
+impl<'a, T: ChannelType> PlaneMut<'a, T> {
     /// A tight plane over a scratch buffer of `rows` rows of `row_len` samples.
     pub(crate) fn tight(data: &'a mut [T], row_len: usize, rows: usize) -> Self {
         assert!(data.len() >= row_len * rows && row_len > 0 && rows > 0);
@@ -317,7 +321,7 @@ pub(crate) fn band_rows(row_bytes: usize) -> usize {
 
 /// A frame that owns its samples: all planes in one buffer, one after another.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frame<T: Sample = u8> {
+pub struct Frame<T: ChannelType = u8> {
     format: PixelFormat,
     width: u32,
     height: u32,
@@ -326,7 +330,7 @@ pub struct Frame<T: Sample = u8> {
     data: Vec<T>,
 }
 
-impl<T: Sample> Frame<T> {
+impl<T: ChannelType> Frame<T> {
     /// A zeroed frame with tightly packed rows (stride = row length).
     ///
     /// ```
@@ -508,14 +512,14 @@ impl<T: Sample> Frame<T> {
 
 /// A read-only frame borrowed from someone's buffers.
 #[derive(Debug, Clone, Copy)]
-pub struct FrameView<'a, T: Sample = u8> {
+pub struct FrameView<'a, T: ChannelType = u8> {
     format: PixelFormat,
     width: u32,
     height: u32,
     planes: [Plane<'a, T>; 3],
 }
 
-impl<'a, T: Sample> FrameView<'a, T> {
+impl<'a, T: ChannelType> FrameView<'a, T> {
     /// Wraps `planes` (one `(samples, stride)` pair per plane of `format`), checking
     /// that every stride covers a row and every slice holds every row.
     ///
@@ -607,14 +611,14 @@ impl<'a> FrameView<'a, u8> {
 
 /// A mutable frame borrowed from someone's buffers.
 #[derive(Debug)]
-pub struct FrameViewMut<'a, T: Sample = u8> {
+pub struct FrameViewMut<'a, T: ChannelType = u8> {
     format: PixelFormat,
     width: u32,
     height: u32,
     planes: [PlaneMut<'a, T>; 3],
 }
 
-impl<'a, T: Sample> FrameViewMut<'a, T> {
+impl<'a, T: ChannelType> FrameViewMut<'a, T> {
     /// Wraps `planes` (one `(samples, stride)` pair per plane of `format`); see
     /// [`FrameView::new`].
     pub fn new(

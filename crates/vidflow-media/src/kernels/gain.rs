@@ -381,7 +381,7 @@ pub fn gain_f32_in_place(
     Ok(())
 }
 
-fn check_pair<T: super::Sample>(
+fn check_pair<T: super::ChannelType>(
     kernel: &'static str,
     sf: PixelFormat,
     df: PixelFormat,

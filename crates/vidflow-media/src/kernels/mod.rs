@@ -45,7 +45,9 @@ pub(crate) use composite::over_pixel;
 pub use composite::{composite_over, composite_over_masked};
 pub use convert::{ColorSpace, YuvMatrix, YuvRange, i420_to_rgba, rgba_to_i420};
 pub use fill::{fill, gradient_weights, linear_gradient};
-pub use frame::{Frame, FrameView, FrameViewMut, MAX_SIDE, PixelFormat, Plane, PlaneMut, Sample};
+pub use frame::{
+    ChannelType, Frame, FrameView, FrameViewMut, MAX_SIDE, PixelFormat, Plane, PlaneMut,
+};
 pub use gain::{gain_f32, gain_f32_in_place, gain_to_q8, gain_u8, gain_u8_in_place};
 pub use kenburns::{SourceWindow, ken_burns};
 pub use mix::{copy_masked, crossfade};
@@ -72,14 +74,14 @@ pub enum KernelError {
         /// Its height.
         height: u32,
     },
-    /// The sample type does not match the format.
-    #[error("{format:?} frames hold {expected} samples, not {got}")]
-    SampleType {
+    /// The channel type does not match the format.
+    #[error("{format:?} frames hold {expected} channels, not {got}")]
+    ChannelTypeMismatch {
         /// The frame's format.
         format: PixelFormat,
-        /// The sample type the format stores.
+        /// The channel type the format stores.
         expected: &'static str,
-        /// The sample type given.
+        /// The channel type given.
         got: &'static str,
     },
     /// Wrong number of planes for the format.
