@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::frame::{FrameView, FrameViewMut, PixelFormat, band_rows, expect_format};
+use super::frame::{FrameView, FrameViewMut, PixelFormat, expect_format, task_rows};
 use super::{KernelError, div255};
 
 /// One pixel, exactly as [`composite_over`] defines it; `opacity` is the layer's, or
@@ -224,7 +224,7 @@ fn composite(
     let rows = (y1 - y0) as usize;
     let src = layer.plane(0);
     let mask = mask.map(|m| m.plane(0));
-    let band = band_rows(d_span.len());
+    let band = task_rows(d_span.len(), rows);
     dst.plane_mut(0)
         .par_rows_mut(y0 as usize, rows, band)
         .enumerate()

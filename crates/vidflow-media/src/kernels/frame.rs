@@ -319,6 +319,21 @@ pub(crate) fn band_rows(row_bytes: usize) -> usize {
     (64 * 1024 / row_bytes.max(1)).max(1)
 }
 
+/// Below this many bytes a kernel runs on the calling thread.
+const SPLIT_MIN_BYTES: usize = 1 << 20;
+
+/// Rows per parallel task for `rows` rows of `row_bytes`: [`band_rows`], or all of them
+/// (one task, on the calling thread) when the work is under [`SPLIT_MIN_BYTES`].
+/// Splitting a small region costs more than it saves, and a caller that draws frames in
+/// parallel (the renderer) already has every core busy with frames of its own.
+pub(crate) fn task_rows(row_bytes: usize, rows: usize) -> usize {
+    if row_bytes.saturating_mul(rows) < SPLIT_MIN_BYTES {
+        rows.max(1)
+    } else {
+        band_rows(row_bytes)
+    }
+}
+
 /// A frame that owns its samples: all planes in one buffer, one after another.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame<T: ChannelType = u8> {

@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::frame::{
-    FrameView, FrameViewMut, PixelFormat, band_rows, expect_format, expect_same_size,
+    FrameView, FrameViewMut, PixelFormat, expect_format, expect_same_size, task_rows,
 };
 use super::{KernelError, div255, multiversion};
 
@@ -55,8 +55,8 @@ pub fn crossfade(
     for p in 0..format.plane_count() {
         let (a, b) = (from.plane(p), to.plane(p));
         let out = dst.plane_mut(p);
-        let band = band_rows(out.row_len());
         let rows = out.rows();
+        let band = task_rows(out.row_len(), rows);
         out.par_rows_mut(0, rows, band)
             .enumerate()
             .for_each(|(y, row)| crossfade_row(a.row(y), b.row(y), row, weight as u16));
@@ -145,9 +145,10 @@ pub fn copy_masked(
     let s_span = ((x0 - x) as usize * 4)..((x1 - x) as usize * 4);
     let m_span = (x0 - x) as usize..(x1 - x) as usize;
     let (sp, mp) = (src.plane(0), mask.plane(0));
-    let band = band_rows(d_span.len());
+    let rows = (y1 - y0) as usize;
+    let band = task_rows(d_span.len(), rows);
     dst.plane_mut(0)
-        .par_rows_mut(y0 as usize, (y1 - y0) as usize, band)
+        .par_rows_mut(y0 as usize, rows, band)
         .enumerate()
         .for_each(|(i, drow)| {
             let sy = (y0 - y) as usize + i;
