@@ -3,7 +3,9 @@
 
 use rayon::prelude::*;
 
-use super::frame::{FrameView, FrameViewMut, PixelFormat, expect_format, task_rows};
+use super::frame::{
+    FrameView, FrameViewMut, Overlap, PixelFormat, expect_format, rgba_bytes, task_rows,
+};
 use super::{KernelError, div255};
 
 /// One pixel, exactly as [`composite_over`] defines it; `opacity` is the layer's, or
@@ -208,28 +210,26 @@ fn composite(
 ) -> Result<(), KernelError> {
     expect_format(kernel, PixelFormat::Rgba8Premul, dst.format())?;
     expect_format(kernel, PixelFormat::Rgba8Premul, layer.format())?;
-    let (dw, dh) = (dst.width() as i64, dst.height() as i64);
-    let (lw, lh) = (layer.width() as i64, layer.height() as i64);
-    let (x, y) = (x as i64, y as i64);
-    let (x0, x1) = (x.max(0), (x + lw).min(dw));
-    let (y0, y1) = (y.max(0), (y + lh).min(dh));
-    if x0 >= x1 || y0 >= y1 {
+    let Some(o) = Overlap::of(
+        (dst.width(), dst.height()),
+        (layer.width(), layer.height()),
+        x,
+        y,
+    ) else {
         return Ok(());
-    }
+    };
     // Byte ranges of the visible span in a destination row and a layer row, and the
     // pixels of it in a mask row.
-    let d_span = (x0 as usize * 4)..(x1 as usize * 4);
-    let l_span = ((x0 - x) as usize * 4)..((x1 - x) as usize * 4);
-    let m_span = (x0 - x) as usize..(x1 - x) as usize;
-    let rows = (y1 - y0) as usize;
+    let (d_span, l_span) = (rgba_bytes(&o.frame_cols), rgba_bytes(&o.image_cols));
+    let m_span = o.image_cols.clone();
     let src = layer.plane(0);
     let mask = mask.map(|m| m.plane(0));
-    let band = task_rows(d_span.len(), rows);
+    let band = task_rows(d_span.len(), o.rows);
     dst.plane_mut(0)
-        .par_rows_mut(y0 as usize, rows, band)
+        .par_rows_mut(o.first_row, o.rows, band)
         .enumerate()
         .for_each(|(i, drow)| {
-            let ly = (y0 - y) as usize + i;
+            let ly = o.image_row + i;
             let weight = match mask {
                 Some(m) => Weight::Mask(&m.row(ly)[m_span.clone()]),
                 None => Weight::Opacity(opacity),

@@ -319,6 +319,49 @@ pub(crate) fn band_rows(row_bytes: usize) -> usize {
     (64 * 1024 / row_bytes.max(1)).max(1)
 }
 
+/// Where an image placed with its top-left corner at (`x`, `y`) overlaps a frame: the
+/// part the kernels that put one image on another ([`composite_over`],
+/// [`copy_masked`](super::copy_masked)) work on; the rest lies outside the frame.
+///
+/// [`composite_over`]: super::composite_over
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Overlap {
+    /// The frame's first overlapped row.
+    pub(crate) first_row: usize,
+    /// How many rows overlap.
+    pub(crate) rows: usize,
+    /// The image's row that lies on `first_row`.
+    pub(crate) image_row: usize,
+    /// The overlapped columns, in the frame's pixels.
+    pub(crate) frame_cols: std::ops::Range<usize>,
+    /// The same columns, in the image's pixels.
+    pub(crate) image_cols: std::ops::Range<usize>,
+}
+
+impl Overlap {
+    /// The overlap of a `image` (width, height) at (`x`, `y`) with a `frame` (width,
+    /// height); `None` when they do not meet.
+    pub(crate) fn of(frame: (u32, u32), image: (u32, u32), x: i32, y: i32) -> Option<Overlap> {
+        let (fw, fh) = (frame.0 as i64, frame.1 as i64);
+        let (iw, ih) = (image.0 as i64, image.1 as i64);
+        let (x, y) = (x as i64, y as i64);
+        let (x0, x1) = (x.max(0), (x + iw).min(fw));
+        let (y0, y1) = (y.max(0), (y + ih).min(fh));
+        (x0 < x1 && y0 < y1).then(|| Overlap {
+            first_row: y0 as usize,
+            rows: (y1 - y0) as usize,
+            image_row: (y0 - y) as usize,
+            frame_cols: x0 as usize..x1 as usize,
+            image_cols: (x0 - x) as usize..(x1 - x) as usize,
+        })
+    }
+}
+
+/// The bytes of `cols` in a row of RGBA pixels.
+pub(crate) fn rgba_bytes(cols: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+    cols.start * 4..cols.end * 4
+}
+
 /// Below this many bytes a kernel runs on the calling thread.
 const SPLIT_MIN_BYTES: usize = 1 << 20;
 

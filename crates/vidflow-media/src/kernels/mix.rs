@@ -7,7 +7,8 @@
 use rayon::prelude::*;
 
 use super::frame::{
-    FrameView, FrameViewMut, PixelFormat, expect_format, expect_same_size, task_rows,
+    FrameView, FrameViewMut, Overlap, PixelFormat, expect_format, expect_same_size, rgba_bytes,
+    task_rows,
 };
 use super::{KernelError, div255, multiversion};
 
@@ -133,25 +134,23 @@ pub fn copy_masked(
         (src.width(), src.height()),
         (mask.width(), mask.height()),
     )?;
-    let (dw, dh) = (dst.width() as i64, dst.height() as i64);
-    let (sw, sh) = (src.width() as i64, src.height() as i64);
-    let (x, y) = (x as i64, y as i64);
-    let (x0, x1) = (x.max(0), (x + sw).min(dw));
-    let (y0, y1) = (y.max(0), (y + sh).min(dh));
-    if x0 >= x1 || y0 >= y1 {
+    let Some(o) = Overlap::of(
+        (dst.width(), dst.height()),
+        (src.width(), src.height()),
+        x,
+        y,
+    ) else {
         return Ok(());
-    }
-    let d_span = (x0 as usize * 4)..(x1 as usize * 4);
-    let s_span = ((x0 - x) as usize * 4)..((x1 - x) as usize * 4);
-    let m_span = (x0 - x) as usize..(x1 - x) as usize;
+    };
+    let (d_span, s_span) = (rgba_bytes(&o.frame_cols), rgba_bytes(&o.image_cols));
+    let m_span = o.image_cols.clone();
     let (sp, mp) = (src.plane(0), mask.plane(0));
-    let rows = (y1 - y0) as usize;
-    let band = task_rows(d_span.len(), rows);
+    let band = task_rows(d_span.len(), o.rows);
     dst.plane_mut(0)
-        .par_rows_mut(y0 as usize, rows, band)
+        .par_rows_mut(o.first_row, o.rows, band)
         .enumerate()
         .for_each(|(i, drow)| {
-            let sy = (y0 - y) as usize + i;
+            let sy = o.image_row + i;
             copy_masked_row(
                 &sp.row(sy)[s_span.clone()],
                 &mp.row(sy)[m_span.clone()],
