@@ -171,7 +171,7 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
     // share of a run (frames through the pipe, x264, AAC, mux) and only composing is left out.
     let wav = work.path().join("narration.wav");
     vidflow_encode::write_wav(&wav, &speech.samples, speech.sample_rate)?;
-    let renderer = FrameRenderer::new(timeline.clone(), Avatar::builtin("avatar_1")?)?;
+    let renderer = FrameRenderer::new(timeline.clone(), Some(Avatar::builtin("avatar_1")?))?;
     let all: Vec<Vec<u8>> = (0..timeline.frame_count)
         .into_par_iter()
         .map(|n| {

@@ -93,7 +93,7 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
         // Render only: a fresh renderer per run, so slide layers are built as in a real run.
         let mut render_only = Vec::new();
         for _ in 0..runs {
-            let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+            let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
             let started = Instant::now();
             (0..frames).into_par_iter().for_each(|n| {
                 std::hint::black_box(renderer.render_i420_shared(n));
@@ -101,7 +101,7 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
             render_only.push(frames as f64 / started.elapsed().as_secs_f64());
         }
 
-        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
         let all: Vec<Vec<u8>> = (0..frames)
             .into_par_iter()
             .map(|n| renderer.render_i420_shared(n).into_bytes())

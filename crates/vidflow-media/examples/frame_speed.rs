@@ -1,4 +1,4 @@
-//! Measures composition speed: milliseconds per frame of `render_i420` on the sample
+//! Measures composition speed: milliseconds per frame of `render_i420` on the synthetic
 //! Timeline, on one thread and on all threads (rayon), at 720p and 1080p.
 //!
 //! ```text
@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use vidflow_core::VideoSize;
-use vidflow_media::{FrameRenderer, I420Frame, rgba_to_i420, sample};
+use vidflow_media::{FrameRenderer, I420Frame, synthetic};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -28,13 +28,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             height: 1080,
         },
     ] {
-        let timeline = Arc::new(sample::timeline(size, fps, seconds));
+        let timeline = Arc::new(synthetic::timeline(size, fps, seconds));
         let frames = timeline.frame_count;
         let avatar = vidflow_avatar::Avatar::load(&avatar_spec)?;
 
         // The presenter alone, at the size the renderer draws it.
-        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
-        let (_, _, pw, ph) = renderer.presenter_region();
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
+        let (_, _, pw, ph) = renderer.presenter_region().ok_or("no presenter")?;
         let t = Instant::now();
         let reps = 60;
         for i in 0..reps {
@@ -53,12 +53,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut out = I420Frame::new(size);
         let t = Instant::now();
         for _ in 0..reps {
-            rgba_to_i420(&rgba, size.width, size.height, &mut out);
+            out.convert_from_rgba(&rgba, size.width, size.height);
         }
         let convert_ms = t.elapsed().as_secs_f64() * 1000.0 / reps as f64;
 
         // One thread, fresh renderer (includes building each slide and cue layer once).
-        let renderer = FrameRenderer::new(timeline.clone(), avatar.clone())?;
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar.clone()))?;
         let t = Instant::now();
         for n in 0..frames {
             renderer.render_i420(n, &mut out);
@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let warm_ms = warm_time.as_secs_f64() * 1000.0 / frames as f64;
 
         // All threads, chunks of 30 frames in order, as the pipeline renders.
-        let renderer = FrameRenderer::new(timeline.clone(), avatar)?;
+        let renderer = FrameRenderer::new(timeline.clone(), Some(avatar))?;
         let t = Instant::now();
         let chunk: Vec<u64> = (0..frames).collect();
         for c in chunk.chunks(30) {

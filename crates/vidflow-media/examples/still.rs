@@ -1,4 +1,4 @@
-//! Renders a few frames of the synthetic sample Timeline at every supported size to PNG
+//! Renders a few frames of the synthetic Timeline at every supported size to PNG
 //! files, to look at the theme.
 //!
 //! ```text
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use vidflow_core::VideoSize;
-use vidflow_media::{FrameRenderer, sample};
+use vidflow_media::{FrameRenderer, synthetic};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -21,9 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fps = 30;
     let seconds = 9.0;
     for size in VideoSize::SUPPORTED {
-        let timeline = sample::timeline(size, fps, seconds);
+        let timeline = synthetic::timeline(size, fps, seconds);
         let avatar = vidflow_avatar::Avatar::load(&avatar_spec)?;
-        let renderer = FrameRenderer::new(Arc::new(timeline), avatar)?;
+        let renderer = FrameRenderer::new(Arc::new(timeline), Some(avatar))?;
         let mut rgba = vec![0u8; (size.width * size.height * 4) as usize];
         // Title card with a cue, the image slide mid-pan, mid-crossfade, the text slide.
         for (label, t) in [("title", 1.0), ("image", 4.6), ("fade", 6.1), ("text", 7.5)] {

@@ -41,24 +41,24 @@
 //!     burn_subtitles: true,
 //! };
 //! let avatar = vidflow_avatar::Avatar::load("avatar_1").unwrap();
-//! let renderer = FrameRenderer::new(Arc::new(timeline), avatar).unwrap();
+//! let renderer = FrameRenderer::new(Arc::new(timeline), Some(avatar)).unwrap();
 //! let mut frame = I420Frame::new(renderer.size());
 //! renderer.render_i420(0, &mut frame);
 //! assert_eq!(frame.as_bytes().len(), 1280 * 720 * 3 / 2);
 //! ```
 
-mod kenburns;
 pub mod kernels;
 mod paint;
+mod picture;
 mod renderer;
-pub mod sample;
 mod slide;
+pub mod synthetic;
 pub mod text;
 mod theme;
 mod yuv;
 
 pub use renderer::{CROSSFADE_SECONDS, FrameRenderer, I420Output};
-pub use yuv::{I420Frame, I420Patched, I420Run, I420Source, rgba_to_i420};
+pub use yuv::{I420Frame, I420Patched, I420Run, I420Source};
 
 use vidflow_core::{VideoSize, VidflowError};
 

@@ -1,10 +1,13 @@
-//! Drawing and blending primitives shared by the layers: rounded shapes, soft shadows,
-//! coverage masks, and integer blends on rectangular regions of a frame.
+//! Drawing primitives shared by the layers (rounded shapes, soft shadows, coverage
+//! masks) and [`Region`], a rectangle of a frame being composed, whose blends are the
+//! [`kernels`]'.
 //!
 //! All blending is integer arithmetic with exact rounding, so a frame's bytes depend only
 //! on its inputs, never on which thread or in which order it was rendered.
 
 use tiny_skia::{FillRule, Paint, Path, PathBuilder, Pixmap, Transform};
+
+use crate::kernels::{self, FrameView, FrameViewMut, PixelFormat};
 
 /// A pixel rectangle in frame coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +85,65 @@ impl Rect {
 
 /// A rectangular part of a frame being composed: `buf` holds `rect.w * rect.h` RGBA
 /// pixels, row by row.
+///
+/// Its methods place layers given in frame coordinates and hand the overlapping pixels
+/// to the [`kernels`], which do all the blending.
 pub(crate) struct Region<'a> {
     pub buf: &'a mut [u8],
     pub rect: PxRect,
 }
 
+/// `rect` (which lies inside `whole`) of a tightly packed one-plane `format` image
+/// (RGBA or coverage) covering `whole`,
+/// as a view that strides over the rest.
+///
+/// # Panics
+/// If `rect` is not inside `whole` or `buf` is too short: the renderer's own geometry
+/// guarantees both.
+pub(crate) fn view_of<'a>(
+    buf: &'a [u8],
+    whole: PxRect,
+    rect: PxRect,
+    format: PixelFormat,
+) -> FrameView<'a, u8> {
+    let bpp = match format {
+        PixelFormat::Rgba8Premul => 4,
+        _ => 1,
+    };
+    let stride = whole.w as usize * bpp;
+    let at = (rect.y - whole.y) as usize * stride + (rect.x - whole.x) as usize * bpp;
+    FrameView::new(format, rect.w, rect.h, &[(&buf[at..], stride)])
+        .expect("a rectangle inside its image")
+}
+
 impl Region<'_> {
+    /// The region as a frame the kernels can write.
+    fn view_mut(&mut self) -> FrameViewMut<'_, u8> {
+        FrameViewMut::rgba(self.buf, self.rect.w, self.rect.h).expect("a region holds its pixels")
+    }
+
+    /// The part of the region covering `rect` (inside the region).
+    fn sub_view_mut(&mut self, rect: PxRect) -> FrameViewMut<'_, u8> {
+        let r = self.rect;
+        let stride = r.w as usize * 4;
+        let at = (rect.y - r.y) as usize * stride + (rect.x - r.x) as usize * 4;
+        FrameViewMut::new(
+            PixelFormat::Rgba8Premul,
+            rect.w,
+            rect.h,
+            vec![(&mut self.buf[at..], stride)],
+        )
+        .expect("a rectangle inside its region")
+    }
+
+    /// Where `rect`'s top-left corner falls in the region, for the kernels' offsets.
+    fn offset_of(&self, rect: PxRect) -> (i32, i32) {
+        (
+            rect.x as i32 - self.rect.x as i32,
+            rect.y as i32 - self.rect.y as i32,
+        )
+    }
+
     /// Copies the region's pixels out of a whole opaque frame of width `fw`.
     pub fn copy_from_frame(&mut self, frame: &[u8], fw: u32) {
         let r = self.rect;
@@ -98,138 +154,68 @@ impl Region<'_> {
         }
     }
 
-    /// Blends an opaque image `src` (covering `src_rect`) through a coverage `mask` of
-    /// the same size: `out = src·m + out·(1−m)` on R, G and B; alpha is kept.
-    ///
-    /// Branch-free over whole rows (m = 0 and m = 255 fall out of the formula exactly),
-    /// so the loop stays tight however the mask's edges fall.
-    pub fn blend_opaque_masked(&mut self, src: &[u8], src_rect: PxRect, mask: &[u8]) {
-        let Some(i) = self.rect.intersect(&src_rect) else {
+    /// Copies `src` (premultiplied RGBA covering `src_rect`) into the region through a
+    /// coverage mask covering `mask_rect`, which must contain `src_rect`
+    /// ([`kernels::copy_masked`]): a picture into its rounded panel, or the presenter drawn
+    /// over its background back into the rounded card.
+    pub fn copy_masked(&mut self, src: &[u8], src_rect: PxRect, mask: &[u8], mask_rect: PxRect) {
+        let Some(area) = self.rect.intersect(&src_rect) else {
             return;
         };
-        let n = i.w as usize;
-        for yy in i.y..i.bottom() {
-            let d0 = ((yy - self.rect.y) * self.rect.w + (i.x - self.rect.x)) as usize * 4;
-            let s0 = ((yy - src_rect.y) * src_rect.w + (i.x - src_rect.x)) as usize;
-            let dst = &mut self.buf[d0..d0 + n * 4];
-            let s = &src[s0 * 4..(s0 + n) * 4];
-            let m = &mask[s0..s0 + n];
-            for ((d, s), &m) in dst.chunks_exact_mut(4).zip(s.chunks_exact(4)).zip(m) {
-                let dp = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
-                let sp = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                // Most of a rounded mask is fully in or fully out: those skip the arithmetic
-                // (and m = 0 / 255 give exactly `out` / `src` through it anyway).
-                let v = match m {
-                    0 => continue,
-                    255 => sp,
-                    m => mix_packed(sp, m as u32, dp, 255 - m as u32),
+        let layer = view_of(src, src_rect, area, PixelFormat::Rgba8Premul);
+        let mask = view_of(mask, mask_rect, area, PixelFormat::Coverage8);
+        let (x, y) = self.offset_of(area);
+        kernels::copy_masked(&mut self.view_mut(), &layer, &mask, x, y)
+            .expect("layer, mask and region agree");
+    }
+
+    /// Composites a premultiplied RGBA layer `src` (covering `src_rect`) over the region
+    /// ([`kernels::composite_over`]), or, given a coverage mask covering `mask_rect`, only
+    /// within the mask and scaled by its coverage ([`kernels::composite_over_masked`]).
+    pub fn composite(&mut self, src: &[u8], src_rect: PxRect, mask: Option<(&[u8], PxRect)>) {
+        let Some(area) = self.rect.intersect(&src_rect) else {
+            return;
+        };
+        let done = match mask {
+            None => {
+                let layer = view_of(src, src_rect, src_rect, PixelFormat::Rgba8Premul);
+                let (x, y) = self.offset_of(src_rect);
+                kernels::composite_over(&mut self.view_mut(), &layer, x, y, 255)
+            }
+            Some((mask, mask_rect)) => {
+                let Some(area) = area.intersect(&mask_rect) else {
+                    return;
                 };
-                d.copy_from_slice(&((v & 0x00ff_ffff) | (dp & 0xff00_0000)).to_le_bytes());
+                let layer = view_of(src, src_rect, area, PixelFormat::Rgba8Premul);
+                let mask = view_of(mask, mask_rect, area, PixelFormat::Coverage8);
+                let (x, y) = self.offset_of(area);
+                kernels::composite_over_masked(&mut self.view_mut(), &layer, &mask, x, y)
             }
-        }
-    }
-
-    /// Blends a premultiplied RGBA layer `src` (covering `src_rect`) over the region,
-    /// optionally through a coverage mask covering `mask_rect`; outside the mask's rect
-    /// nothing is drawn.
-    ///
-    /// Per pixel: `a' = a·m`, `c' = c·m`, `out = min(c' + out·(1−a'), 255)` on R, G and
-    /// B (each product rounded to the nearest 1/255), alpha kept; a source pixel with
-    /// zero alpha leaves the pixel untouched.
-    pub fn blend_premultiplied(
-        &mut self,
-        src: &[u8],
-        src_rect: PxRect,
-        mask: Option<(&[u8], PxRect)>,
-    ) {
-        let mut area = match self.rect.intersect(&src_rect) {
-            Some(a) => a,
-            None => return,
         };
-        if let Some((_, mr)) = mask {
-            area = match area.intersect(&mr) {
-                Some(a) => a,
-                None => return,
-            };
-        }
-        let n = area.w as usize;
-        for yy in area.y..area.bottom() {
-            let d0 = ((yy - self.rect.y) * self.rect.w + (area.x - self.rect.x)) as usize * 4;
-            let s0 = ((yy - src_rect.y) * src_rect.w + (area.x - src_rect.x)) as usize * 4;
-            let dst = &mut self.buf[d0..d0 + n * 4];
-            let s = &src[s0..s0 + n * 4];
-            match mask {
-                Some((m, mr)) => {
-                    let m0 = ((yy - mr.y) * mr.w + (area.x - mr.x)) as usize;
-                    let m = &m[m0..m0 + n];
-                    for ((d, s), &mv) in dst.chunks_exact_mut(4).zip(s.chunks_exact(4)).zip(m) {
-                        let sp = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                        if sp >> 24 == 0 || mv == 0 {
-                            continue;
-                        }
-                        let dp = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
-                        let out = if sp >> 24 == 255 && mv == 255 {
-                            // Opaque and fully covered: c' = c and 1 − a' = 0.
-                            (sp & 0x00ff_ffff) | (dp & 0xff00_0000)
-                        } else {
-                            // All four channels times the coverage: (c', a') in one go.
-                            over_packed(scale_packed(sp, mv as u32), dp)
-                        };
-                        d.copy_from_slice(&out.to_le_bytes());
-                    }
-                }
-                None => {
-                    for (d, s) in dst.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
-                        let sp = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                        // Subtitle layers are mostly clear: skip those pixels.
-                        if sp >> 24 == 0 {
-                            continue;
-                        }
-                        let dp = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
-                        d.copy_from_slice(&over_packed(sp, dp).to_le_bytes());
-                    }
-                }
-            }
-        }
+        done.expect("layer, mask and region agree");
     }
 
-    /// `out = out·(1−t) + other·t`, with `t = alpha / 255`; `other` has the region's shape.
-    pub fn lerp_towards(&mut self, other: &[u8], alpha: u32) {
-        let (t, inv) = (alpha.min(255) as u16, 255 - alpha.min(255) as u16);
-        for (d, s) in self.buf.iter_mut().zip(other) {
-            *d = div255_u16(*d as u16 * inv + *s as u16 * t) as u8;
-        }
+    /// Fills the region with `from` crossfaded towards `to` by `weight / 255`, reading
+    /// both from whole frames of width `fw` ([`kernels::crossfade`]): a crossfade of two
+    /// static layers without copying either first.
+    pub fn crossfade_frames(&mut self, from: &[u8], to: &[u8], fw: u32, weight: u8) {
+        let whole = PxRect::new(0, 0, fw, (from.len() / (fw as usize * 4)) as u32);
+        let (a, b) = (
+            view_of(from, whole, self.rect, PixelFormat::Rgba8Premul),
+            view_of(to, whole, self.rect, PixelFormat::Rgba8Premul),
+        );
+        kernels::crossfade(&a, &b, &mut self.view_mut(), weight).expect("frames cover the region");
     }
 
-    /// Fills the region with `from·(1−t) + to·t` (`t = alpha / 255`), reading both from
-    /// whole frames of width `fw`: a crossfade of two static layers without copying
-    /// either first.
-    pub fn lerp_frames(&mut self, from: &[u8], to: &[u8], fw: u32, alpha: u32) {
-        let (t, inv) = (alpha.min(255) as u16, 255 - alpha.min(255) as u16);
-        let r = self.rect;
-        let row = r.w as usize * 4;
-        for (i, yy) in (r.y..r.bottom()).enumerate() {
-            let src = (yy as usize * fw as usize + r.x as usize) * 4;
-            let dst = &mut self.buf[i * row..(i + 1) * row];
-            let (a, b) = (&from[src..src + row], &to[src..src + row]);
-            for ((d, &a), &b) in dst.iter_mut().zip(a).zip(b) {
-                *d = div255_u16(a as u16 * inv + b as u16 * t) as u8;
-            }
-        }
-    }
-
-    /// Copies `src`, a tightly packed image covering `src_rect` (inside the region), into
-    /// the region.
-    pub fn copy_from_rect(&mut self, src: &[u8], src_rect: PxRect) {
-        let Some(i) = self.rect.intersect(&src_rect) else {
-            return;
-        };
-        let n = i.w as usize * 4;
-        for yy in i.y..i.bottom() {
-            let d0 = ((yy - self.rect.y) * self.rect.w + (i.x - self.rect.x)) as usize * 4;
-            let s0 = ((yy - src_rect.y) * src_rect.w + (i.x - src_rect.x)) as usize * 4;
-            self.buf[d0..d0 + n].copy_from_slice(&src[s0..s0 + n]);
-        }
+    /// Writes `from` crossfaded towards `to` (both tightly packed, covering `rect` inside
+    /// the region) into the region's part at `rect`.
+    pub fn crossfade_rect(&mut self, from: &[u8], to: &[u8], rect: PxRect, weight: u8) {
+        let (a, b) = (
+            view_of(from, rect, rect, PixelFormat::Rgba8Premul),
+            view_of(to, rect, rect, PixelFormat::Rgba8Premul),
+        );
+        kernels::crossfade(&a, &b, &mut self.sub_view_mut(rect), weight)
+            .expect("a rectangle inside its region");
     }
 
     /// Copies the pixels of `rect` (which must lie inside the region) out into `dst`,
@@ -241,92 +227,6 @@ impl Region<'_> {
             dst[i * n..(i + 1) * n].copy_from_slice(&self.buf[s0..s0 + n]);
         }
     }
-
-    /// Puts `src` (tightly packed, covering `rect` inside the region) back into the region
-    /// through a coverage mask `(mask, mask_rect)` that covers `rect`:
-    /// `out = out + (src − out)·m/255`. Rows whose coverage is complete (`full_rows[i]`, for
-    /// row `i` of `rect`) are plain copies.
-    pub fn put_masked(
-        &mut self,
-        src: &[u8],
-        rect: PxRect,
-        mask: (&[u8], PxRect),
-        full_rows: &[bool],
-    ) {
-        let (m, mr) = mask;
-        let n = rect.w as usize;
-        for (i, yy) in (rect.y..rect.bottom()).enumerate() {
-            let d0 = ((yy - self.rect.y) * self.rect.w + (rect.x - self.rect.x)) as usize * 4;
-            let s = &src[i * n * 4..(i + 1) * n * 4];
-            let dst = &mut self.buf[d0..d0 + n * 4];
-            if full_rows[i] {
-                dst.copy_from_slice(s);
-                continue;
-            }
-            let m0 = ((yy - mr.y) * mr.w + (rect.x - mr.x)) as usize;
-            for ((d, s), &mv) in dst
-                .chunks_exact_mut(4)
-                .zip(s.chunks_exact(4))
-                .zip(&m[m0..m0 + n])
-            {
-                match mv {
-                    0 => {}
-                    255 => d.copy_from_slice(s),
-                    _ => {
-                        let (t, inv) = (mv as u16, 255 - mv as u16);
-                        for c in 0..4 {
-                            d[c] = div255_u16(d[c] as u16 * inv + s[c] as u16 * t) as u8;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `text::div255` in 16 bits: exact for `v <= 255 * 255` (every step stays below 65 536), and
-/// twice as many lanes when the loop is vectorised.
-#[inline(always)]
-fn div255_u16(v: u16) -> u16 {
-    let v = v + 128;
-    (v + (v >> 8)) >> 8
-}
-
-/// All four channels of a packed pixel times `k / 255` (`k <= 255`), each rounded as
-/// `text::div255` does. Two channels share a 32-bit word in 16-bit lanes; no lane overflows
-/// (255·255 + 128 + 254 < 65 536), so this equals the per-channel arithmetic.
-#[inline(always)]
-fn scale_packed(p: u32, k: u32) -> u32 {
-    let mut rb = (p & 0x00ff_00ff) * k + 0x0080_0080;
-    rb = ((rb + ((rb >> 8) & 0x00ff_00ff)) >> 8) & 0x00ff_00ff;
-    let mut ag = ((p >> 8) & 0x00ff_00ff) * k + 0x0080_0080;
-    ag = (ag + ((ag >> 8) & 0x00ff_00ff)) & 0xff00_ff00;
-    rb | ag
-}
-
-/// `div255(s·ks + d·kd)` per channel with `ks + kd = 255`, in 16-bit lanes.
-#[inline(always)]
-fn mix_packed(s: u32, ks: u32, d: u32, kd: u32) -> u32 {
-    let mut rb = (s & 0x00ff_00ff) * ks + (d & 0x00ff_00ff) * kd + 0x0080_0080;
-    rb = ((rb + ((rb >> 8) & 0x00ff_00ff)) >> 8) & 0x00ff_00ff;
-    let mut ag = ((s >> 8) & 0x00ff_00ff) * ks + ((d >> 8) & 0x00ff_00ff) * kd + 0x0080_0080;
-    ag = (ag + ((ag >> 8) & 0x00ff_00ff)) & 0xff00_ff00;
-    rb | ag
-}
-
-/// Premultiplied source-over on R, G and B with the destination's alpha kept:
-/// `min(c + div255(d·(255−a)), 255)` per channel.
-#[inline(always)]
-fn over_packed(s: u32, d: u32) -> u32 {
-    let k = 255 - (s >> 24);
-    let dk = scale_packed(d, k);
-    // Sums in 16-bit lanes (at most 510), then saturate lanes that passed 255.
-    let rb = (s & 0x00ff_00ff) + (dk & 0x00ff_00ff);
-    let g = ((s >> 8) & 0xff) + ((dk >> 8) & 0xff);
-    let over = rb & 0x0100_0100;
-    let rb = (rb | (over - (over >> 8))) & 0x00ff_00ff;
-    let g = g.min(255);
-    rb | (g << 8) | (d & 0xff00_0000)
 }
 
 /// A straight-alpha colour.
@@ -520,7 +420,7 @@ pub(crate) fn rounded_mask(w: u32, h: u32, radius: f32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::div255;
+    use crate::kernels::div255;
 
     #[test]
     fn even_outward_covers_and_aligns() {
@@ -580,43 +480,43 @@ mod tests {
             .collect()
     }
 
+    /// Pixel (x, y) of `rect` in a tightly packed RGBA image covering `rect`, if inside.
+    fn at(rect: PxRect, x: u32, y: u32) -> Option<usize> {
+        let inside = x >= rect.x && y >= rect.y && x < rect.right() && y < rect.bottom();
+        inside.then(|| ((y - rect.y) * rect.w + x - rect.x) as usize)
+    }
+
     #[test]
-    fn masked_premultiplied_blend_matches_the_formula() {
-        let frame = PxRect::new(0, 0, 37, 23);
-        let src_rect = PxRect::new(5, 3, 29, 17);
-        let mask_rect = PxRect::new(2, 1, 30, 18);
-        let dst = noise((frame.w * frame.h * 4) as usize, 7);
+    fn composite_places_the_layer_and_mask_in_frame_coordinates() {
+        let region = PxRect::new(6, 4, 37, 23);
+        let src_rect = PxRect::new(9, 1, 29, 17);
+        let mask_rect = PxRect::new(2, 6, 30, 18);
+        let dst = noise((region.w * region.h * 4) as usize, 7);
         let src = premultiplied((src_rect.w * src_rect.h) as usize, 11);
         let mask = coverage((mask_rect.w * mask_rect.h) as usize, 13);
         for with_mask in [true, false] {
             let mut got = dst.clone();
-            let mut region = Region {
-                buf: &mut got,
-                rect: frame,
-            };
             let m = with_mask.then_some((mask.as_slice(), mask_rect));
-            region.blend_premultiplied(&src, src_rect, m);
+            Region {
+                buf: &mut got,
+                rect: region,
+            }
+            .composite(&src, src_rect, m);
             let mut want = dst.clone();
-            for y in 0..frame.h {
-                for x in 0..frame.w {
-                    let d = ((y * frame.w + x) * 4) as usize;
-                    let inside =
-                        |r: PxRect| x >= r.x && y >= r.y && x < r.right() && y < r.bottom();
-                    if !inside(src_rect) || (with_mask && !inside(mask_rect)) {
+            for y in region.y..region.bottom() {
+                for x in region.x..region.right() {
+                    let d = at(region, x, y).unwrap() * 4;
+                    let Some(s) = at(src_rect, x, y) else {
                         continue;
-                    }
-                    let s = (((y - src_rect.y) * src_rect.w + x - src_rect.x) * 4) as usize;
-                    let mv = if with_mask {
-                        mask[((y - mask_rect.y) * mask_rect.w + x - mask_rect.x) as usize] as u32
-                    } else {
-                        255
                     };
-                    let a = div255(src[s + 3] as u32 * mv);
-                    if src[s + 3] == 0 {
-                        continue;
-                    }
-                    for k in 0..3 {
-                        let c = div255(src[s + k] as u32 * mv);
+                    let mv = match (with_mask, at(mask_rect, x, y)) {
+                        (false, _) => 255,
+                        (true, Some(i)) => mask[i] as u32,
+                        (true, None) => continue,
+                    };
+                    let a = div255(src[s * 4 + 3] as u32 * mv);
+                    for k in 0..4 {
+                        let c = div255(src[s * 4 + k] as u32 * mv);
                         want[d + k] = (c + div255(want[d + k] as u32 * (255 - a))).min(255) as u8;
                     }
                 }
@@ -626,25 +526,28 @@ mod tests {
     }
 
     #[test]
-    fn masked_opaque_blend_matches_the_formula() {
-        let frame = PxRect::new(0, 0, 31, 19);
-        let src_rect = PxRect::new(4, 2, 30, 20);
-        let dst = noise((frame.w * frame.h * 4) as usize, 3);
+    fn copy_masked_places_the_image_and_mask_in_frame_coordinates() {
+        let region = PxRect::new(3, 5, 31, 19);
+        let src_rect = PxRect::new(7, 2, 30, 20);
+        let mask_rect = PxRect::new(5, 1, 33, 22);
+        let dst = noise((region.w * region.h * 4) as usize, 3);
         let src = noise((src_rect.w * src_rect.h * 4) as usize, 5);
-        let mask = coverage((src_rect.w * src_rect.h) as usize, 9);
+        let mask = coverage((mask_rect.w * mask_rect.h) as usize, 9);
         let mut got = dst.clone();
         Region {
             buf: &mut got,
-            rect: frame,
+            rect: region,
         }
-        .blend_opaque_masked(&src, src_rect, &mask);
+        .copy_masked(&src, src_rect, &mask, mask_rect);
         let mut want = dst.clone();
-        for y in src_rect.y..frame.h {
-            for x in src_rect.x..frame.w {
-                let d = ((y * frame.w + x) * 4) as usize;
-                let i = ((y - src_rect.y) * src_rect.w + x - src_rect.x) as usize;
-                let m = mask[i] as u32;
-                for k in 0..3 {
+        for y in region.y..region.bottom() {
+            for x in region.x..region.right() {
+                let d = at(region, x, y).unwrap() * 4;
+                let Some(i) = at(src_rect, x, y) else {
+                    continue;
+                };
+                let m = mask[at(mask_rect, x, y).unwrap()] as u32;
+                for k in 0..4 {
                     want[d + k] =
                         div255(src[i * 4 + k] as u32 * m + want[d + k] as u32 * (255 - m)) as u8;
                 }
@@ -654,24 +557,20 @@ mod tests {
     }
 
     #[test]
-    fn crossfading_frames_equals_copying_then_lerping() {
+    fn crossfading_frames_equals_crossfading_copies() {
         let (fw, fh) = (21u32, 13u32);
         let from = noise((fw * fh * 4) as usize, 17);
         let to = noise((fw * fh * 4) as usize, 19);
         let rect = PxRect::new(3, 2, 15, 9);
-        for alpha in [0, 1, 128, 254, 255] {
+        let inner = PxRect::new(5, 4, 7, 5);
+        for alpha in [0u8, 1, 128, 254, 255] {
             let len = (rect.w * rect.h * 4) as usize;
-            let (mut a, mut b, mut fused) = (vec![0; len], vec![0; len], vec![0; len]);
-            Region { buf: &mut b, rect }.copy_from_frame(&to, fw);
-            let mut ra = Region { buf: &mut a, rect };
-            ra.copy_from_frame(&from, fw);
-            ra.lerp_towards(&b, alpha);
-            Region {
+            let mut fused = vec![0; len];
+            let mut region = Region {
                 buf: &mut fused,
                 rect,
-            }
-            .lerp_frames(&from, &to, fw, alpha);
-            assert_eq!(fused, a, "alpha {alpha}");
+            };
+            region.crossfade_frames(&from, &to, fw, alpha);
             let expected: Vec<u8> = (0..len)
                 .map(|i| {
                     let (x, y) = (
@@ -679,15 +578,45 @@ mod tests {
                         (i / 4) as u32 / rect.w + rect.y,
                     );
                     let j = ((y * fw + x) * 4) as usize + i % 4;
-                    div255(from[j] as u32 * (255 - alpha) + to[j] as u32 * alpha) as u8
+                    let t = alpha as u32;
+                    div255(from[j] as u32 * (255 - t) + to[j] as u32 * t) as u8
                 })
                 .collect();
             assert_eq!(fused, expected, "alpha {alpha}");
+            // The same pixels, crossfaded from copies of a smaller rectangle.
+            let copy = |frame: &[u8]| {
+                let mut buf = vec![0; (inner.w * inner.h * 4) as usize];
+                Region {
+                    buf: &mut buf,
+                    rect: inner,
+                }
+                .copy_from_frame(frame, fw);
+                buf
+            };
+            let mut again = vec![0; len];
+            let mut region = Region {
+                buf: &mut again,
+                rect,
+            };
+            region.crossfade_rect(&copy(&from), &copy(&to), inner, alpha);
+            let inner_region = Region {
+                buf: &mut again,
+                rect,
+            };
+            let mut got = vec![0; (inner.w * inner.h * 4) as usize];
+            inner_region.copy_to(&mut got, inner);
+            let mut want = vec![0; got.len()];
+            Region {
+                buf: &mut fused,
+                rect,
+            }
+            .copy_to(&mut want, inner);
+            assert_eq!(got, want, "alpha {alpha}");
         }
     }
 
     #[test]
-    fn premultiplied_blend_over_opaque() {
+    fn premultiplied_layer_over_opaque() {
         let mut buf = vec![0u8, 0, 0, 255, 100, 100, 100, 255];
         let mut region = Region {
             buf: &mut buf,
@@ -695,8 +624,8 @@ mod tests {
         };
         // Half-transparent white, premultiplied.
         let src = [128u8, 128, 128, 128];
-        region.blend_premultiplied(&src, PxRect::new(1, 0, 1, 1), None);
+        region.composite(&src, PxRect::new(1, 0, 1, 1), None);
         assert_eq!(&buf[..4], &[0, 0, 0, 255]);
-        assert_eq!(&buf[4..7], &[178, 178, 178]);
+        assert_eq!(&buf[4..], &[178, 178, 178, 255]);
     }
 }

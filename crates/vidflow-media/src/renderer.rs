@@ -14,8 +14,8 @@ use vidflow_avatar::{Avatar, Pose};
 use vidflow_core::{MotionSeed, Slide, SlideLayout, Timeline, VideoSize, Viseme};
 
 use crate::MediaError;
-use crate::kenburns::{self, Picture};
 use crate::paint::{self, PxRect, Region};
+use crate::picture::{self, Picture};
 use crate::slide::{self, SlideContext};
 use crate::theme::{Geometry, Palette};
 use crate::yuv::{self, I420Frame, I420Patched, I420Source};
@@ -126,7 +126,7 @@ struct FramePlan {
     time: f64,
     slide: usize,
     /// Crossfading from this slide, with the new slide's weight (0–255).
-    fade_from: Option<(usize, u32)>,
+    fade_from: Option<(usize, u8)>,
     cue: Option<usize>,
     /// The presenter layer, drawn at most once per frame and only if needed.
     avatar: OnceCell<Pixmap>,
@@ -143,14 +143,24 @@ thread_local! {
     static PRESENTER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Composes the frames of one Timeline with one presenter.
+/// The presenter and where it stands.
+struct Presenter {
+    avatar: Avatar,
+    /// Where it is drawn: as large as the card allows, standing on its bottom edge.
+    rect: PxRect,
+    /// Where its mouth moves, in frame coordinates.
+    mouth: (u32, u32, u32, u32),
+}
+
+/// Composes the frames of one Timeline, with a presenter or without.
 ///
 /// `FrameRenderer` is `Send + Sync`: share it (e.g. in an `Arc`) and call
 /// [`render_rgba`](Self::render_rgba) or [`render_i420`](Self::render_i420) from as
 /// many threads as you like, in any order; frame `n` is always the same bytes.
 pub struct FrameRenderer {
     timeline: Arc<Timeline>,
-    avatar: Avatar,
+    /// `None`: slides and subtitles only (the card stays empty).
+    presenter: Option<Presenter>,
     size: VideoSize,
     geometry: Geometry,
     palette: Palette,
@@ -162,10 +172,6 @@ pub struct FrameRenderer {
     panel_mask: Vec<u8>,
     card: PxRect,
     card_mask: Vec<u8>,
-    avatar_rect: PxRect,
-    /// Rows of the presenter's rectangle that the card's rounded mask covers completely.
-    avatar_full_rows: Vec<bool>,
-    mouth: (u32, u32, u32, u32),
     slide_layers: LayerCache<SlideLayer>,
     cue_layers: LayerCache<Option<CueLayer>>,
     /// A subtitle's rectangle composed over its slide's static layer and converted, by
@@ -184,12 +190,16 @@ impl std::fmt::Debug for FrameRenderer {
 }
 
 impl FrameRenderer {
-    /// Prepares to render `timeline` with `avatar`: checks the frame size, decodes the
-    /// slides' images once, and measures where the presenter's mouth is.
+    /// Prepares to render `timeline` with `avatar` presenting, or with no presenter
+    /// (`None`: slides and subtitles only, the card left empty): checks the frame size,
+    /// decodes the slides' images once, and measures where the presenter's mouth is.
     ///
     /// An image whose bytes do not decode is skipped (its slides fall back to the text
     /// layout); it never fails the video.
-    pub fn new(timeline: Arc<Timeline>, avatar: Avatar) -> Result<FrameRenderer, MediaError> {
+    pub fn new(
+        timeline: Arc<Timeline>,
+        avatar: Option<Avatar>,
+    ) -> Result<FrameRenderer, MediaError> {
         let size = timeline.size;
         if size.width == 0
             || size.height == 0
@@ -221,7 +231,7 @@ impl FrameRenderer {
                 && pictures[i].is_none()
             {
                 pictures[i] =
-                    kenburns::decode(&timeline.images[i].bytes, (panel.w, panel.h), backdrop)
+                    picture::decode(&timeline.images[i].bytes, (panel.w, panel.h), backdrop)
                         .map(Arc::new);
             }
         }
@@ -251,38 +261,21 @@ impl FrameRenderer {
             });
         }
 
-        // The presenter: as large as the card allows, standing on its bottom edge.
-        let aspect = avatar.aspect().clamp(0.2, 5.0);
-        let mut aw = card.w as f32 * 0.96;
-        let mut ah = aw / aspect;
-        if ah > card.h as f32 * 0.96 {
-            ah = card.h as f32 * 0.96;
-            aw = ah * aspect;
-        }
-        let (aw, ah) = (aw.round().max(2.0) as u32, ah.round().max(2.0) as u32);
-        let avatar_rect = PxRect::new(
-            card.x + (card.w - aw.min(card.w)) / 2,
-            card.bottom() - ah.min(card.h),
-            aw.min(card.w),
-            ah.min(card.h),
-        );
-        let mouth = locate_mouth(&avatar, avatar_rect, card, timeline.motion);
-        let card_mask = paint::rounded_mask(card.w, card.h, geometry.card_radius);
-        let avatar_full_rows = (avatar_rect.y..avatar_rect.bottom())
-            .map(|y| {
-                let row = ((y - card.y) * card.w + (avatar_rect.x - card.x)) as usize;
-                card_mask[row..row + avatar_rect.w as usize]
-                    .iter()
-                    .all(|&m| m == 255)
-            })
-            .collect();
+        let presenter = avatar.map(|avatar| {
+            let rect = presenter_rect(&avatar, card);
+            let mouth = locate_mouth(&avatar, rect, card, timeline.motion);
+            Presenter {
+                avatar,
+                rect,
+                mouth,
+            }
+        });
 
         Ok(FrameRenderer {
             panel_mask: paint::rounded_mask(panel.w, panel.h, geometry.panel_radius),
-            card_mask,
-            avatar_full_rows,
+            card_mask: paint::rounded_mask(card.w, card.h, geometry.card_radius),
             timeline,
-            avatar,
+            presenter,
             size,
             geometry,
             palette,
@@ -290,8 +283,6 @@ impl FrameRenderer {
             pictures,
             panel,
             card,
-            avatar_rect,
-            mouth,
             slide_layers: LayerCache::new(SLIDE_CACHE),
             cue_layers: LayerCache::new(CUE_CACHE),
             cue_blocks: LayerCache::new(CUE_CACHE),
@@ -315,15 +306,17 @@ impl FrameRenderer {
 
     /// The rectangle (x, y, w, h) of the frame in which the presenter's mouth moves,
     /// found by drawing the presenter at rest (X) and wide open (D) and comparing; widened
-    /// by the reach of idle motion when the Timeline has any.
-    pub fn mouth_region(&self) -> (u32, u32, u32, u32) {
-        self.mouth
+    /// by the reach of idle motion when the Timeline has any. `None` without a presenter.
+    pub fn mouth_region(&self) -> Option<(u32, u32, u32, u32)> {
+        self.presenter.as_ref().map(|p| p.mouth)
     }
 
-    /// Where the presenter is drawn (x, y, w, h).
-    pub fn presenter_region(&self) -> (u32, u32, u32, u32) {
-        let r = self.avatar_rect;
-        (r.x, r.y, r.w, r.h)
+    /// Where the presenter is drawn (x, y, w, h); `None` without a presenter.
+    pub fn presenter_region(&self) -> Option<(u32, u32, u32, u32)> {
+        self.presenter.as_ref().map(|p| {
+            let r = p.rect;
+            (r.x, r.y, r.w, r.h)
+        })
     }
 
     /// Where subtitles may appear (x, y, w, h): the band they are centred in.
@@ -391,7 +384,7 @@ impl FrameRenderer {
                     rect: PxRect::new(0, 0, w, h),
                 };
                 self.compose(&plan, &mut region);
-                yuv::rgba_to_i420(&buf, w, h, &mut out);
+                out.convert_from_rgba(&buf, w, h);
             });
             return I420Output::Whole(out);
         }
@@ -443,7 +436,11 @@ impl FrameRenderer {
     /// crossfading, grown to even coordinates for yuv420p.
     fn dirty_rects(&self, plan: &FramePlan) -> Vec<PxRect> {
         let (w, h) = (self.size.width, self.size.height);
-        let mut rects = vec![self.avatar_rect.even_outward(w, h)];
+        let mut rects: Vec<PxRect> = self
+            .presenter
+            .iter()
+            .map(|p| p.rect.even_outward(w, h))
+            .collect();
         if self.slides[plan.slide].image.is_some() {
             rects.push(self.panel.even_outward(w, h));
         }
@@ -469,7 +466,7 @@ impl FrameRenderer {
             let since = time - self.slides[slide].start;
             (0.0..CROSSFADE_SECONDS).contains(&since).then(|| {
                 let alpha = (since / CROSSFADE_SECONDS * 255.0).round() as u32;
-                (slide - 1, alpha.min(255))
+                (slide - 1, alpha.min(255) as u8)
             })
         } else {
             None
@@ -496,7 +493,7 @@ impl FrameRenderer {
                 // Outside the Ken Burns panel both slides are their static layers: blend
                 // those straight into the region rather than copying each out first.
                 let (old, new) = (self.slide_layer(from), self.slide_layer(plan.slide));
-                region.lerp_frames(&old.rgba, &new.rgba, self.size.width, alpha);
+                region.crossfade_frames(&old.rgba, &new.rgba, self.size.width, alpha);
                 let moving =
                     self.slides[from].image.is_some() || self.slides[plan.slide].image.is_some();
                 if moving && let Some(sub) = region.rect.intersect(&self.panel) {
@@ -516,14 +513,25 @@ impl FrameRenderer {
                             rect: sub,
                         };
                         self.compose_slide(plan.slide, plan.time, &mut b);
-                        a.lerp_towards(incoming, alpha);
-                        region.copy_from_rect(outgoing, sub);
+                        region.crossfade_rect(outgoing, incoming, sub, alpha);
                     });
                 }
             }
             None => self.compose_slide(plan.slide, plan.time, region),
         }
-        let a = self.avatar_rect;
+        if let Some(p) = &self.presenter {
+            self.compose_presenter(p, plan, region);
+        }
+        if let Some(c) = plan.cue
+            && let Some(cue) = self.cue_layer(c).as_ref()
+        {
+            region.composite(&cue.rgba, cue.rect, None);
+        }
+    }
+
+    /// Draws the presenter into the part of `region` it covers, inside the card's mask.
+    fn compose_presenter(&self, p: &Presenter, plan: &FramePlan, region: &mut Region<'_>) {
+        let a = p.rect;
         if region.rect.intersect(&a) == Some(a) {
             // The whole presenter is in the region: draw it straight over its background
             // (taken out and put back through the card's mask) instead of drawing a layer
@@ -533,23 +541,15 @@ impl FrameRenderer {
                 buf.resize((a.w * a.h * 4) as usize, 0);
                 region.copy_to(&mut buf, a);
                 if let Some(mut target) = tiny_skia::PixmapMut::from_bytes(&mut buf, a.w, a.h) {
-                    self.avatar.render_onto(&self.pose(plan.time), &mut target);
+                    p.avatar.render_onto(&self.pose(plan.time), &mut target);
                 }
-                region.put_masked(
-                    &buf,
-                    a,
-                    (&self.card_mask, self.card),
-                    &self.avatar_full_rows,
-                );
+                region.copy_masked(&buf, a, &self.card_mask, self.card);
             });
         } else if region.rect.intersect(&a).is_some() {
-            let pixmap = plan.avatar.get_or_init(|| self.presenter(plan.time));
-            region.blend_premultiplied(pixmap.data(), a, Some((&self.card_mask, self.card)));
-        }
-        if let Some(c) = plan.cue
-            && let Some(cue) = self.cue_layer(c).as_ref()
-        {
-            region.blend_premultiplied(&cue.rgba, cue.rect, None);
+            let pixmap = plan
+                .avatar
+                .get_or_init(|| presenter_layer(p, self.pose(plan.time)));
+            region.composite(pixmap.data(), a, Some((&self.card_mask, self.card)));
         }
     }
 
@@ -571,11 +571,11 @@ impl FrameRenderer {
         let span = (slide.end - slide.start).max(1e-6);
         let progress = (time - slide.start) / span;
         let panel = (self.panel.w, self.panel.h);
-        let window = kenburns::window(pic, panel, progress, slide.index);
+        let window = picture::window(pic, panel, progress, slide.index);
         PANEL.with(|cell| {
             let mut buf = cell.borrow_mut();
-            kenburns::render_window(pic, window, panel, &mut buf);
-            region.blend_opaque_masked(&buf, self.panel, &self.panel_mask);
+            picture::render_window(pic, window, panel, &mut buf);
+            region.copy_masked(&buf, self.panel, &self.panel_mask, self.panel);
         });
     }
 
@@ -586,17 +586,6 @@ impl FrameRenderer {
             eye_closure: tl.eye_closure_at(time),
             time,
             motion: tl.motion,
-        }
-    }
-
-    fn presenter(&self, time: f64) -> Pixmap {
-        let r = self.avatar_rect;
-        let pixmap = self.avatar.render(&self.pose(time), r.w, r.h);
-        if pixmap.width() == r.w && pixmap.height() == r.h {
-            pixmap
-        } else {
-            // Defensive: a layer of another size would be misread; draw nothing instead.
-            Pixmap::new(r.w, r.h).expect("non-zero presenter size")
         }
     }
 
@@ -612,8 +601,7 @@ impl FrameRenderer {
             let slide = &self.slides[index];
             let pixmap = slide::draw_static(&ctx, slide, slide.layout);
             let rgba = pixmap.take();
-            let mut i420 = I420Frame::new(self.size);
-            yuv::rgba_to_i420(&rgba, self.size.width, self.size.height, &mut i420);
+            let i420 = I420Frame::from_rgba(&rgba, self.size.width, self.size.height);
             SlideLayer {
                 rgba,
                 i420: Arc::new(i420),
@@ -634,6 +622,36 @@ impl FrameRenderer {
             })
         })
     }
+}
+
+/// The presenter drawn alone, as a layer of its rectangle's size.
+fn presenter_layer(p: &Presenter, pose: Pose) -> Pixmap {
+    let r = p.rect;
+    let pixmap = p.avatar.render(&pose, r.w, r.h);
+    if pixmap.width() == r.w && pixmap.height() == r.h {
+        pixmap
+    } else {
+        // Defensive: a layer of another size would be misread; draw nothing instead.
+        Pixmap::new(r.w, r.h).expect("non-zero presenter size")
+    }
+}
+
+/// Where the presenter stands: as large as the card allows, on its bottom edge.
+fn presenter_rect(avatar: &Avatar, card: PxRect) -> PxRect {
+    let aspect = avatar.aspect().clamp(0.2, 5.0);
+    let mut aw = card.w as f32 * 0.96;
+    let mut ah = aw / aspect;
+    if ah > card.h as f32 * 0.96 {
+        ah = card.h as f32 * 0.96;
+        aw = ah * aspect;
+    }
+    let (aw, ah) = (aw.round().max(2.0) as u32, ah.round().max(2.0) as u32);
+    PxRect::new(
+        card.x + (card.w - aw.min(card.w)) / 2,
+        card.bottom() - ah.min(card.h),
+        aw.min(card.w),
+        ah.min(card.h),
+    )
 }
 
 /// Merges overlapping rectangles into their bounding boxes until none overlap, so each
@@ -720,11 +738,12 @@ mod tests {
             width: 1280,
             height: 720,
         };
-        let tl = Arc::new(crate::sample::timeline(size, 30, 4.0));
-        let r = FrameRenderer::new(tl, Avatar::builtin("avatar_3").unwrap()).unwrap();
+        let tl = Arc::new(crate::synthetic::timeline(size, 30, 4.0));
+        let r = FrameRenderer::new(tl, Some(Avatar::builtin("avatar_3").unwrap())).unwrap();
+        let p = r.presenter.as_ref().unwrap();
         for n in [0u64, 17, 45, 101] {
             let plan = r.plan(n);
-            let a = r.avatar_rect;
+            let a = p.rect;
             let background = r.slide_layer(plan.slide);
             let copy = |rect: PxRect| {
                 let mut buf = vec![0u8; (rect.w * rect.h * 4) as usize];
@@ -742,19 +761,19 @@ mod tests {
                 rect: a,
             };
             let mut drawn = copy(a);
-            r.avatar.render_onto(
+            p.avatar.render_onto(
                 &r.pose(plan.time),
                 &mut tiny_skia::PixmapMut::from_bytes(&mut drawn, a.w, a.h).unwrap(),
             );
-            region.put_masked(&drawn, a, (&r.card_mask, r.card), &r.avatar_full_rows);
+            region.copy_masked(&drawn, a, &r.card_mask, r.card);
             // Layered: the presenter drawn alone, then blended through the mask.
             let mut layered = copy(a);
             let mut region = Region {
                 buf: &mut layered,
                 rect: a,
             };
-            region.blend_premultiplied(
-                r.presenter(plan.time).data(),
+            region.composite(
+                presenter_layer(p, r.pose(plan.time)).data(),
                 a,
                 Some((&r.card_mask, r.card)),
             );

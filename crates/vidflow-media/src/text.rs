@@ -1,7 +1,9 @@
 //! Text layout and drawing with `ab_glyph` and the embedded DejaVu Sans fonts.
 //!
 //! The pieces a slide needs: [`measure`] a string, [`wrap`] it into lines that fit a
-//! width (words are never split unless one word alone is wider than the box), [`fit`] it
+//! width (with `textwrap`'s first-fit over pixel widths, breaking at spaces and, in
+//! Chinese and Japanese, where `unicode-linebreak` allows; words are never split unless
+//! one word alone is wider than the box), [`fit`] it
 //! into a box by shrinking the type (and, as a last resort at the smallest size, cutting
 //! it with an ellipsis), and [`draw`] the result onto a `tiny_skia` pixmap.
 //!
@@ -26,6 +28,12 @@
 use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, Glyph, PxScale, ScaleFont};
+use textwrap::core::Fragment;
+use textwrap::wrap_algorithms::wrap_first_fit;
+use unicode_linebreak::{BreakClass, BreakOpportunity};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::kernels::{self, div255};
 
 /// Font weight; both are DejaVu Sans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,45 +105,142 @@ pub fn measure(text: &str, weight: Weight, size: f32) -> f32 {
     width
 }
 
-/// Breaks `text` into lines no wider than `max_width`, greedily, at whitespace.
-///
-/// Words are kept whole; only a word that alone is wider than `max_width` is broken
-/// between characters. Runs of whitespace collapse to one space.
-pub fn wrap(text: &str, weight: Weight, size: f32, max_width: f32) -> Vec<String> {
+/// A piece of text that wrapping keeps whole, with its width in pixels: a word between
+/// spaces, or a stretch of a word between two characters that [`unicode_linebreak`] may
+/// break in a script written without spaces (Chinese, Japanese).
+#[derive(Debug)]
+struct Piece<'a> {
+    text: &'a str,
+    width: f64,
+    /// The width of the space that follows it on the same line (0 inside a word).
+    space: f64,
+}
+
+impl Fragment for Piece<'_> {
+    fn width(&self) -> f64 {
+        self.width
+    }
+
+    fn whitespace_width(&self) -> f64 {
+        self.space
+    }
+
+    fn penalty_width(&self) -> f64 {
+        0.0
+    }
+}
+
+/// Whether a line may break next to `c` inside a word: only in scripts written without
+/// spaces between words. (Elsewhere a word stays whole, as it always has here, even where
+/// UAX #14 would allow a break after a hyphen or a slash. Thai is written without spaces
+/// too, but `unicode_linebreak` resolves it as alphabetic: finding its word boundaries
+/// takes a dictionary, so Thai breaks at its spaces, and a run wider than the line is
+/// split between grapheme clusters.)
+fn breaks_inside_words(c: char) -> bool {
+    matches!(
+        unicode_linebreak::break_property(c as u32),
+        BreakClass::Ideographic | BreakClass::ConditionalJapaneseStarter
+    )
+}
+
+/// The pieces of `word`: split where UAX #14 allows a break next to a character of a
+/// script written without spaces.
+fn word_pieces(word: &str) -> impl Iterator<Item = &str> {
+    let mut cuts = vec![0];
+    cuts.extend(
+        unicode_linebreak::linebreaks(word)
+            .filter(|&(at, kind)| kind == BreakOpportunity::Allowed && at < word.len())
+            .map(|(at, _)| at)
+            .filter(|&at| {
+                let before = word[..at].chars().next_back();
+                let after = word[at..].chars().next();
+                before.is_some_and(breaks_inside_words) || after.is_some_and(breaks_inside_words)
+            }),
+    );
+    cuts.push(word.len());
+    cuts.dedup();
+    (0..cuts.len() - 1).map(move |i| &word[cuts[i]..cuts[i + 1]])
+}
+
+/// `piece` cut into lines no wider than `max_width` between grapheme clusters, greedily
+/// (each line at least one cluster): for a piece too wide for any line.
+fn split_overlong(piece: &str, weight: Weight, size: f32, max_width: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_string()
+    for g in piece.graphemes(true) {
+        let mut next = line.clone();
+        next.push_str(g);
+        if !line.is_empty() && measure(&next, weight, size) > max_width {
+            lines.push(std::mem::replace(&mut line, g.to_string()));
         } else {
-            format!("{line} {word}")
-        };
-        if measure(&candidate, weight, size) <= max_width {
-            line = candidate;
-            continue;
+            line = next;
         }
-        if !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
+    }
+    lines.push(line);
+    lines
+}
+
+/// Breaks `text` into lines no wider than `max_width`, greedily (first fit).
+///
+/// Lines break at whitespace and, in Chinese and Japanese, between the characters the
+/// Unicode line breaking rules (UAX #14) allow; other words are kept whole. Only a piece
+/// that alone is wider than `max_width` is broken between grapheme clusters. Runs of
+/// whitespace collapse to one space.
+///
+/// ```
+/// use vidflow_media::text::{self, Weight};
+/// let lines = text::wrap("星期一我们去公园散步，看见很多人在跑步。", Weight::Regular, 24.0, 150.0);
+/// assert!(lines.len() > 1);
+/// assert_eq!(lines.concat(), "星期一我们去公园散步，看见很多人在跑步。");
+/// ```
+pub fn wrap(text: &str, weight: Weight, size: f32, max_width: f32) -> Vec<String> {
+    let space = measure(" ", weight, size) as f64;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut lines = Vec::new();
+    // Pieces waiting to be set, from the start of a line on.
+    let mut run: Vec<Piece<'_>> = Vec::new();
+    let set = |run: &mut Vec<Piece<'_>>, lines: &mut Vec<String>| {
+        if run.is_empty() {
+            // First fit would make one empty line of no pieces.
+            return;
         }
-        if measure(word, weight, size) <= max_width {
-            line = word.to_string();
-        } else {
-            // A single word wider than the box: the only case where a word is split.
-            for c in word.chars() {
-                let mut next = line.clone();
-                next.push(c);
-                if !line.is_empty() && measure(&next, weight, size) > max_width {
-                    lines.push(std::mem::take(&mut line));
-                    line.push(c);
-                } else {
-                    line = next;
+        for line in wrap_first_fit(run, &[max_width as f64]) {
+            let mut text = String::new();
+            for (i, p) in line.iter().enumerate() {
+                text.push_str(p.text);
+                if p.space > 0.0 && i + 1 < line.len() {
+                    text.push(' ');
                 }
             }
+            lines.push(text);
+        }
+        run.clear();
+    };
+    for (w, word) in words.iter().enumerate() {
+        let last_piece = word_pieces(word).count() - 1;
+        for (i, text) in word_pieces(word).enumerate() {
+            let spaced = i == last_piece && w + 1 < words.len();
+            let width = measure(text, weight, size);
+            let (text, width) = if width <= max_width {
+                (text, width)
+            } else {
+                // Too wide for any line: it starts a line of its own, whole lines of it
+                // follow, and its last part begins a line the next pieces may join.
+                set(&mut run, &mut lines);
+                let mut parts = split_overlong(text, weight, size, max_width);
+                let tail = parts.pop().unwrap_or_default();
+                lines.extend(parts);
+                let at = text.len() - tail.len();
+                (&text[at..], measure(&text[at..], weight, size))
+            };
+            run.push(Piece {
+                text,
+                width: width as f64,
+                space: if spaced { space } else { 0.0 },
+            });
         }
     }
-    if !line.is_empty() {
-        lines.push(line);
-    }
+    set(&mut run, &mut lines);
     lines
 }
 
@@ -356,22 +461,13 @@ pub fn draw(
                     return;
                 }
                 let o = py as usize * stride + px as usize * 4;
-                let inv = 255 - a;
-                for k in 0..3 {
-                    let src = div255(color[k] as u32 * a);
-                    data[o + k] = (src + div255(data[o + k] as u32 * inv)) as u8;
-                }
-                data[o + 3] = (a + div255(data[o + 3] as u32 * inv)) as u8;
+                // The colour at this coverage, premultiplied, over what is there.
+                let c = |k: usize| div255(color[k] as u32 * a) as u8;
+                let src = [c(0), c(1), c(2), a as u8];
+                kernels::over_pixel(&src, &mut data[o..o + 4], 255);
             });
         }
     }
-}
-
-/// Exact `round(v / 255)` for `v <= 255 * 255`.
-#[inline]
-pub(crate) fn div255(v: u32) -> u32 {
-    let v = v + 128;
-    (v + (v >> 8)) >> 8
 }
 
 #[cfg(test)]
@@ -408,6 +504,97 @@ mod tests {
             lines[1..lines.len() - 1].concat(),
             "Donaudampfschifffahrtsgesellschaft"
         );
+    }
+
+    /// Every line fits, and the lines read back as the paragraph: `joiner` between lines
+    /// (a space where the break was at one, nothing inside Chinese or Japanese).
+    fn check_wrapped(
+        lines: &[String],
+        text: &str,
+        weight: Weight,
+        size: f32,
+        max: f32,
+        joiner: &str,
+    ) {
+        assert!(lines.len() > 1, "{lines:?}");
+        for l in lines {
+            assert!(measure(l, weight, size) <= max, "{l} is too wide");
+        }
+        assert_eq!(lines.join(joiner), text);
+    }
+
+    #[test]
+    fn chinese_wraps_between_characters_within_the_width() {
+        let text = "光线穿过大气层时，短波长的蓝光被空气分子散射得更多，所以白天的天空是蓝色的，而日落时阳光穿过更厚的大气，只剩下红色和橙色。";
+        let lines = wrap(text, Weight::Regular, 24.0, 200.0);
+        check_wrapped(&lines, text, Weight::Regular, 24.0, 200.0, "");
+        // UAX #14: no line starts with closing punctuation.
+        assert!(
+            lines.iter().all(|l| !l.starts_with(['，', '。'])),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn japanese_wraps_within_the_width_keeping_punctuation_attached() {
+        let text = "夕焼けが赤いのは、太陽の光が厚い大気を通る間に青い光が散乱されてしまうからです。雨の後は空気が澄んでいて、色がいっそう深く見えます。";
+        let lines = wrap(text, Weight::Bold, 30.0, 260.0);
+        check_wrapped(&lines, text, Weight::Bold, 30.0, 260.0, "");
+        assert!(
+            lines.iter().all(|l| !l.starts_with(['、', '。'])),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn thai_wraps_at_its_spaces_and_splits_only_runs_wider_than_the_line() {
+        // Thai puts spaces between phrases, not words.
+        let text =
+            "ท้องฟ้าตอนเย็นเป็นสีแดง เพราะแสงอาทิตย์ต้องผ่านอากาศหนา แสงสีฟ้าจึงกระเจิงออกไป เหลือแต่สีแดงและสีส้ม";
+        let lines = wrap(text, Weight::Regular, 20.0, 400.0);
+        check_wrapped(&lines, text, Weight::Regular, 20.0, 400.0, " ");
+        // A run wider than the line breaks between grapheme clusters: no line starts with
+        // a combining vowel or tone mark.
+        let run = "ท้องฟ้าตอนเย็นเป็นสีแดงเพราะแสงอาทิตย์ต้องผ่านอากาศหนา";
+        let lines = wrap(run, Weight::Regular, 20.0, 60.0);
+        check_wrapped(&lines, run, Weight::Regular, 20.0, 60.0, "");
+        for l in &lines {
+            let first = l.chars().next().unwrap();
+            assert!(first != '\u{0E31}', "{l}");
+            assert!(!('\u{0E34}'..='\u{0E3A}').contains(&first), "{l}");
+            assert!(!('\u{0E47}'..='\u{0E4E}').contains(&first), "{l}");
+        }
+    }
+
+    #[test]
+    fn dejavu_draws_latin_but_not_chinese_japanese_or_thai() {
+        // The CJK and Thai tests above are about line breaking: DejaVu Sans has no glyphs
+        // for those scripts, so they are drawn as its missing-glyph box.
+        for weight in [Weight::Regular, Weight::Bold] {
+            let f = font(weight);
+            assert_ne!(f.glyph_id('é').0, 0);
+            for c in ['光', 'あ', 'カ', 'ก'] {
+                assert_eq!(f.glyph_id(c).0, 0, "{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_and_spaces_add_up_to_the_line() {
+        // Wrapping sums the widths of words and spaces; that equals measuring the whole
+        // line because DejaVu has no kerning pairs with the space.
+        for weight in [Weight::Regular, Weight::Bold] {
+            let f = font(weight).as_scaled(PxScale::from(32.0));
+            let space = f.glyph_id(' ');
+            for c in (0x21u8..0x7f)
+                .map(char::from)
+                .chain("éÀçßØœ—–…’“”«»".chars())
+            {
+                let id = f.glyph_id(c);
+                assert_eq!(f.kern(space, id), 0.0, "space then {c}");
+                assert_eq!(f.kern(id, space), 0.0, "{c} then space");
+            }
+        }
     }
 
     #[test]
@@ -471,12 +658,5 @@ mod tests {
             }
         }
         assert!(pixmap.pixels().iter().any(|p| p.alpha() > 0));
-    }
-
-    #[test]
-    fn div255_is_exact() {
-        for v in 0..=(255u32 * 255) {
-            assert_eq!(div255(v), (v as f64 / 255.0).round() as u32, "{v}");
-        }
     }
 }

@@ -1,13 +1,14 @@
-//! RGBA → yuv420p (I420), BT.709 limited range, through `yuvutils-rs`.
+//! yuv420p (I420) frames as the encoder takes them: whole, or as a slide's shared static
+//! layer with rectangles replaced; filled from RGBA by [`kernels::rgba_to_i420`] in
+//! BT.709, limited range.
 //!
 //! Converting in Rust and piping yuv420p to ffmpeg is much cheaper than letting ffmpeg
 //! convert RGB itself, and it lets the renderer convert only the parts of a frame that
 //! changed (see [`convert_rect`]).
 
 use vidflow_core::VideoSize;
-use yuvutils_rs::{
-    BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix,
-};
+
+use crate::kernels::{self, ColorSpace, FrameView, FrameViewMut, PixelFormat};
 
 /// One yuv420p frame: the Y plane, then U, then V, tightly packed — the layout ffmpeg's
 /// `-f rawvideo -pix_fmt yuv420p` reads.
@@ -45,6 +46,39 @@ impl I420Frame {
         (y, u, &v[..c_len])
     }
 
+    /// Converts a tightly packed, opaque RGBA image to a new frame (BT.709, limited range).
+    ///
+    /// # Panics
+    /// If `rgba` is shorter than `width * height * 4`, or a dimension is odd or zero.
+    pub fn from_rgba(rgba: &[u8], width: u32, height: u32) -> I420Frame {
+        let mut frame = I420Frame {
+            width,
+            height,
+            data: Vec::new(),
+        };
+        frame.convert_from_rgba(rgba, width, height);
+        frame
+    }
+
+    /// Converts a tightly packed, opaque RGBA image into this frame (BT.709, limited
+    /// range), resizing it to `width` × `height` if needed.
+    ///
+    /// # Panics
+    /// If `rgba` is shorter than `width * height * 4`, or a dimension is odd or zero.
+    pub fn convert_from_rgba(&mut self, rgba: &[u8], width: u32, height: u32) {
+        assert!(
+            width.is_multiple_of(2) && height.is_multiple_of(2) && width > 0 && height > 0,
+            "I420 conversion needs even, non-zero dimensions, got {width}x{height}"
+        );
+        assert!(
+            rgba.len() >= width as usize * height as usize * 4,
+            "I420 conversion: buffer of {} bytes is too small for {width}x{height}",
+            rgba.len()
+        );
+        self.reshape(width, height);
+        convert_rect(rgba, width, height, self, 0, 0);
+    }
+
     /// Makes the buffer the right length for `width` × `height`.
     fn reshape(&mut self, width: u32, height: u32) {
         self.width = width;
@@ -59,25 +93,6 @@ fn chroma_len(width: u32, height: u32) -> usize {
 
 pub(crate) fn i420_len(width: u32, height: u32) -> usize {
     width as usize * height as usize + 2 * chroma_len(width, height)
-}
-
-/// Converts a tightly packed, opaque RGBA image to I420 (BT.709, limited range) into
-/// `out`, which is resized to `width` × `height` if needed.
-///
-/// # Panics
-/// If `rgba` is shorter than `width * height * 4`, or a dimension is odd or zero.
-pub fn rgba_to_i420(rgba: &[u8], width: u32, height: u32, out: &mut I420Frame) {
-    assert!(
-        width.is_multiple_of(2) && height.is_multiple_of(2) && width > 0 && height > 0,
-        "rgba_to_i420 needs even, non-zero dimensions, got {width}x{height}"
-    );
-    assert!(
-        rgba.len() >= width as usize * height as usize * 4,
-        "rgba_to_i420: buffer of {} bytes is too small for {width}x{height}",
-        rgba.len()
-    );
-    out.reshape(width, height);
-    convert_rect(rgba, width, height, out, 0, 0);
 }
 
 /// Converts a `w` × `h` RGBA patch (tightly packed) into the I420 frame `out` at
@@ -99,16 +114,13 @@ pub(crate) fn convert_rect(rgba: &[u8], w: u32, h: u32, out: &mut I420Frame, x: 
     let c_off = (y / 2) as usize * cw + (x / 2) as usize;
     to_yuv420(
         rgba,
-        YuvPlanarImageMut {
-            y_plane: BufferStoreMut::Borrowed(&mut y_plane[y_off..]),
-            y_stride: fw as u32,
-            u_plane: BufferStoreMut::Borrowed(&mut u_plane[c_off..]),
-            u_stride: cw as u32,
-            v_plane: BufferStoreMut::Borrowed(&mut v_plane[c_off..c_len]),
-            v_stride: cw as u32,
-            width: w,
-            height: h,
-        },
+        w,
+        h,
+        vec![
+            (&mut y_plane[y_off..], fw),
+            (&mut u_plane[c_off..], cw),
+            (&mut v_plane[c_off..c_len], cw),
+        ],
     );
 }
 
@@ -120,32 +132,25 @@ pub(crate) fn convert_block(rgba: &[u8], w: u32, h: u32, out: &mut [u8]) {
     let (u_plane, v_plane) = rest.split_at_mut(c_len);
     to_yuv420(
         rgba,
-        YuvPlanarImageMut {
-            y_plane: BufferStoreMut::Borrowed(y_plane),
-            y_stride: w,
-            u_plane: BufferStoreMut::Borrowed(u_plane),
-            u_stride: w / 2,
-            v_plane: BufferStoreMut::Borrowed(&mut v_plane[..c_len]),
-            v_stride: w / 2,
-            width: w,
-            height: h,
-        },
+        w,
+        h,
+        vec![
+            (y_plane, wu),
+            (u_plane, wu / 2),
+            (&mut v_plane[..c_len], wu / 2),
+        ],
     );
 }
 
-/// BT.709 limited-range conversion of tightly packed RGBA into `planar` (sizes checked by
-/// the callers, so the only failure left is a bug here).
-fn to_yuv420(rgba: &[u8], mut planar: YuvPlanarImageMut<'_, u8>) {
-    let width = planar.width;
-    yuvutils_rs::rgba_to_yuv420(
-        &mut planar,
-        rgba,
-        width * 4,
-        YuvRange::Limited,
-        YuvStandardMatrix::Bt709,
-        YuvConversionMode::Balanced,
-    )
-    .expect("RGBA to I420 conversion with checked sizes");
+/// BT.709 limited-range conversion of tightly packed RGBA into the Y, U and V `planes`
+/// (each with its stride; sizes checked by the callers, so the only failure left is a
+/// bug here).
+fn to_yuv420(rgba: &[u8], w: u32, h: u32, planes: Vec<(&mut [u8], usize)>) {
+    let src = FrameView::rgba(rgba, w, h).expect("RGBA patch holds its pixels");
+    let mut dst =
+        FrameViewMut::new(PixelFormat::I420, w, h, planes).expect("I420 planes hold the patch");
+    kernels::rgba_to_i420(&src, &mut dst, ColorSpace::BT709_LIMITED)
+        .expect("RGBA to I420 conversion with checked sizes");
 }
 
 impl AsRef<[u8]> for I420Frame {
@@ -302,11 +307,7 @@ mod tests {
         for c in colours {
             let (w, h) = (64u32, 32u32);
             let rgba: Vec<u8> = (0..w * h).flat_map(|_| [c[0], c[1], c[2], 255]).collect();
-            let mut out = I420Frame::new(VideoSize {
-                width: 2,
-                height: 2,
-            });
-            rgba_to_i420(&rgba, w, h, &mut out);
+            let out = I420Frame::from_rgba(&rgba, w, h);
             assert_eq!(out.data.len(), (w * h * 3 / 2) as usize);
             let (ey, eu, ev) = reference(c[0] as f64, c[1] as f64, c[2] as f64);
             let (yp, up, vp) = out.planes();
@@ -382,18 +383,9 @@ mod tests {
                 ]
             })
             .collect();
-        let mut whole = I420Frame::new(VideoSize {
-            width: w,
-            height: h,
-        });
-        rgba_to_i420(&rgba, w, h, &mut whole);
         // Patch a 30x18 rect at (34, 20) into a frame that starts grey.
-        let mut patched = I420Frame::new(VideoSize {
-            width: w,
-            height: h,
-        });
         let grey = vec![128u8; (w * h * 4) as usize];
-        rgba_to_i420(&grey, w, h, &mut patched);
+        let mut patched = I420Frame::from_rgba(&grey, w, h);
         let mut mixed = grey.clone();
         let (rx, ry, rw, rh) = (34u32, 20u32, 30u32, 18u32);
         let mut patch = Vec::new();
@@ -403,11 +395,6 @@ mod tests {
             mixed[o..o + (rw * 4) as usize].copy_from_slice(&rgba[o..o + (rw * 4) as usize]);
         }
         convert_rect(&patch, rw, rh, &mut patched, rx, ry);
-        let mut expected = I420Frame::new(VideoSize {
-            width: w,
-            height: h,
-        });
-        rgba_to_i420(&mixed, w, h, &mut expected);
-        assert_eq!(patched, expected);
+        assert_eq!(patched, I420Frame::from_rgba(&mixed, w, h));
     }
 }

@@ -8,7 +8,7 @@ use vidflow_avatar::Avatar;
 use vidflow_core::{
     Cue, ImageAsset, MotionSeed, Slide, SlideLayout, Timeline, VideoSize, Viseme, VisemeSpan,
 };
-use vidflow_media::{FrameRenderer, I420Frame, rgba_to_i420, sample};
+use vidflow_media::{FrameRenderer, I420Frame, synthetic};
 
 const HD: VideoSize = VideoSize {
     width: 1280,
@@ -20,7 +20,7 @@ fn avatar() -> Avatar {
 }
 
 fn renderer(tl: Timeline) -> FrameRenderer {
-    FrameRenderer::new(Arc::new(tl), avatar()).expect("renderer")
+    FrameRenderer::new(Arc::new(tl), Some(avatar())).expect("renderer")
 }
 
 fn rgba(r: &FrameRenderer, n: u64) -> Vec<u8> {
@@ -50,7 +50,7 @@ fn crop(frame: &[u8], w: u32, rect: (u32, u32, u32, u32)) -> Vec<u8> {
 /// A Timeline with text slides only, still presenter, no blinks, no cues: only the
 /// visemes change what is drawn.
 fn still_timeline(visemes: Vec<VisemeSpan>) -> Timeline {
-    let mut tl = sample::timeline(HD, 30, 4.0);
+    let mut tl = synthetic::timeline(HD, 30, 4.0);
     for s in &mut tl.slides {
         s.layout = SlideLayout::Text;
         s.image = None;
@@ -79,7 +79,7 @@ fn renderer_is_send_and_sync() {
 
 #[test]
 fn same_frame_same_bytes_in_any_order_and_from_any_thread() {
-    let tl = sample::timeline(HD, 30, 6.0);
+    let tl = synthetic::timeline(HD, 30, 6.0);
     let frames: Vec<u64> = vec![0, 5, 59, 61, 64, 70, 100, 121, 125, 150, 179];
     let first = renderer(tl.clone());
     let forward: Vec<Vec<u8>> = frames.iter().map(|&n| i420(&first, n)).collect();
@@ -101,7 +101,7 @@ fn same_frame_same_bytes_in_any_order_and_from_any_thread() {
 #[test]
 fn i420_equals_converting_the_rgba_frame() {
     // Covers plain frames, crossfades (around 2 s and 4 s), cues and the image slide.
-    let tl = sample::timeline(HD, 30, 6.0);
+    let tl = synthetic::timeline(HD, 30, 6.0);
     let r = renderer(tl);
     // Frames that share a cue (60..=66) reuse its converted block after the first.
     for n in [0u64, 10, 60, 61, 62, 66, 75, 90, 120, 123, 160, 179, 61] {
@@ -110,8 +110,7 @@ fn i420_equals_converting_the_rgba_frame() {
             rgba.chunks_exact(4).all(|p| p[3] == 255),
             "frame {n} not opaque"
         );
-        let mut expected = I420Frame::new(r.size());
-        rgba_to_i420(&rgba, r.size().width, r.size().height, &mut expected);
+        let expected = I420Frame::from_rgba(&rgba, r.size().width, r.size().height);
         assert!(
             i420(&r, n) == expected.data,
             "frame {n}: render_i420 differs from rgba_to_i420(render_rgba)"
@@ -145,8 +144,8 @@ fn lip_sync_mouth_moves_with_visemes_and_nothing_else() {
     ]);
     let r = renderer(tl);
     let w = r.size().width;
-    let mouth = r.mouth_region();
-    let (px, py, pw, ph) = r.presenter_region();
+    let mouth = r.mouth_region().unwrap();
+    let (px, py, pw, ph) = r.presenter_region().unwrap();
     assert!(mouth.2 > 0 && mouth.3 > 0);
     assert!(
         mouth.0 >= px
@@ -219,10 +218,10 @@ fn subtitles_appear_only_while_a_cue_is_active_and_burning_is_on() {
 
 #[test]
 fn broken_image_bytes_fall_back_to_the_text_layout() {
-    let good = sample::picture_png(300, 200);
+    let good = synthetic::picture_png(300, 200);
     let mut truncated = good.clone();
     truncated.truncate(good.len() / 3);
-    let mut tl = sample::timeline(HD, 30, 6.0);
+    let mut tl = synthetic::timeline(HD, 30, 6.0);
     tl.images = vec![
         ImageAsset {
             url: "a".into(),
@@ -247,7 +246,7 @@ fn broken_image_bytes_fall_back_to_the_text_layout() {
     {
         let mut broken = tl.clone();
         broken.slides[1].image = image;
-        let r = FrameRenderer::new(Arc::new(broken.clone()), avatar())
+        let r = FrameRenderer::new(Arc::new(broken.clone()), Some(avatar()))
             .unwrap_or_else(|e| panic!("case {i}: {e}"));
         // Same frames as if the slide had been a text slide to begin with.
         let mut text = broken;
@@ -262,7 +261,7 @@ fn broken_image_bytes_fall_back_to_the_text_layout() {
 
 #[test]
 fn image_slides_pan_and_zoom() {
-    let r = renderer(sample::timeline(HD, 30, 6.0));
+    let r = renderer(synthetic::timeline(HD, 30, 6.0));
     // Slide 2 (60..120) shows the picture; with motion off the still parts match, the
     // panel does not.
     let a = rgba(&r, 70);
@@ -273,7 +272,7 @@ fn image_slides_pan_and_zoom() {
 #[test]
 fn every_supported_size_renders_with_everything_on_screen() {
     for size in VideoSize::SUPPORTED {
-        let r = renderer(sample::timeline(size, 25, 3.0));
+        let r = renderer(synthetic::timeline(size, 25, 3.0));
         assert_eq!(r.size(), size);
         let mut f = I420Frame::new(size);
         for n in [0, 12, 25, 40, 74] {
@@ -284,7 +283,7 @@ fn every_supported_size_renders_with_everything_on_screen() {
             );
         }
         // The presenter and the subtitle band do not overlap.
-        let (px, py, pw, ph) = r.presenter_region();
+        let (px, py, pw, ph) = r.presenter_region().unwrap();
         let (sx, sy, sw, sh) = r.subtitle_region();
         let overlap = px < sx + sw && sx < px + pw && py < sy + sh && sy < py + ph;
         assert!(!overlap, "{size}: presenter covers the subtitles");
@@ -294,22 +293,62 @@ fn every_supported_size_renders_with_everything_on_screen() {
 
 #[test]
 fn odd_sizes_are_refused_with_a_clear_error() {
-    let mut tl = sample::timeline(HD, 30, 1.0);
+    let mut tl = synthetic::timeline(HD, 30, 1.0);
     tl.size = VideoSize {
         width: 641,
         height: 480,
     };
-    let err = FrameRenderer::new(Arc::new(tl), avatar()).unwrap_err();
+    let err = FrameRenderer::new(Arc::new(tl), Some(avatar())).unwrap_err();
     assert!(err.to_string().contains("641x480"), "{err}");
 }
 
 #[test]
 fn a_timeline_without_slides_still_renders_a_title_card() {
-    let mut tl = sample::timeline(HD, 30, 2.0);
+    let mut tl = synthetic::timeline(HD, 30, 2.0);
     tl.slides.clear();
     let r = renderer(tl);
     let f = rgba(&r, 10);
     assert!(f.chunks_exact(4).all(|p| p[3] == 255));
     // Frames past the end hold the last moment.
     assert!(i420(&r, 59) == i420(&r, 10_000));
+}
+
+#[test]
+fn without_a_presenter_only_the_presenters_rectangle_differs() {
+    let tl = synthetic::timeline(HD, 30, 9.0);
+    let with = renderer(tl.clone());
+    let without = FrameRenderer::new(Arc::new(tl), None).expect("renderer without presenter");
+    assert_eq!(without.presenter_region(), None);
+    assert_eq!(without.mouth_region(), None);
+    let (px, py, pw, ph) = with.presenter_region().unwrap();
+    let w = HD.width;
+    // Title card, image slide, a crossfade, text slide; with and without a cue.
+    for n in [0u64, 20, 94, 120, 186, 200] {
+        let (a, b) = (rgba(&with, n), rgba(&without, n));
+        assert!(
+            crop(&a, w, (px, py, pw, ph)) != crop(&b, w, (px, py, pw, ph)),
+            "frame {n}: the presenter is missing"
+        );
+        let outside = |frame: &[u8]| {
+            let mut f = frame.to_vec();
+            for y in py..py + ph {
+                let o = ((y * w + px) * 4) as usize;
+                f[o..o + (pw * 4) as usize].fill(0);
+            }
+            f
+        };
+        assert!(
+            outside(&a) == outside(&b),
+            "frame {n}: a frame without presenter differs outside its rectangle"
+        );
+        assert!(
+            b.chunks_exact(4).all(|p| p[3] == 255),
+            "frame {n} not opaque"
+        );
+        // The encoder's path agrees with the RGBA one.
+        assert!(
+            i420(&without, n) == I420Frame::from_rgba(&b, HD.width, HD.height).data,
+            "frame {n}: render_i420 without presenter differs from converting render_rgba"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Every kernel against a plain scalar reference, over random sizes (odd ones, 1x1),
 //! strides wider than rows, and layers partly or wholly outside the frame. Integer
-//! kernels must match bit for bit; colour conversion and resampling within one code value
-//! of the reference's (rounded) result.
+//! kernels must match bit for bit; colour conversion and resampling (resize, the Ken
+//! Burns sampler) within one code value of the reference's (rounded) result.
 //! Row padding must come out untouched.
 
 // The references index by coordinates on purpose: they read like the formulas.
@@ -65,6 +65,24 @@ fn premultiply(f: &mut Frame<u8>) {
             }
         }
     }
+}
+
+/// A coverage mask of `w` x `h` with runs of 0 and 255 and partial coverage between, as
+/// an anti-aliased shape has.
+fn coverage(w: u32, h: u32, extra: usize, seed: u64) -> Frame<u8> {
+    let mut f = frame(PixelFormat::Coverage8, w, h, extra, seed);
+    let mut v = f.view_mut();
+    let p = v.plane_mut(0);
+    for y in 0..p.rows() {
+        for (i, m) in p.row_mut(y).iter_mut().enumerate() {
+            *m = match (i + 2 * y) % 6 {
+                0 => 0,
+                1 | 2 => 255,
+                _ => *m,
+            };
+        }
+    }
+    f
 }
 
 /// Rows of every plane, tight (padding dropped).
@@ -193,6 +211,110 @@ proptest! {
             }
         }
         kernels::composite_over(&mut dst.view_mut(), &layer.view(), x, y, opacity).unwrap();
+        prop_assert_eq!(rows(&dst), expected);
+        prop_assert!(padding_untouched(&dst));
+    }
+
+    #[test]
+    fn composite_masked_matches_reference(
+        (w, h) in size(),
+        (lw, lh) in size(),
+        x in -60i32..60,
+        y in -50i32..50,
+        extra in 0usize..9,
+        seed in any::<u64>(),
+    ) {
+        let mut dst = frame(PixelFormat::Rgba8Premul, w, h, extra, seed);
+        premultiply(&mut dst);
+        let mut layer = frame(PixelFormat::Rgba8Premul, lw, lh, extra / 2 * 4, seed ^ 5);
+        premultiply(&mut layer);
+        let mask = coverage(lw, lh, extra, seed ^ 7);
+        let mut expected = rows(&dst);
+        let (lrows, mrows) = (rows(&layer), rows(&mask));
+        for (yy, row) in expected[0].iter_mut().enumerate() {
+            for xx in 0..w as i32 {
+                let (lx, ly) = (xx - x, yy as i32 - y);
+                if lx < 0 || ly < 0 || lx >= lw as i32 || ly >= lh as i32 {
+                    continue;
+                }
+                let m = mrows[0][ly as usize][lx as usize] as u32;
+                let s = &lrows[0][ly as usize][lx as usize * 4..lx as usize * 4 + 4];
+                let s: Vec<u32> = s.iter().map(|&c| div255(c as u32 * m)).collect();
+                let d = &mut row[xx as usize * 4..xx as usize * 4 + 4];
+                for c in 0..4 {
+                    d[c] = (s[c] + div255(d[c] as u32 * (255 - s[3]))).min(255) as u8;
+                }
+            }
+        }
+        kernels::composite_over_masked(&mut dst.view_mut(), &layer.view(), &mask.view(), x, y)
+            .unwrap();
+        prop_assert_eq!(rows(&dst), expected);
+        prop_assert!(padding_untouched(&dst));
+    }
+
+    #[test]
+    fn copy_masked_matches_reference(
+        (w, h) in size(),
+        (sw, sh) in size(),
+        x in -60i32..60,
+        y in -50i32..50,
+        extra in 0usize..9,
+        seed in any::<u64>(),
+    ) {
+        let mut dst = frame(PixelFormat::Rgba8Premul, w, h, extra, seed);
+        let src = frame(PixelFormat::Rgba8Premul, sw, sh, extra / 2 * 4, seed ^ 9);
+        let mask = coverage(sw, sh, extra, seed ^ 11);
+        let mut expected = rows(&dst);
+        let (srows, mrows) = (rows(&src), rows(&mask));
+        for (yy, row) in expected[0].iter_mut().enumerate() {
+            for xx in 0..w as i32 {
+                let (sx, sy) = (xx - x, yy as i32 - y);
+                if sx < 0 || sy < 0 || sx >= sw as i32 || sy >= sh as i32 {
+                    continue;
+                }
+                let m = mrows[0][sy as usize][sx as usize] as u32;
+                let s = &srows[0][sy as usize][sx as usize * 4..sx as usize * 4 + 4];
+                let d = &mut row[xx as usize * 4..xx as usize * 4 + 4];
+                for c in 0..4 {
+                    d[c] = div255(d[c] as u32 * (255 - m) + s[c] as u32 * m) as u8;
+                }
+            }
+        }
+        kernels::copy_masked(&mut dst.view_mut(), &src.view(), &mask.view(), x, y).unwrap();
+        prop_assert_eq!(rows(&dst), expected);
+        prop_assert!(padding_untouched(&dst));
+    }
+
+    #[test]
+    fn crossfade_matches_reference(
+        (w, h) in size(),
+        planar in any::<bool>(),
+        weight in prop_oneof![Just(0u8), Just(255u8), any::<u8>()],
+        extra in 0usize..9,
+        seed in any::<u64>(),
+    ) {
+        let format = if planar { PixelFormat::I420 } else { PixelFormat::Rgba8Premul };
+        let from = frame(format, w, h, extra, seed);
+        let to = frame(format, w, h, extra / 2, seed ^ 13);
+        let mut dst = frame(format, w, h, extra + 1, seed ^ 17);
+        kernels::crossfade(&from.view(), &to.view(), &mut dst.view_mut(), weight).unwrap();
+        let t = weight as u32;
+        let (fa, fb) = (rows(&from), rows(&to));
+        let expected: Vec<Vec<Vec<u8>>> = fa
+            .iter()
+            .zip(&fb)
+            .map(|(pa, pb)| {
+                pa.iter()
+                    .zip(pb)
+                    .map(|(ra, rb)| {
+                        ra.iter()
+                            .zip(rb)
+                            .map(|(&a, &b)| div255(a as u32 * (255 - t) + b as u32 * t) as u8)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
         prop_assert_eq!(rows(&dst), expected);
         prop_assert!(padding_untouched(&dst));
     }
@@ -327,47 +449,57 @@ proptest! {
     }
 
     #[test]
-    fn ken_burns_matches_reference(
+    fn ken_burns_within_one_of_reference(
         (sw, sh) in size(),
         (w, h) in size(),
-        wx in -10.0f64..50.0,
-        wy in -10.0f64..50.0,
-        ww in 0.3f64..60.0,
-        wh in 0.3f64..60.0,
+        fx in 0.0f64..0.9,
+        fy in 0.0f64..0.9,
+        fw in 0.01f64..0.99,
+        fh in 0.01f64..0.99,
         extra in 0usize..9,
         seed in any::<u64>(),
     ) {
+        // A window inside the source (with a margin, so rounding cannot push it out), at
+        // fractions of its free travel.
+        let (ww, wh) = (sw as f64 * fw, sh as f64 * fh);
+        let window = SourceWindow {
+            x: (sw as f64 - ww) * fx,
+            y: (sh as f64 - wh) * fy,
+            width: ww,
+            height: wh,
+        };
         let src = frame(PixelFormat::Rgba8Premul, sw, sh, extra * 4, seed);
         let mut dst = frame(PixelFormat::Rgba8Premul, w, h, extra, seed ^ 3);
-        let window = SourceWindow { x: wx, y: wy, width: ww, height: wh };
         kernels::ken_burns(&src.view(), window, &mut dst.view_mut()).unwrap();
-        let srows = &rows(&src)[0];
-        // (index 0, index 1, fraction in 256ths) of output pixel i along one axis.
-        let axis = |origin: f64, extent: f64, out: u32, side: u32, i: u32| {
-            let s = extent / out as f64;
-            let pos = ((origin + 0.5 * s - 0.5) * 65536.0).round() as i64
-                + i as i64 * (s * 65536.0).round() as i64;
-            let pos = pos.clamp(0, (side as i64 - 1) * 65536);
-            let i0 = (pos / 65536) as usize;
-            let i1 = (i0 + 1).min(side as usize - 1);
-            (i0, i1, ((pos % 65536) / 256) as u32)
-        };
-        for (j, row) in rows(&dst)[0].iter().enumerate() {
-            let (y0, y1, fy) = axis(wy, wh, h, sh, j as u32);
-            for (i, px) in row.chunks(4).enumerate() {
-                let (x0, x1, fx) = axis(wx, ww, w, sw, i as u32);
-                for c in 0..4 {
-                    let p = |x: usize, y: usize| srows[y][x * 4 + c] as u32;
-                    let v = (p(x0, y0) * (256 - fx) * (256 - fy)
-                        + p(x1, y0) * fx * (256 - fy)
-                        + p(x0, y1) * (256 - fx) * fy
-                        + p(x1, y1) * fx * fy
-                        + 32768) >> 16;
-                    prop_assert_eq!(px[c] as u32, v, "pixel {},{} channel {}", i, j, c);
-                }
+        let e = resample_reference(
+            &rows(&src)[0],
+            4,
+            (window.x, window.y, window.width, window.height),
+            w as usize,
+            h as usize,
+            ResizeFilter::Bilinear,
+        );
+        for (y, (gr, er)) in rows(&dst)[0].iter().zip(&e).enumerate() {
+            for (i, (&g, &e)) in gr.iter().zip(er).enumerate() {
+                prop_assert!((g as i32 - e as i32).abs() <= 1, "row {} sample {}: {} vs {}", y, i, g, e);
             }
         }
         prop_assert!(padding_untouched(&dst));
+    }
+
+    #[test]
+    fn ken_burns_refuses_windows_outside_the_image(
+        (sw, sh) in size(),
+        over in 0.001f64..5.0,
+        vertical in any::<bool>(),
+    ) {
+        let src = frame(PixelFormat::Rgba8Premul, sw, sh, 0, 1);
+        let mut dst = frame(PixelFormat::Rgba8Premul, 4, 4, 0, 2);
+        let (mut width, mut height) = (sw as f64, sh as f64);
+        if vertical { height += over } else { width += over }
+        let window = SourceWindow { x: 0.0, y: 0.0, width, height };
+        let refused = kernels::ken_burns(&src.view(), window, &mut dst.view_mut());
+        prop_assert!(matches!(refused, Err(KernelError::BadParameter { .. })), "{:?}", refused);
     }
 }
 
@@ -501,8 +633,8 @@ proptest! {
     }
 }
 
-/// Pillow-style separable convolution (the definition fast_image_resize implements):
-/// vertical pass first, rounded to u8, then horizontal.
+/// Pillow-style separable convolution (the definition fast_image_resize implements) of the
+/// whole image: vertical pass first, rounded to u8, then horizontal.
 fn resize_reference(
     src: &[Vec<u8>],
     cpp: usize,
@@ -511,6 +643,21 @@ fn resize_reference(
     filter: ResizeFilter,
 ) -> Vec<Vec<u8>> {
     let (sw, sh) = (src[0].len() / cpp, src.len());
+    resample_reference(src, cpp, (0.0, 0.0, sw as f64, sh as f64), dw, dh, filter)
+}
+
+/// The same convolution of a `window` (left, top, width, height in source pixels) of the
+/// image: output pixel `o` is centred on source position `origin + (o + ½)·extent/out`.
+fn resample_reference(
+    src: &[Vec<u8>],
+    cpp: usize,
+    window: (f64, f64, f64, f64),
+    dw: usize,
+    dh: usize,
+    filter: ResizeFilter,
+) -> Vec<Vec<u8>> {
+    let (sw, sh) = (src[0].len() / cpp, src.len());
+    let (wx, wy, ww, wh) = window;
     let (kernel, support): (fn(f64) -> f64, f64) = match filter {
         ResizeFilter::Bilinear => (|x: f64| (1.0 - x.abs()).max(0.0), 1.0),
         ResizeFilter::Lanczos3 => (
@@ -531,13 +678,13 @@ fn resize_reference(
             3.0,
         ),
     };
-    let coeffs = |ins: usize, outs: usize| -> Vec<(usize, Vec<f64>)> {
-        let scale = ins as f64 / outs as f64;
+    let coeffs = |ins: usize, origin: f64, extent: f64, outs: usize| -> Vec<(usize, Vec<f64>)> {
+        let scale = extent / outs as f64;
         let fs = scale.max(1.0);
         let radius = support * fs;
         (0..outs)
             .map(|o| {
-                let centre = (o as f64 + 0.5) * scale;
+                let centre = origin + (o as f64 + 0.5) * scale;
                 let lo = (centre - radius).floor().max(0.0) as usize;
                 let hi = ((centre + radius).ceil() as usize).min(ins);
                 let w: Vec<f64> = (lo..hi)
@@ -549,7 +696,7 @@ fn resize_reference(
             .collect()
     };
     let clamp8 = |v: f64| v.round().clamp(0.0, 255.0) as u8;
-    let vc = coeffs(sh, dh);
+    let vc = coeffs(sh, wy, wh, dh);
     let tmp: Vec<Vec<u8>> = vc
         .iter()
         .map(|(lo, w)| {
@@ -565,7 +712,7 @@ fn resize_reference(
                 .collect()
         })
         .collect();
-    let hc = coeffs(sw, dw);
+    let hc = coeffs(sw, wx, ww, dw);
     tmp.iter()
         .map(|row| {
             (0..dw * cpp)
@@ -632,7 +779,7 @@ fn bad_frames_and_parameters_are_refused_with_the_reason() {
     assert!(e.to_string().contains("too short"), "{e}");
     assert!(matches!(
         Frame::<u8>::new(PixelFormat::RgbF32Planar, 2, 2),
-        Err(KernelError::SampleType { .. })
+        Err(KernelError::ChannelTypeMismatch { .. })
     ));
     assert!(matches!(
         Frame::<u8>::new(PixelFormat::I420, 0, 2),
@@ -668,6 +815,19 @@ fn bad_frames_and_parameters_are_refused_with_the_reason() {
         height: 1.0,
     };
     assert!(kernels::ken_burns(&src.view(), window, &mut dst.view_mut()).is_err());
+    let mask = Frame::<u8>::new(PixelFormat::Coverage8, 3, 4).unwrap();
+    assert!(matches!(
+        kernels::copy_masked(&mut dst.view_mut(), &src.view(), &mask.view(), 0, 0),
+        Err(KernelError::SizeMismatch { .. })
+    ));
+    assert!(matches!(
+        kernels::composite_over_masked(&mut dst.view_mut(), &src.view(), &src.view(), 0, 0),
+        Err(KernelError::FormatMismatch { .. })
+    ));
+    assert!(matches!(
+        kernels::crossfade(&src.view(), &small.view(), &mut dst.view_mut(), 9),
+        Err(KernelError::SizeMismatch { .. })
+    ));
     assert!(kernels::linear_gradient(&mut dst.view_mut(), [0; 4], [0; 4], f32::NAN).is_err());
 }
 

@@ -42,7 +42,7 @@ async fn main() {
         .unwrap();
     let timeline: Arc<Timeline> = outcome.get::<Timeline>().unwrap().clone();
     let renderer =
-        FrameRenderer::new(timeline.clone(), Avatar::builtin("avatar_1").unwrap()).unwrap();
+        FrameRenderer::new(timeline.clone(), Some(Avatar::builtin("avatar_1").unwrap())).unwrap();
     let started = Instant::now();
     for n in 0..timeline.frame_count {
         std::hint::black_box(renderer.render_i420_shared(n));

@@ -50,8 +50,8 @@ async fn same_input_renders_identical_frames() {
     let a = Arc::new(sample_timeline().await);
     let b = Arc::new(sample_timeline().await);
     assert_eq!(a, b, "the timeline itself must be reproducible");
-    let ra = FrameRenderer::new(a.clone(), Avatar::builtin("avatar_1").unwrap()).unwrap();
-    let rb = FrameRenderer::new(b, Avatar::builtin("avatar_1").unwrap()).unwrap();
+    let ra = FrameRenderer::new(a.clone(), Some(Avatar::builtin("avatar_1").unwrap())).unwrap();
+    let rb = FrameRenderer::new(b, Some(Avatar::builtin("avatar_1").unwrap())).unwrap();
     let step = (a.frame_count / 12).max(1);
     let sample: Vec<u64> = (0..a.frame_count).step_by(step as usize).collect();
     // Different orders on different renderers: no hidden state may leak between frames.
@@ -69,8 +69,8 @@ async fn mouth_follows_the_visemes_of_the_speech() {
     // Still presenter, so the mouth region depends only on the viseme and the blink.
     t.motion.amount = 0.0;
     let t = Arc::new(t);
-    let r = FrameRenderer::new(t.clone(), Avatar::builtin("avatar_2").unwrap()).unwrap();
-    let (mx, my, mw, mh) = r.mouth_region();
+    let r = FrameRenderer::new(t.clone(), Some(Avatar::builtin("avatar_2").unwrap())).unwrap();
+    let (mx, my, mw, mh) = r.mouth_region().expect("a presenter has a mouth");
     let mouth = |n: u64| {
         let mut rgba = vec![0u8; (t.size.width * t.size.height * 4) as usize];
         r.render_rgba(n, &mut rgba);

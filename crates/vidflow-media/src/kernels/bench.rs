@@ -2,6 +2,10 @@
 //! on all cores, next to a plain memory copy of the same number of bytes measured in the
 //! same run (the machine's limit).
 //!
+//! The kernels timed are the very functions [`FrameRenderer`](crate::FrameRenderer) draws
+//! with (compositing, crossfades, masked copies, the Ken Burns sampler, RGBA → I420),
+//! so these figures describe the code that draws a video.
+//!
 //! ```no_run
 //! use vidflow_media::kernels::bench::{self, BenchKernel, BenchOptions};
 //! let report = bench::run(&BenchOptions {
@@ -24,8 +28,8 @@ use serde::Serialize;
 
 use super::{
     ColorSpace, Frame, KernelError, PixelFormat, ResizeFilter, SourceWindow, box_blur,
-    composite_over, fill, gain_f32, gain_u8, gaussian_blur, i420_to_rgba, ken_burns,
-    linear_gradient, resize, rgba_to_i420,
+    composite_over, composite_over_masked, copy_masked, crossfade, fill, gain_f32, gain_u8,
+    gaussian_blur, i420_to_rgba, ken_burns, linear_gradient, resize, rgba_to_i420,
 };
 
 /// A kernel the benchmark can time, with the parameters it is timed with.
@@ -37,9 +41,17 @@ pub enum BenchKernel {
     /// RGB f32 planar gain, out of place.
     GainF32,
     /// A full-frame premultiplied layer (a mix of clear, partial and opaque pixels) over
-    /// the frame at (0, 0), opacity 255.
+    /// the frame at (0, 0), opacity 255. The renderer draws subtitles with it.
     Composite,
-    /// RGBA → I420, BT.709 limited.
+    /// The same layer through a coverage mask (runs of 0, 255 and partial coverage). The
+    /// renderer draws a presenter partly inside a region with it.
+    CompositeMasked,
+    /// Two frames crossfaded into a third: the renderer's crossfade between slides.
+    Crossfade,
+    /// A frame copied into another through a coverage mask: the renderer's picture in its
+    /// rounded panel and presenter in its rounded card.
+    CopyMasked,
+    /// RGBA → I420, BT.709 limited: every frame the renderer sends to the encoder.
     RgbaToI420,
     /// I420 → RGBA, BT.709 limited.
     I420ToRgba,
@@ -55,16 +67,20 @@ pub enum BenchKernel {
     BoxBlur,
     /// Gaussian blur, sigma 2.
     GaussianBlur,
-    /// Ken Burns sampler: a window of 0.88× a source 1.25× the size, scaled to the size.
+    /// Ken Burns sampler: a window of 0.88× a source 1.25× the size, scaled to the size
+    /// (the renderer's image panel).
     KenBurns,
 }
 
 impl BenchKernel {
     /// Every kernel, in report order.
-    pub const ALL: [BenchKernel; 12] = [
+    pub const ALL: [BenchKernel; 15] = [
         BenchKernel::GainU8,
         BenchKernel::GainF32,
         BenchKernel::Composite,
+        BenchKernel::CompositeMasked,
+        BenchKernel::Crossfade,
+        BenchKernel::CopyMasked,
         BenchKernel::RgbaToI420,
         BenchKernel::I420ToRgba,
         BenchKernel::ResizeBilinear,
@@ -82,6 +98,9 @@ impl BenchKernel {
             BenchKernel::GainU8 => "gain_u8",
             BenchKernel::GainF32 => "gain_f32",
             BenchKernel::Composite => "composite",
+            BenchKernel::CompositeMasked => "composite_masked",
+            BenchKernel::Crossfade => "crossfade",
+            BenchKernel::CopyMasked => "copy_masked",
             BenchKernel::RgbaToI420 => "rgba_to_i420",
             BenchKernel::I420ToRgba => "i420_to_rgba",
             BenchKernel::ResizeBilinear => "resize_bilinear",
@@ -246,6 +265,19 @@ fn layer_pixels(w: u32, h: u32) -> Vec<u8> {
     px
 }
 
+/// A coverage mask like an anti-aliased shape's: runs of 0 and 255 with partial edges.
+fn coverage_pixels(w: u32, h: u32) -> Vec<u8> {
+    noise(w as usize * h as usize, 12)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match (i / 41) % 4 {
+            0 => 0,
+            1 | 2 => 255,
+            _ => v,
+        })
+        .collect()
+}
+
 /// The inputs and outputs of one kernel at one size, built once and reused every run.
 struct Case {
     bytes: u64,
@@ -298,6 +330,38 @@ fn case(kernel: BenchKernel, w: u32, h: u32) -> Result<Case, KernelError> {
                 bytes: 3 * rgba_bytes,
                 body: Box::new(move || {
                     composite_over(&mut dst.view_mut(), &layer.view(), 0, 0, 255)
+                }),
+            }
+        }
+        BenchKernel::CompositeMasked => {
+            let layer = Frame::from_vec(PixelFormat::Rgba8Premul, w, h, layer_pixels(w, h))?;
+            let mask = Frame::from_vec(PixelFormat::Coverage8, w, h, coverage_pixels(w, h))?;
+            let mut dst = rgba(w, h, 3)?;
+            Case {
+                bytes: 3 * rgba_bytes + n,
+                body: Box::new(move || {
+                    composite_over_masked(&mut dst.view_mut(), &layer.view(), &mask.view(), 0, 0)
+                }),
+            }
+        }
+        BenchKernel::Crossfade => {
+            let (from, to) = (rgba(w, h, 13)?, rgba(w, h, 14)?);
+            let mut dst = Frame::<u8>::new(PixelFormat::Rgba8Premul, w, h)?;
+            Case {
+                bytes: 3 * rgba_bytes,
+                body: Box::new(move || {
+                    crossfade(&from.view(), &to.view(), &mut dst.view_mut(), 77)
+                }),
+            }
+        }
+        BenchKernel::CopyMasked => {
+            let src = rgba(w, h, 15)?;
+            let mask = Frame::from_vec(PixelFormat::Coverage8, w, h, coverage_pixels(w, h))?;
+            let mut dst = rgba(w, h, 16)?;
+            Case {
+                bytes: 3 * rgba_bytes + n,
+                body: Box::new(move || {
+                    copy_masked(&mut dst.view_mut(), &src.view(), &mask.view(), 0, 0)
                 }),
             }
         }

@@ -1,14 +1,17 @@
 //! A premultiplied RGBA layer composited over a frame ("source over"), at an offset,
-//! with an opacity factor.
+//! scaled by an opacity or by a coverage mask.
 
 use rayon::prelude::*;
 
-use super::frame::{FrameView, FrameViewMut, PixelFormat, band_rows, expect_format};
+use super::frame::{
+    FrameView, FrameViewMut, Overlap, PixelFormat, expect_format, rgba_bytes, task_rows,
+};
 use super::{KernelError, div255};
 
-/// One pixel, exactly as [`composite_over`] defines it.
+/// One pixel, exactly as [`composite_over`] defines it; `opacity` is the layer's, or
+/// the pixel's coverage for [`composite_over_masked`].
 #[inline(always)]
-fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
+pub(crate) fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
     let mut sp = [s[0] as u32, s[1] as u32, s[2] as u32, s[3] as u32];
     if opacity != 255 {
         for c in &mut sp {
@@ -21,49 +24,93 @@ fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
     }
 }
 
+/// How much of the layer a row shows: one opacity, or a coverage byte per pixel.
+#[derive(Clone, Copy)]
+enum Weight<'a> {
+    Opacity(u32),
+    Mask(&'a [u8]),
+}
+
 /// The portable row loop: also the tail of the AVX2 one.
-fn over_row_portable(src: &[u8], dst: &mut [u8], opacity: u32) {
-    for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
-        over_pixel(s, d, opacity);
+fn over_row_portable(src: &[u8], dst: &mut [u8], weight: Weight<'_>) {
+    let pixels = src.chunks_exact(4).zip(dst.chunks_exact_mut(4));
+    match weight {
+        Weight::Opacity(opacity) => pixels.for_each(|(s, d)| over_pixel(s, d, opacity)),
+        Weight::Mask(mask) => pixels
+            .zip(mask)
+            .for_each(|((s, d), &m)| over_pixel(s, d, m as u32)),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn over_row_avx2(src: &[u8], dst: &mut [u8], opacity: u32) {
+fn over_row_avx2(src: &[u8], dst: &mut [u8], weight: Weight<'_>) {
     use std::arch::x86_64::*;
-    let n = src.len().min(dst.len()) / 32 * 32;
+    let mut n = src.len().min(dst.len()) / 32 * 32;
+    if let Weight::Mask(mask) = weight {
+        n = n.min(mask.len() * 4 / 32 * 32);
+    }
     let zero = _mm256_setzero_si256();
     let c255 = _mm256_set1_epi16(255);
     let c128 = _mm256_set1_epi16(128);
-    let op = _mm256_set1_epi16(opacity as i16);
     // Copies each pixel's alpha word to its four channel words (per 128-bit lane).
     let alpha = _mm256_setr_epi8(
         6, 7, 6, 7, 6, 7, 6, 7, 14, 15, 14, 15, 14, 15, 14, 15, 6, 7, 6, 7, 6, 7, 6, 7, 14, 15, 14,
         15, 14, 15, 14, 15,
+    );
+    // Spreads eight coverage bytes (in both lanes) over their pixels' four bytes each: the
+    // low lane takes pixels 0–3, the high lane 4–7, as the pixels lie in a 32-byte load.
+    let spread = _mm256_setr_epi8(
+        0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7,
+        7, 7,
     );
     // div255 in 16-bit lanes: exact for v <= 255 * 255 (no lane passes 65 535).
     let div255 = |v: __m256i| {
         let v = _mm256_add_epi16(v, c128);
         _mm256_srli_epi16::<8>(_mm256_add_epi16(v, _mm256_srli_epi16::<8>(v)))
     };
-    let half = |s: __m256i, d: __m256i| {
-        let s = if opacity != 255 {
-            div255(_mm256_mullo_epi16(s, op))
-        } else {
-            s
+    // s' = div255(s * k) where k is not all 255, then s' + div255(d * (255 - alpha(s'))).
+    let half = |s: __m256i, d: __m256i, k: Option<__m256i>| {
+        let s = match k {
+            Some(k) => div255(_mm256_mullo_epi16(s, k)),
+            None => s,
         };
         let inv = _mm256_sub_epi16(c255, _mm256_shuffle_epi8(s, alpha));
         _mm256_add_epi16(s, div255(_mm256_mullo_epi16(d, inv)))
     };
+    let uniform = match weight {
+        Weight::Opacity(255) => None,
+        Weight::Opacity(o) => Some(_mm256_set1_epi16(o as i16)),
+        Weight::Mask(_) => None,
+    };
     let mut i = 0;
     while i < n {
-        // SAFETY: i + 32 <= n <= both lengths; unaligned loads and stores.
+        // SAFETY: i + 32 <= n <= both lengths (and mask.len() * 4); unaligned loads and
+        // stores.
         unsafe {
             let s = _mm256_loadu_si256(src.as_ptr().add(i) as *const __m256i);
             let d = _mm256_loadu_si256(dst.as_ptr().add(i) as *const __m256i);
-            let lo = half(_mm256_unpacklo_epi8(s, zero), _mm256_unpacklo_epi8(d, zero));
-            let hi = half(_mm256_unpackhi_epi8(s, zero), _mm256_unpackhi_epi8(d, zero));
+            let (klo, khi) = match weight {
+                Weight::Mask(mask) => {
+                    let m8 = _mm_loadl_epi64(mask.as_ptr().add(i / 4) as *const __m128i);
+                    let m = _mm256_shuffle_epi8(_mm256_broadcastq_epi64(m8), spread);
+                    (
+                        Some(_mm256_unpacklo_epi8(m, zero)),
+                        Some(_mm256_unpackhi_epi8(m, zero)),
+                    )
+                }
+                Weight::Opacity(_) => (uniform, uniform),
+            };
+            let lo = half(
+                _mm256_unpacklo_epi8(s, zero),
+                _mm256_unpacklo_epi8(d, zero),
+                klo,
+            );
+            let hi = half(
+                _mm256_unpackhi_epi8(s, zero),
+                _mm256_unpackhi_epi8(d, zero),
+                khi,
+            );
             // Sums are at most 510: the signed-to-unsigned pack saturates them to 255.
             _mm256_storeu_si256(
                 dst.as_mut_ptr().add(i) as *mut __m256i,
@@ -72,16 +119,20 @@ fn over_row_avx2(src: &[u8], dst: &mut [u8], opacity: u32) {
         }
         i += 32;
     }
-    over_row_portable(&src[n..], &mut dst[n..], opacity);
+    let rest = match weight {
+        Weight::Mask(mask) => Weight::Mask(&mask[n / 4..]),
+        w => w,
+    };
+    over_row_portable(&src[n..], &mut dst[n..], rest);
 }
 
-fn over_row(src: &[u8], dst: &mut [u8], opacity: u32) {
+fn over_row(src: &[u8], dst: &mut [u8], weight: Weight<'_>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { over_row_avx2(src, dst, opacity) };
+        return unsafe { over_row_avx2(src, dst, weight) };
     }
-    over_row_portable(src, dst, opacity)
+    over_row_portable(src, dst, weight)
 }
 
 /// Composites `layer` (premultiplied RGBA) over `dst` (premultiplied RGBA) with its
@@ -107,32 +158,87 @@ pub fn composite_over(
     y: i32,
     opacity: u8,
 ) -> Result<(), KernelError> {
-    expect_format("composite_over", PixelFormat::Rgba8Premul, dst.format())?;
-    expect_format("composite_over", PixelFormat::Rgba8Premul, layer.format())?;
     if opacity == 0 {
-        return Ok(());
+        expect_format("composite_over", PixelFormat::Rgba8Premul, dst.format())?;
+        return expect_format("composite_over", PixelFormat::Rgba8Premul, layer.format());
     }
-    let (dw, dh) = (dst.width() as i64, dst.height() as i64);
-    let (lw, lh) = (layer.width() as i64, layer.height() as i64);
-    let (x, y) = (x as i64, y as i64);
-    let (x0, x1) = (x.max(0), (x + lw).min(dw));
-    let (y0, y1) = (y.max(0), (y + lh).min(dh));
-    if x0 >= x1 || y0 >= y1 {
+    composite("composite_over", dst, layer, None, x, y, opacity as u32)
+}
+
+/// Composites `layer` over `dst` as [`composite_over`] does, but through `mask` (a
+/// [`PixelFormat::Coverage8`] frame of the layer's size) instead of one opacity: each
+/// pixel's coverage `m` scales it, `s' = div255(s * m)` on all four channels, then
+/// `out = min(255, s' + div255(d * (255 - alpha(s'))))`.
+///
+/// This is how a layer is drawn inside an anti-aliased shape (the presenter inside the
+/// rounded card): coverage 255 is [`composite_over`] at full opacity, 0 leaves `dst`.
+///
+/// ```
+/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// let mut frame = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![0, 0, 200, 255, 0, 0, 200, 255])?;
+/// let layer = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![255, 0, 0, 255, 255, 0, 0, 255])?;
+/// let mask = Frame::<u8>::from_vec(PixelFormat::Coverage8, 2, 1, vec![255, 51])?;
+/// kernels::composite_over_masked(&mut frame.view_mut(), &layer.view(), &mask.view(), 0, 0)?;
+/// assert_eq!(frame.as_slice(), &[255, 0, 0, 255, 51, 0, 160, 255]);
+/// # Ok::<(), kernels::KernelError>(())
+/// ```
+pub fn composite_over_masked(
+    dst: &mut FrameViewMut<'_, u8>,
+    layer: &FrameView<'_, u8>,
+    mask: &FrameView<'_, u8>,
+    x: i32,
+    y: i32,
+) -> Result<(), KernelError> {
+    const K: &str = "composite_over_masked";
+    expect_format(K, PixelFormat::Coverage8, mask.format())?;
+    super::frame::expect_same_size(
+        K,
+        (layer.width(), layer.height()),
+        (mask.width(), mask.height()),
+    )?;
+    composite(K, dst, layer, Some(mask), x, y, 255)
+}
+
+fn composite(
+    kernel: &'static str,
+    dst: &mut FrameViewMut<'_, u8>,
+    layer: &FrameView<'_, u8>,
+    mask: Option<&FrameView<'_, u8>>,
+    x: i32,
+    y: i32,
+    opacity: u32,
+) -> Result<(), KernelError> {
+    expect_format(kernel, PixelFormat::Rgba8Premul, dst.format())?;
+    expect_format(kernel, PixelFormat::Rgba8Premul, layer.format())?;
+    let Some(o) = Overlap::of(
+        (dst.width(), dst.height()),
+        (layer.width(), layer.height()),
+        x,
+        y,
+    ) else {
         return Ok(());
-    }
-    // Byte ranges of the visible span in a destination row and a layer row.
-    let d_span = (x0 as usize * 4)..(x1 as usize * 4);
-    let l_span = ((x0 - x) as usize * 4)..((x1 - x) as usize * 4);
-    let rows = (y1 - y0) as usize;
+    };
+    // Byte ranges of the visible span in a destination row and a layer row, and the
+    // pixels of it in a mask row.
+    let (d_span, l_span) = (rgba_bytes(&o.frame_cols), rgba_bytes(&o.image_cols));
+    let m_span = o.image_cols.clone();
     let src = layer.plane(0);
-    let band = band_rows(d_span.len());
-    let opacity = opacity as u32;
+    let mask = mask.map(|m| m.plane(0));
+    let band = task_rows(d_span.len(), o.rows);
     dst.plane_mut(0)
-        .par_rows_mut(y0 as usize, rows, band)
+        .par_rows_mut(o.first_row, o.rows, band)
         .enumerate()
         .for_each(|(i, drow)| {
-            let srow = src.row((y0 - y) as usize + i);
-            over_row(&srow[l_span.clone()], &mut drow[d_span.clone()], opacity);
+            let ly = o.image_row + i;
+            let weight = match mask {
+                Some(m) => Weight::Mask(&m.row(ly)[m_span.clone()]),
+                None => Weight::Opacity(opacity),
+            };
+            over_row(
+                &src.row(ly)[l_span.clone()],
+                &mut drow[d_span.clone()],
+                weight,
+            );
         });
     Ok(())
 }
@@ -147,12 +253,23 @@ mod tests {
             .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
             .collect();
         let dst0: Vec<u8> = (0..4 * 77u32).map(|i| (i * 31 % 256) as u8).collect();
-        for opacity in [0, 1, 77, 128, 254, 255] {
+        let mask: Vec<u8> = (0..77u32)
+            .map(|i| match i % 5 {
+                0 => 0,
+                1 | 2 => 255,
+                _ => (i.wrapping_mul(40503) >> 3) as u8,
+            })
+            .collect();
+        let weights = [0, 1, 77, 128, 254, 255]
+            .map(Weight::Opacity)
+            .into_iter()
+            .chain([Weight::Mask(&mask)]);
+        for (k, weight) in weights.enumerate() {
             let mut a = dst0.clone();
             let mut b = dst0.clone();
-            over_row_portable(&src, &mut a, opacity);
-            over_row(&src, &mut b, opacity);
-            assert_eq!(a, b, "opacity {opacity}");
+            over_row_portable(&src, &mut a, weight);
+            over_row(&src, &mut b, weight);
+            assert_eq!(a, b, "weight {k}");
         }
     }
 }

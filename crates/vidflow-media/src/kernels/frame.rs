@@ -18,13 +18,17 @@ pub enum PixelFormat {
     I420,
     /// Three full-size `f32` planes: R, G, B (for float work; no alpha).
     RgbF32Planar,
+    /// One plane of coverage bytes, 0 (outside) to 255 (inside): the anti-aliased mask of
+    /// a shape, which [`composite_over_masked`](super::composite_over_masked) and
+    /// [`copy_masked`](super::copy_masked) draw through.
+    Coverage8,
 }
 
 impl PixelFormat {
     /// Number of planes.
     pub fn plane_count(self) -> usize {
         match self {
-            PixelFormat::Rgba8Premul => 1,
+            PixelFormat::Rgba8Premul | PixelFormat::Coverage8 => 1,
             PixelFormat::I420 | PixelFormat::RgbF32Planar => 3,
         }
     }
@@ -34,6 +38,7 @@ impl PixelFormat {
         match self {
             PixelFormat::Rgba8Premul => 4,
             PixelFormat::I420 | PixelFormat::RgbF32Planar => 3,
+            PixelFormat::Coverage8 => 1,
         }
     }
 
@@ -46,15 +51,17 @@ impl PixelFormat {
         let (w, h) = (width as usize, height as usize);
         match (self, plane) {
             (PixelFormat::Rgba8Premul, _) => (w * 4, h),
-            (PixelFormat::I420, 0) | (PixelFormat::RgbF32Planar, _) => (w, h),
+            (PixelFormat::I420, 0)
+            | (PixelFormat::RgbF32Planar, _)
+            | (PixelFormat::Coverage8, _) => (w, h),
             (PixelFormat::I420, _) => (w.div_ceil(2), h.div_ceil(2)),
         }
     }
 
-    /// Name of the sample type this format stores (`"u8"` or `"f32"`).
-    pub fn sample_type(self) -> &'static str {
+    /// Name of the channel type this format stores (`"u8"` or `"f32"`).
+    pub fn channel_type(self) -> &'static str {
         match self {
-            PixelFormat::Rgba8Premul | PixelFormat::I420 => "u8",
+            PixelFormat::Rgba8Premul | PixelFormat::I420 | PixelFormat::Coverage8 => "u8",
             PixelFormat::RgbF32Planar => "f32",
         }
     }
@@ -66,31 +73,35 @@ mod sealed {
     impl Sealed for f32 {}
 }
 
-/// A sample type a frame can hold: `u8` or `f32`.
-pub trait Sample:
+/// The type of one channel value a frame holds: `u8` or `f32`.
+pub trait ChannelType:
     sealed::Sealed + Copy + Default + Debug + PartialEq + Send + Sync + 'static
 {
-    /// `"u8"` or `"f32"`, matching [`PixelFormat::sample_type`].
+    /// `"u8"` or `"f32"`, matching [`PixelFormat::channel_type`].
     const NAME: &'static str;
 }
 
-impl Sample for u8 {
+impl ChannelType for u8 {
     const NAME: &'static str = "u8";
 }
 
-impl Sample for f32 {
+impl ChannelType for f32 {
     const NAME: &'static str = "f32";
 }
 
 /// Largest side accepted, so that offsets and fixed-point coordinates never overflow.
 pub const MAX_SIDE: u32 = 1 << 15;
 
-/// Checks the format/sample pairing and the frame's size.
-fn check_shape<T: Sample>(format: PixelFormat, width: u32, height: u32) -> Result<(), KernelError> {
-    if format.sample_type() != T::NAME {
-        return Err(KernelError::SampleType {
+/// Checks the format/channel type pairing and the frame's size.
+fn check_shape<T: ChannelType>(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+) -> Result<(), KernelError> {
+    if format.channel_type() != T::NAME {
+        return Err(KernelError::ChannelTypeMismatch {
             format,
-            expected: format.sample_type(),
+            expected: format.channel_type(),
             got: T::NAME,
         });
     }
@@ -149,7 +160,7 @@ pub struct Plane<'a, T> {
     rows: usize,
 }
 
-impl<'a, T: Sample> Plane<'a, T> {
+impl<'a, T: ChannelType> Plane<'a, T> {
     /// A tight plane over a scratch buffer of `rows` rows of `row_len` samples.
     pub(crate) fn tight(data: &'a [T], row_len: usize, rows: usize) -> Self {
         assert!(data.len() >= row_len * rows && row_len > 0 && rows > 0);
@@ -217,7 +228,7 @@ pub struct PlaneMut<'a, T> {
     rows: usize,
 }
 
-impl<'a, T: Sample> PlaneMut<'a, T> {
+impl<'a, T: ChannelType> PlaneMut<'a, T> {
     /// A tight plane over a scratch buffer of `rows` rows of `row_len` samples.
     pub(crate) fn tight(data: &'a mut [T], row_len: usize, rows: usize) -> Self {
         assert!(data.len() >= row_len * rows && row_len > 0 && rows > 0);
@@ -308,9 +319,67 @@ pub(crate) fn band_rows(row_bytes: usize) -> usize {
     (64 * 1024 / row_bytes.max(1)).max(1)
 }
 
+/// Where an image placed with its top-left corner at (`x`, `y`) overlaps a frame: the
+/// part the kernels that put one image on another ([`composite_over`],
+/// [`copy_masked`](super::copy_masked)) work on; the rest lies outside the frame.
+///
+/// [`composite_over`]: super::composite_over
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Overlap {
+    /// The frame's first overlapped row.
+    pub(crate) first_row: usize,
+    /// How many rows overlap.
+    pub(crate) rows: usize,
+    /// The image's row that lies on `first_row`.
+    pub(crate) image_row: usize,
+    /// The overlapped columns, in the frame's pixels.
+    pub(crate) frame_cols: std::ops::Range<usize>,
+    /// The same columns, in the image's pixels.
+    pub(crate) image_cols: std::ops::Range<usize>,
+}
+
+impl Overlap {
+    /// The overlap of a `image` (width, height) at (`x`, `y`) with a `frame` (width,
+    /// height); `None` when they do not meet.
+    pub(crate) fn of(frame: (u32, u32), image: (u32, u32), x: i32, y: i32) -> Option<Overlap> {
+        let (fw, fh) = (frame.0 as i64, frame.1 as i64);
+        let (iw, ih) = (image.0 as i64, image.1 as i64);
+        let (x, y) = (x as i64, y as i64);
+        let (x0, x1) = (x.max(0), (x + iw).min(fw));
+        let (y0, y1) = (y.max(0), (y + ih).min(fh));
+        (x0 < x1 && y0 < y1).then(|| Overlap {
+            first_row: y0 as usize,
+            rows: (y1 - y0) as usize,
+            image_row: (y0 - y) as usize,
+            frame_cols: x0 as usize..x1 as usize,
+            image_cols: (x0 - x) as usize..(x1 - x) as usize,
+        })
+    }
+}
+
+/// The bytes of `cols` in a row of RGBA pixels.
+pub(crate) fn rgba_bytes(cols: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+    cols.start * 4..cols.end * 4
+}
+
+/// Below this many bytes a kernel runs on the calling thread.
+const SPLIT_MIN_BYTES: usize = 1 << 20;
+
+/// Rows per parallel task for `rows` rows of `row_bytes`: [`band_rows`], or all of them
+/// (one task, on the calling thread) when the work is under [`SPLIT_MIN_BYTES`].
+/// Splitting a small region costs more than it saves, and a caller that draws frames in
+/// parallel (the renderer) already has every core busy with frames of its own.
+pub(crate) fn task_rows(row_bytes: usize, rows: usize) -> usize {
+    if row_bytes.saturating_mul(rows) < SPLIT_MIN_BYTES {
+        rows.max(1)
+    } else {
+        band_rows(row_bytes)
+    }
+}
+
 /// A frame that owns its samples: all planes in one buffer, one after another.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frame<T: Sample = u8> {
+pub struct Frame<T: ChannelType = u8> {
     format: PixelFormat,
     width: u32,
     height: u32,
@@ -319,7 +388,7 @@ pub struct Frame<T: Sample = u8> {
     data: Vec<T>,
 }
 
-impl<T: Sample> Frame<T> {
+impl<T: ChannelType> Frame<T> {
     /// A zeroed frame with tightly packed rows (stride = row length).
     ///
     /// ```
@@ -501,14 +570,14 @@ impl<T: Sample> Frame<T> {
 
 /// A read-only frame borrowed from someone's buffers.
 #[derive(Debug, Clone, Copy)]
-pub struct FrameView<'a, T: Sample = u8> {
+pub struct FrameView<'a, T: ChannelType = u8> {
     format: PixelFormat,
     width: u32,
     height: u32,
     planes: [Plane<'a, T>; 3],
 }
 
-impl<'a, T: Sample> FrameView<'a, T> {
+impl<'a, T: ChannelType> FrameView<'a, T> {
     /// Wraps `planes` (one `(samples, stride)` pair per plane of `format`), checking
     /// that every stride covers a row and every slice holds every row.
     ///
@@ -600,14 +669,14 @@ impl<'a> FrameView<'a, u8> {
 
 /// A mutable frame borrowed from someone's buffers.
 #[derive(Debug)]
-pub struct FrameViewMut<'a, T: Sample = u8> {
+pub struct FrameViewMut<'a, T: ChannelType = u8> {
     format: PixelFormat,
     width: u32,
     height: u32,
     planes: [PlaneMut<'a, T>; 3],
 }
 
-impl<'a, T: Sample> FrameViewMut<'a, T> {
+impl<'a, T: ChannelType> FrameViewMut<'a, T> {
     /// Wraps `planes` (one `(samples, stride)` pair per plane of `format`); see
     /// [`FrameView::new`].
     pub fn new(

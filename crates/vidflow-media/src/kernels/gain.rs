@@ -54,7 +54,9 @@ fn lane_pattern(
     }
     Ok(match format {
         PixelFormat::Rgba8Premul => (0..LANES).map(|i| gains[(i % 4) % gains.len()]).collect(),
-        PixelFormat::I420 | PixelFormat::RgbF32Planar => vec![gains[plane % gains.len()]; LANES],
+        PixelFormat::I420 | PixelFormat::RgbF32Planar | PixelFormat::Coverage8 => {
+            vec![gains[plane % gains.len()]; LANES]
+        }
     })
 }
 
@@ -379,7 +381,7 @@ pub fn gain_f32_in_place(
     Ok(())
 }
 
-fn check_pair<T: super::Sample>(
+fn check_pair<T: super::ChannelType>(
     kernel: &'static str,
     sf: PixelFormat,
     df: PixelFormat,

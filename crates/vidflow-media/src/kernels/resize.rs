@@ -9,7 +9,7 @@ use fast_image_resize::{
 };
 
 use super::KernelError;
-use super::frame::{FrameView, FrameViewMut, PixelFormat, Plane, PlaneMut, Sample};
+use super::frame::{ChannelType, FrameView, FrameViewMut, PixelFormat, Plane, PlaneMut};
 
 /// The resampling filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,7 +21,7 @@ pub enum ResizeFilter {
 }
 
 /// Reinterprets a row of samples as a row of `P` pixels.
-fn cast<T: Sample, P: InnerPixel>(row: &[T]) -> &[P] {
+fn cast<T: ChannelType, P: InnerPixel>(row: &[T]) -> &[P] {
     let per = size_of::<P>() / size_of::<T>();
     // `P` is fast_image_resize's `#[repr(C)]` pixel: `per` samples of type `T`.
     assert!(size_of::<P>() == per * size_of::<T>() && align_of::<P>() <= align_of::<T>());
@@ -30,7 +30,7 @@ fn cast<T: Sample, P: InnerPixel>(row: &[T]) -> &[P] {
     unsafe { std::slice::from_raw_parts(row.as_ptr() as *const P, row.len() / per) }
 }
 
-fn cast_mut<T: Sample, P: InnerPixel>(row: &mut [T]) -> &mut [P] {
+fn cast_mut<T: ChannelType, P: InnerPixel>(row: &mut [T]) -> &mut [P] {
     let per = size_of::<P>() / size_of::<T>();
     assert!(size_of::<P>() == per * size_of::<T>() && align_of::<P>() <= align_of::<T>());
     // SAFETY: as in `cast`, and the borrow is unique.
@@ -45,7 +45,7 @@ struct SrcImage<'a, T, P> {
 }
 
 // SAFETY: every row yielded is `width` pixels long.
-unsafe impl<T: Sample, P: InnerPixel> ImageView for SrcImage<'_, T, P> {
+unsafe impl<T: ChannelType, P: InnerPixel> ImageView for SrcImage<'_, T, P> {
     type Pixel = P;
 
     fn width(&self) -> u32 {
@@ -70,7 +70,7 @@ struct DstImage<'a, 'b, T, P> {
 }
 
 // SAFETY: every row yielded is `width` pixels long.
-unsafe impl<T: Sample, P: InnerPixel> ImageView for DstImage<'_, '_, T, P> {
+unsafe impl<T: ChannelType, P: InnerPixel> ImageView for DstImage<'_, '_, T, P> {
     type Pixel = P;
 
     fn width(&self) -> u32 {
@@ -88,7 +88,7 @@ unsafe impl<T: Sample, P: InnerPixel> ImageView for DstImage<'_, '_, T, P> {
 }
 
 // SAFETY: every row yielded is `width` pixels long, and rows do not overlap.
-unsafe impl<T: Sample, P: InnerPixel> ImageViewMut for DstImage<'_, '_, T, P> {
+unsafe impl<T: ChannelType, P: InnerPixel> ImageViewMut for DstImage<'_, '_, T, P> {
     fn iter_rows_mut(&mut self, start_row: u32) -> impl Iterator<Item = &mut [P]> {
         let (stride, row_len, rows) =
             (self.plane.stride(), self.plane.row_len(), self.plane.rows());
@@ -106,7 +106,10 @@ thread_local! {
     static RESIZER: std::cell::RefCell<Resizer> = std::cell::RefCell::new(Resizer::new());
 }
 
-fn resize_plane<T: Sample, P: InnerPixel + PixelTrait>(
+/// Resizes one plane of `P` pixels with `options` (filter, crop), reporting failures as
+/// `kernel`'s.
+pub(crate) fn resize_plane<T: ChannelType, P: InnerPixel + PixelTrait>(
+    kernel: &'static str,
     src: Plane<'_, T>,
     dst: &mut PlaneMut<'_, T>,
     options: &ResizeOptions,
@@ -126,7 +129,7 @@ fn resize_plane<T: Sample, P: InnerPixel + PixelTrait>(
     RESIZER
         .with(|r| r.borrow_mut().resize_typed(&s, &mut d, options))
         .map_err(|e| KernelError::Backend {
-            kernel: "resize",
+            kernel,
             reason: e.to_string(),
         })
 }
@@ -143,12 +146,13 @@ fn resize_plane<T: Sample, P: InnerPixel + PixelTrait>(
 /// assert!(dst.as_slice().chunks(4).all(|p| p == [10, 20, 30, 255]));
 /// # Ok::<(), kernels::KernelError>(())
 /// ```
-pub fn resize<T: Sample>(
+pub fn resize<T: ChannelType>(
     src: &FrameView<'_, T>,
     dst: &mut FrameViewMut<'_, T>,
     filter: ResizeFilter,
 ) -> Result<(), KernelError> {
-    super::frame::expect_format("resize", src.format(), dst.format())?;
+    const K: &str = "resize";
+    super::frame::expect_format(K, src.format(), dst.format())?;
     let filter = match filter {
         ResizeFilter::Bilinear => FilterType::Bilinear,
         ResizeFilter::Lanczos3 => FilterType::Lanczos3,
@@ -161,9 +165,11 @@ pub fn resize<T: Sample>(
         let sp = src.plane(p);
         let dp = dst.plane_mut(p);
         match format {
-            PixelFormat::Rgba8Premul => resize_plane::<T, U8x4>(sp, dp, &options)?,
-            PixelFormat::I420 => resize_plane::<T, U8>(sp, dp, &options)?,
-            PixelFormat::RgbF32Planar => resize_plane::<T, F32>(sp, dp, &options)?,
+            PixelFormat::Rgba8Premul => resize_plane::<T, U8x4>(K, sp, dp, &options)?,
+            PixelFormat::I420 | PixelFormat::Coverage8 => {
+                resize_plane::<T, U8>(K, sp, dp, &options)?
+            }
+            PixelFormat::RgbF32Planar => resize_plane::<T, F32>(K, sp, dp, &options)?,
         }
     }
     Ok(())

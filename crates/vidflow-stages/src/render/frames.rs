@@ -163,13 +163,10 @@ pub fn render_segment(
     frames.encode(job.frames.clone(), encoder, cancel, on_progress)
 }
 
-/// The frame renderer for a timeline and presenter.
+/// The frame renderer for a timeline and presenter (none: slides and subtitles only).
 fn renderer(t: &Arc<Timeline>, avatar: &Option<Avatar>) -> Result<FrameRenderer, VidflowError> {
-    // TODO(media-kernels merge): FrameRenderer takes Option<Avatar> on that branch.
-    let avatar = avatar.clone().ok_or_else(|| {
-        VidflowError::internal("render: drawing without a presenter is not built yet")
-    })?;
-    FrameRenderer::new(t.clone(), avatar).map_err(|e| VidflowError::from(e).context("render"))
+    FrameRenderer::new(t.clone(), avatar.clone())
+        .map_err(|e| VidflowError::from(e).context("render"))
 }
 
 /// The encoder settings of a render: every segment of a chunked render must use exactly

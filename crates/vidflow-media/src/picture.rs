@@ -1,15 +1,14 @@
-//! Page images and the slow Ken Burns pan/zoom across them.
+//! Page images as slides show them: decoded once, and the slow pan and zoom (the Ken
+//! Burns path) across them.
 //!
 //! Each image is decoded once, flattened onto an opaque backdrop and pre-scaled so that
 //! at the tightest zoom one source pixel maps to about one panel pixel; per frame only a
-//! panel-sized crop-and-scale window is resampled (`fast_image_resize`), which keeps the
-//! per-frame cost independent of how large the page's image was.
+//! panel-sized window is resampled ([`kernels::ken_burns`]), which keeps the per-frame
+//! cost independent of how large the page's image was.
 
-use std::cell::RefCell;
 use std::io::Cursor;
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use crate::kernels::{self, FrameView, FrameViewMut, ResizeFilter, SourceWindow, div255};
 
 /// How much the window zooms over a slide (1.0 = the whole cover-fit image).
 pub(crate) const MAX_ZOOM: f64 = 1.14;
@@ -51,7 +50,7 @@ pub(crate) fn decode(bytes: &[u8], panel: (u32, u32), backdrop: [u8; 3]) -> Opti
         let a = px[3] as u32;
         if a < 255 {
             for k in 0..3 {
-                px[k] = ((px[k] as u32 * a + backdrop[k] as u32 * (255 - a) + 127) / 255) as u8;
+                px[k] = div255(px[k] as u32 * a + backdrop[k] as u32 * (255 - a)) as u8;
             }
             px[3] = 255;
         }
@@ -68,28 +67,24 @@ pub(crate) fn decode(bytes: &[u8], panel: (u32, u32), backdrop: [u8; 3]) -> Opti
     }
     let nw = ((w as f64 * cover).ceil() as u32).max(1);
     let nh = ((h as f64 * cover).ceil() as u32).max(1);
-    let src = ImageRef::new(w, h, &rgba, PixelType::U8x4).ok()?;
-    let mut dst = Image::new(nw, nh, PixelType::U8x4);
-    let opts = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .use_alpha(false);
-    Resizer::new().resize(&src, &mut dst, &opts).ok()?;
+    let mut scaled = vec![0u8; nw as usize * nh as usize * 4];
+    kernels::resize(
+        &FrameView::rgba(&rgba, w, h).ok()?,
+        &mut FrameViewMut::rgba(&mut scaled, nw, nh).ok()?,
+        ResizeFilter::Lanczos3,
+    )
+    .ok()?;
     Some(Picture {
         width: nw,
         height: nh,
-        rgba: dst.into_vec(),
+        rgba: scaled,
     })
 }
 
-/// The source window (left, top, width, height) shown in a `panel`-sized box at
+/// The source window shown in a `panel`-sized box at
 /// `progress` (0 at the slide's start, 1 at its end). Direction and zoom sense vary with
 /// `seed` so consecutive slides do not all move alike.
-pub(crate) fn window(
-    pic: &Picture,
-    panel: (u32, u32),
-    progress: f64,
-    seed: usize,
-) -> (f64, f64, f64, f64) {
+pub(crate) fn window(pic: &Picture, panel: (u32, u32), progress: f64, seed: usize) -> SourceWindow {
     let (iw, ih) = (pic.width as f64, pic.height as f64);
     let aspect = panel.0.max(1) as f64 / panel.1.max(1) as f64;
     // The largest panel-shaped window inside the image.
@@ -114,40 +109,33 @@ pub(crate) fn window(
     let b = anchors[(seed * 3 + 2) % anchors.len()];
     let fx = a.0 + (b.0 - a.0) * e;
     let fy = a.1 + (b.1 - a.1) * e;
-    let left = (iw - ww) * fx;
-    let top = (ih - wh) * fy;
-    (left, top, ww, wh)
-}
-
-thread_local! {
-    /// Resizers keep internal buffers; one per rendering thread avoids both locking and
-    /// reallocating every frame.
-    static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
+    SourceWindow {
+        x: (iw - ww) * fx,
+        y: (ih - wh) * fy,
+        width: ww,
+        height: wh,
+    }
 }
 
 /// Resamples `window` of `pic` into `out` (`panel.0 * panel.1 * 4` bytes, opaque RGBA).
 pub(crate) fn render_window(
     pic: &Picture,
-    window: (f64, f64, f64, f64),
+    window: SourceWindow,
     panel: (u32, u32),
     out: &mut Vec<u8>,
 ) {
     let (pw, ph) = panel;
     out.resize((pw * ph * 4) as usize, 0);
-    let Ok(src) = ImageRef::new(pic.width, pic.height, &pic.rgba, PixelType::U8x4) else {
+    let (Ok(src), Ok(mut dst)) = (
+        FrameView::rgba(&pic.rgba, pic.width, pic.height),
+        FrameViewMut::rgba(out, pw, ph),
+    ) else {
         return;
     };
-    let Ok(mut dst) = Image::from_slice_u8(pw, ph, out.as_mut_slice(), PixelType::U8x4) else {
-        return;
-    };
-    let opts = ResizeOptions::new()
-        .crop(window.0, window.1, window.2, window.3)
-        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
-        .use_alpha(false);
-    RESIZER.with(|r| {
-        // Sizes were validated above; the crop lies inside the image by construction.
-        let _ = r.borrow_mut().resize(&src, &mut dst, &opts);
-    });
+    // The window lies inside the picture by construction; were rounding ever to push it a
+    // hair outside, the sampler refuses it and the panel keeps its previous pixels, as it
+    // always has.
+    let _ = kernels::ken_burns(&src, window, &mut dst);
 }
 
 #[cfg(test)]
@@ -200,7 +188,12 @@ mod tests {
         for seed in 0..6 {
             let mut prev = None;
             for i in 0..=10 {
-                let (l, t, w, h) = window(&pic, (300, 200), i as f64 / 10.0, seed);
+                let SourceWindow {
+                    x: l,
+                    y: t,
+                    width: w,
+                    height: h,
+                } = window(&pic, (300, 200), i as f64 / 10.0, seed);
                 assert!(l >= 0.0 && t >= 0.0 && l + w <= 800.0 + 1e-9 && t + h <= 500.0 + 1e-9);
                 assert!(((w / h) - 1.5).abs() < 1e-9);
                 if let Some(p) = prev {

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use vidflow_core::VideoSize;
-//! let tl = vidflow_media::sample::timeline(VideoSize { width: 1280, height: 720 }, 30, 9.0);
+//! let tl = vidflow_media::synthetic::timeline(VideoSize { width: 1280, height: 720 }, 30, 9.0);
 //! assert_eq!(tl.frame_count, 270);
 //! assert_eq!(tl.slides.len(), 3);
 //! ```
