@@ -6,7 +6,7 @@
 //! use vidflow_metrics::{Metrics, QueueFigures};
 //!
 //! let metrics = Metrics::new().unwrap();
-//! metrics.observe_stage(StageName::RENDER, 2.5);
+//! metrics.observe_stage(&StageName::RENDER, 2.5);
 //! metrics.watch_queue().unwrap();
 //! metrics.set_queue(&QueueFigures { pending: 3, ..QueueFigures::default() }, 2);
 //! let text = metrics.render();
