@@ -190,68 +190,19 @@ fn is_hidden(img: ElementRef<'_>) -> bool {
     img.value().attr("aria-hidden") == Some("true")
 }
 
-/// The pixel size of an image inlined as a `data:` URL, read from its header (PNG, GIF, JPEG)
-/// or its root element (SVG), so inline icons and spacers can be told from inline photos.
+/// The pixel size of an image inlined as a `data:` URL, read from its header (the raster
+/// formats `imagesize` knows: PNG, JPEG, GIF, WebP, BMP, ICO, TIFF, AVIF) or its root element
+/// (SVG, which `imagesize` does not read), so inline icons and spacers can be told from
+/// inline photos.
 fn data_url_size(url: &str) -> Option<(u32, u32)> {
-    use base64::Engine as _;
-    let rest = url
-        .strip_prefix("data:")
-        .or_else(|| url.strip_prefix("DATA:"))?;
-    let (meta, payload) = rest.split_once(',')?;
-    let meta = meta.to_ascii_lowercase();
-    let bytes: Vec<u8> = if meta.ends_with(";base64") {
-        let cleaned: String = payload.chars().filter(|c| !c.is_whitespace()).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(cleaned.trim_end_matches('='))
-            .or_else(|_| {
-                base64::engine::general_purpose::STANDARD_NO_PAD
-                    .decode(cleaned.trim_end_matches('='))
-            })
-            .ok()?
-    } else {
-        percent_encoding::percent_decode_str(payload).collect()
-    };
-    if meta.starts_with("image/svg") {
+    let data = data_url::DataUrl::process(url).ok()?;
+    let (bytes, _fragment) = data.decode_to_vec().ok()?;
+    let mime = data.mime_type();
+    if mime.type_ == "image" && mime.subtype.starts_with("svg") {
         return svg_size(&String::from_utf8_lossy(&bytes));
     }
-    raster_size(&bytes)
-}
-
-fn raster_size(b: &[u8]) -> Option<(u32, u32)> {
-    let be32 = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
-    let le16 = |i: usize| {
-        Some(u32::from(u16::from_le_bytes(
-            b.get(i..i + 2)?.try_into().ok()?,
-        )))
-    };
-    let be16 = |i: usize| {
-        Some(u32::from(u16::from_be_bytes(
-            b.get(i..i + 2)?.try_into().ok()?,
-        )))
-    };
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Some((be32(16)?, be32(20)?));
-    }
-    if b.starts_with(b"GIF8") {
-        return Some((le16(6)?, le16(8)?));
-    }
-    if b.starts_with(&[0xFF, 0xD8]) {
-        // Walk the JPEG markers to the first start-of-frame, which holds the size.
-        let mut i = 2;
-        while i + 4 <= b.len() {
-            if b[i] != 0xFF {
-                return None;
-            }
-            let marker = b[i + 1];
-            let len = be16(i + 2)? as usize;
-            let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
-            if is_sof {
-                return Some((be16(i + 7)?, be16(i + 5)?));
-            }
-            i += 2 + len;
-        }
-    }
-    None
+    let size = imagesize::blob_size(&bytes).ok()?;
+    Some((size.width.try_into().ok()?, size.height.try_into().ok()?))
 }
 
 /// Size of an SVG from its root's `width`/`height`, else its `viewBox`.
@@ -485,6 +436,22 @@ mod tests {
             data_url_size(&format!("data:image/jpeg;base64,{}", b64(&jpeg))),
             Some((640, 480))
         );
+
+        // WebP, which the hand-written reader did not know: real encoder output.
+        let webp = |w: u32, h: u32| {
+            let img = image::RgbaImage::from_fn(w, h, |x, y| {
+                image::Rgba([x as u8, y as u8, (x ^ y) as u8, 255])
+            });
+            let mut out = Vec::new();
+            image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+                .encode(img.as_raw(), w, h, image::ExtendedColorType::Rgba8)
+                .unwrap();
+            format!("data:image/webp;base64,{}", b64(&out))
+        };
+        assert_eq!(data_url_size(&webp(16, 16)), Some((16, 16)));
+        let photo = webp(320, 240);
+        assert_eq!(data_url_size(&photo), Some((320, 240)));
+        assert!(first_img(&format!(r#"<img src="{photo}">"#), "https://ex.org/").is_some());
     }
 
     #[test]

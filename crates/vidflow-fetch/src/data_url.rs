@@ -1,34 +1,25 @@
 //! `data:` URLs (RFC 2397, as the WHATWG Fetch standard processes them): pages often inline
 //! small images this way, and the extractor hands them on as image URLs.
 
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use data_url::DataUrlError;
 use vidflow_core::VidflowError;
-
-use crate::media::ContentType;
 
 /// The content of a `data:` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataUrl {
-    /// The media type without parameters, lower case (`text/plain` when the URL names none).
+    /// The media type without parameters, lower case (`text/plain` when the URL names none
+    /// or names one that is not a valid media type).
     pub media_type: String,
-    /// The `charset` parameter, if given.
+    /// The `charset` parameter, lower case: the one the URL gives, or `us-ascii` when the URL
+    /// names no media type (RFC 2397's and the Fetch standard's default).
     pub charset: Option<String>,
     /// The decoded bytes.
     pub bytes: Vec<u8>,
 }
 
-/// Base64 as browsers read it: padding optional, whitespace ignored (stripped beforehand).
-const FORGIVING_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
-
 /// Decodes a `data:` URL, base64 (`data:image/png;base64,iVBOR...`) or percent-encoded
-/// (`data:image/svg+xml,%3Csvg...`).
+/// (`data:image/svg+xml,%3Csvg...`), as the WHATWG Fetch standard's data: URL processor does
+/// (forgiving base64, stray `%` kept, fragment dropped).
 ///
 /// ```
 /// let data = vidflow_fetch::decode_data_url("data:text/plain;charset=utf-8,caf%C3%A9").unwrap();
@@ -41,80 +32,21 @@ const FORGIVING_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// ```
 pub fn decode_data_url(url: &str) -> Result<DataUrl, VidflowError> {
     let shown = abbreviate(url);
-    let trimmed = url.trim();
-    let rest = trimmed
-        .get(..5)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("data:"))
-        .map(|_| &trimmed[5..])
-        .ok_or_else(|| VidflowError::bad_input(format!("{shown} is not a data: URL")))?;
-    // A fragment is not part of the data.
-    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let (header, payload) = rest.split_once(',').ok_or_else(|| {
-        VidflowError::bad_input(format!(
+    let data = data_url::DataUrl::process(url).map_err(|e| match e {
+        DataUrlError::NotADataUrl => VidflowError::bad_input(format!("{shown} is not a data: URL")),
+        DataUrlError::NoComma => VidflowError::bad_input(format!(
             "data: URL {shown} has no ',' separating the media type from the data"
-        ))
+        )),
     })?;
-
-    let mut header = header.trim();
-    let mut is_base64 = false;
-    if let Some((before, last)) = header.rsplit_once(';')
-        && last.trim().eq_ignore_ascii_case("base64")
-    {
-        is_base64 = true;
-        header = before.trim();
-    }
-    let parsed = if header.is_empty() || header.starts_with(';') {
-        // RFC 2397: the default media type is text/plain (parameters may still follow).
-        ContentType::parse(&format!("text/plain{header}"))
-    } else {
-        ContentType::parse(header)
-    };
-
-    let raw = percent_decode(payload.as_bytes());
-    let bytes = if is_base64 {
-        let compact: Vec<u8> = raw
-            .into_iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        FORGIVING_BASE64.decode(&compact).map_err(|e| {
-            VidflowError::bad_input(format!("data: URL {shown} is not valid base64: {e}"))
-        })?
-    } else {
-        raw
-    };
+    let (bytes, _fragment) = data.decode_to_vec().map_err(|e| {
+        VidflowError::bad_input(format!("data: URL {shown} is not valid base64: {e}"))
+    })?;
+    let mime = data.mime_type();
     Ok(DataUrl {
-        media_type: parsed.essence,
-        charset: parsed.charset,
+        media_type: format!("{}/{}", mime.type_, mime.subtype),
+        charset: mime.get_parameter("charset").map(str::to_ascii_lowercase),
         bytes,
     })
-}
-
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is (as browsers do).
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%'
-            && i + 2 < input.len()
-            && let (Some(hi), Some(lo)) = (hex(input[i + 1]), hex(input[i + 2]))
-        {
-            out.push(hi << 4 | lo);
-            i += 3;
-            continue;
-        }
-        out.push(input[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// A long URL (data: URLs run to megabytes) cut down for an error message.
@@ -170,7 +102,11 @@ mod tests {
     fn defaults_to_text_plain_and_drops_fragments() {
         let d = decode_data_url("data:,hello#frag").unwrap();
         assert_eq!(d.media_type, "text/plain");
+        assert_eq!(d.charset.as_deref(), Some("us-ascii"));
         assert_eq!(d.bytes, b"hello");
+        // A media type that does not parse falls back to the default, as browsers do.
+        let d = decode_data_url("data:not a type,x").unwrap();
+        assert_eq!(d.media_type, "text/plain");
         let d = decode_data_url("data:;charset=utf-8,hi").unwrap();
         assert_eq!(d.media_type, "text/plain");
         assert_eq!(d.charset.as_deref(), Some("utf-8"));

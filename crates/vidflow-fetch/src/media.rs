@@ -15,19 +15,30 @@ pub(crate) struct ContentType {
 }
 
 impl ContentType {
-    /// Parses a header value such as `text/html; charset="UTF-8"`.
+    /// Parses a header value such as `text/html; charset="UTF-8"`. A value that is no media
+    /// type at all reads as unknown (empty), so the bytes decide, as browsers do.
     pub(crate) fn parse(value: &str) -> ContentType {
-        let mut parts = value.split(';');
-        let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let charset = parts.find_map(|param| {
-            let (name, value) = param.split_once('=')?;
-            if !name.trim().eq_ignore_ascii_case("charset") {
-                return None;
-            }
-            let value = value.trim().trim_matches('"').trim();
-            (!value.is_empty()).then(|| value.to_ascii_lowercase())
+        let value = value.trim();
+        // `mime` refuses the whole value for one malformed parameter (`charset = x`); the
+        // type before it still says what the body is.
+        let parsed = value.parse::<mime::Mime>().ok().or_else(|| {
+            let (essence, _parameters) = value.split_once(';')?;
+            essence.trim_end().parse().ok()
         });
-        ContentType { essence, charset }
+        let Some(parsed) = parsed else {
+            return ContentType {
+                essence: String::new(),
+                charset: None,
+            };
+        };
+        let charset = parsed
+            .get_param(mime::CHARSET)
+            .map(|c| c.as_str().to_ascii_lowercase())
+            .filter(|c| !c.is_empty());
+        ContentType {
+            essence: parsed.essence_str().to_owned(),
+            charset,
+        }
     }
 
     /// True for the types vidflow reads as a page.
@@ -268,6 +279,12 @@ mod tests {
         assert!(ContentType::parse("image/png").is_image());
         assert!(!ContentType::parse("image/").is_image());
         assert!(ContentType::parse("").is_unknown());
+        // A malformed parameter loses the charset, not the type.
+        let ct = ContentType::parse("text/html; charset = utf-8");
+        assert_eq!(ct.essence, "text/html");
+        assert_eq!(ct.charset, None);
+        // No media type at all: the bytes decide.
+        assert!(ContentType::parse("html please").is_unknown());
     }
 
     #[test]

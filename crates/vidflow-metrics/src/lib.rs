@@ -6,7 +6,7 @@
 //! use vidflow_metrics::{Metrics, QueueFigures};
 //!
 //! let metrics = Metrics::new().unwrap();
-//! metrics.observe_stage(StageName::RENDER, 2.5);
+//! metrics.observe_stage(&StageName::RENDER, 2.5);
 //! metrics.watch_queue().unwrap();
 //! metrics.set_queue(&QueueFigures { pending: 3, ..QueueFigures::default() }, 2);
 //! let text = metrics.render();
@@ -28,6 +28,11 @@ use serde::{Deserialize, Serialize};
 use vidflow_cache::TieredCache;
 use vidflow_core::StageName;
 use vidflow_jobs::{Job, JobObserver, StageTiming};
+
+mod process;
+
+pub use process::peak_resident_bytes;
+use process::{cpu_seconds, resident_bytes};
 
 /// Every metric vidflow exports, in one registry.
 ///
@@ -316,28 +321,6 @@ impl JobObserver for Metrics {
     }
 }
 
-/// Resident set size of this process, from /proc.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a system constant.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * page.max(1) as u64)
-}
-
-/// User plus system CPU seconds of this process, from /proc.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // SAFETY: sysconf only reads a system constant.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    Some((utime + stime) / ticks.max(1) as f64)
-}
-
 /// Reads the cache's own counters at scrape time, so nothing double-counts.
 struct CacheCollector {
     cache: Arc<TieredCache>,
@@ -427,5 +410,20 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn memory_gauge_reports_resident_memory() {
+        let ballast = std::hint::black_box(vec![1u8; 8 << 20]);
+        let text = Metrics::new().unwrap().render();
+        let reported: i64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("memory_usage_bytes "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(reported >= 8 << 20, "memory_usage_bytes {reported}");
+        drop(ballast);
     }
 }

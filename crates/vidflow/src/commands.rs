@@ -168,7 +168,7 @@ async fn run_request(
                 let mut v = serde_json::to_value(&report)?;
                 // The process's own high-water mark, for `vidflow bench make` (ffmpeg is a
                 // separate process and not counted here).
-                if let Some(peak) = peak_rss_bytes() {
+                if let Some(peak) = vidflow_metrics::peak_resident_bytes() {
                     v["peak_rss_bytes"] = peak.into();
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -268,12 +268,4 @@ async fn extract(base: figment::Figment, args: ExtractArgs) -> Result<()> {
         println!("{}", article.text);
     }
     Ok(())
-}
-
-/// This process's peak resident memory (VmHWM), where the platform tells it.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
