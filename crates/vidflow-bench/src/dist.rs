@@ -204,6 +204,7 @@ fn request(script: String, seconds: f64, voice: &str) -> MakeRequest {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output: std::env::temp_dir().join("vidflow-bench-dist.mp4"),
     }
 }

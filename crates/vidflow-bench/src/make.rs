@@ -164,6 +164,7 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output: out.clone(),
     };
     let (timeline, speech) = sample_explainer(&engine, &req).await?;

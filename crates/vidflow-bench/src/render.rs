@@ -83,6 +83,7 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
             x264: Default::default(),
             subtitles: true,
             stop_after: None,
+            params: Default::default(),
             output: work.path().join("unused.mp4"),
         };
         let (timeline, speech) = sample_explainer(&engine, &req).await?;

@@ -27,6 +27,8 @@ pub enum DataType {
     Timeline,
     /// An encoded MP4 ([`Video`]).
     Video,
+    /// A JSON document: a report a stage made (a tuning study's result, say).
+    Document,
 }
 
 impl DataType {
@@ -39,6 +41,7 @@ impl DataType {
             DataType::Speech => "speech",
             DataType::Timeline => "timeline",
             DataType::Video => "video",
+            DataType::Document => "document",
         }
     }
 }
@@ -94,6 +97,8 @@ pub enum Artifact {
     Timeline(Arc<Timeline>),
     /// An encoded video.
     Video(Arc<Video>),
+    /// A JSON document.
+    Document(Arc<serde_json::Value>),
 }
 
 /// A Rust type that is one kind of [`Artifact`]; lets stages read their inputs by type.
@@ -136,6 +141,12 @@ artifact_type!(Speech);
 artifact_type!(Timeline);
 artifact_type!(Video);
 
+impl From<serde_json::Value> for Artifact {
+    fn from(value: serde_json::Value) -> Artifact {
+        Artifact::Document(Arc::new(value))
+    }
+}
+
 impl Artifact {
     /// Its kind.
     pub fn data_type(&self) -> DataType {
@@ -146,6 +157,7 @@ impl Artifact {
             Artifact::Speech(_) => DataType::Speech,
             Artifact::Timeline(_) => DataType::Timeline,
             Artifact::Video(_) => DataType::Video,
+            Artifact::Document(_) => DataType::Document,
         }
     }
 
@@ -163,6 +175,8 @@ impl Artifact {
             Artifact::Script(v) => codec::encode(v.as_ref()),
             Artifact::Speech(v) => codec::encode(v.as_ref()),
             Artifact::Timeline(v) => codec::encode(v.as_ref()),
+            // As JSON text: postcard cannot read a self-describing value back.
+            Artifact::Document(v) => codec::encode(&v.to_string()),
             Artifact::Video(v) => {
                 let header = codec::encode(&VideoHeader {
                     duration: v.duration,
@@ -196,6 +210,13 @@ impl Artifact {
             DataType::Script => Artifact::Script(Arc::new(codec::decode(bytes)?)),
             DataType::Speech => Artifact::Speech(Arc::new(codec::decode(bytes)?)),
             DataType::Timeline => Artifact::Timeline(Arc::new(codec::decode(bytes)?)),
+            DataType::Document => {
+                let text: String = codec::decode(bytes)?;
+                let value = serde_json::from_str(&text).map_err(|e| {
+                    VidflowError::internal(format!("cached document is not JSON: {e}"))
+                })?;
+                Artifact::Document(Arc::new(value))
+            }
             DataType::Video => {
                 let (len, rest) = bytes
                     .split_first_chunk::<8>()
@@ -237,6 +258,7 @@ impl Artifact {
             Artifact::Speech(v) => size(v.as_ref()),
             Artifact::Timeline(v) => size(v.as_ref()),
             Artifact::Video(v) => v.bytes,
+            Artifact::Document(v) => v.to_string().len() as u64,
         }
     }
 
@@ -275,6 +297,7 @@ impl Artifact {
                 }
                 Ok(v)
             }
+            Artifact::Document(v) => Ok(v.as_ref().clone()),
             Artifact::Video(v) => Ok(serde_json::json!({
                 "bytes": v.bytes,
                 "duration": v.duration,
@@ -360,6 +383,15 @@ mod tests {
         assert_eq!((v.frames, v.bytes), (45, 17));
         assert!(Artifact::decode(DataType::Video, &bytes[..12], &scratch).is_err());
         assert_eq!(back.byte_size(), 17);
+    }
+
+    #[test]
+    fn a_document_round_trips() {
+        let doc = Artifact::from(serde_json::json!({"best": {"crf": 28}, "trials": [1, 2]}));
+        let scratch = Scratch::new(std::env::temp_dir());
+        let back = Artifact::decode(DataType::Document, &doc.encode().unwrap(), &scratch).unwrap();
+        assert_eq!(back.to_json().unwrap()["best"]["crf"], 28);
+        assert_eq!(back.data_type(), DataType::Document);
     }
 
     #[test]

@@ -104,6 +104,19 @@ pub enum Progress {
         /// Share of the whole run done, 0–100.
         percent: f64,
     },
+    /// A trial of a tuning stage ended.
+    Trial {
+        /// Which stage.
+        stage: StageName,
+        /// The trial's number in its study, from 0.
+        number: u64,
+        /// `complete`, `pruned` or `failed`.
+        state: String,
+        /// Its objective values, when complete.
+        values: Vec<f64>,
+        /// The study's best value so far (single-objective studies).
+        best: Option<f64>,
+    },
     /// A transient failure; the stage will be tried again.
     Retrying {
         /// Which stage.
@@ -122,6 +135,7 @@ impl Progress {
             Progress::StageStarted { stage, .. }
             | Progress::StageProgress { stage, .. }
             | Progress::StageFinished { stage, .. }
+            | Progress::Trial { stage, .. }
             | Progress::Retrying { stage, .. } => stage,
         }
     }
@@ -132,6 +146,7 @@ impl Progress {
             Progress::StageStarted { .. } => "stage_started",
             Progress::StageProgress { .. } => "progress",
             Progress::StageFinished { .. } => "stage_finished",
+            Progress::Trial { .. } => "trial",
             Progress::Retrying { .. } => "retrying",
         }
     }
@@ -142,7 +157,7 @@ impl Progress {
             Progress::StageStarted { percent, .. }
             | Progress::StageProgress { percent, .. }
             | Progress::StageFinished { percent, .. } => Some(*percent),
-            Progress::Retrying { .. } => None,
+            Progress::Trial { .. } | Progress::Retrying { .. } => None,
         }
     }
 }

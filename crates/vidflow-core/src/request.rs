@@ -86,6 +86,10 @@ pub struct MakeRequest {
     pub subtitles: bool,
     /// Stop after this stage and return its output instead of the workflow's.
     pub stop_after: Option<StageName>,
+    /// Settings for stage types that take them from the request, by type
+    /// (`{"tune_encode": {"trials": 40}}`); a stage's key includes what it reads here.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, serde_json::Value>,
     /// The file to write (`.srt` and `.vtt` go beside a video, `.wav` beside speech).
     pub output: PathBuf,
 }

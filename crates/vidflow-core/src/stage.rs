@@ -121,17 +121,40 @@ impl Inputs {
     }
 }
 
-/// Reports a stage's own progress (`done` of `total` units) from any thread.
+/// A trial of a tuning stage that ended (see [`ProgressHandle::trial`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialEnded {
+    /// The trial's number in its study, from 0.
+    pub number: u64,
+    /// `complete`, `pruned` or `failed`.
+    pub state: String,
+    /// Its objective values, when complete.
+    pub values: Vec<f64>,
+    /// The study's best value so far (single-objective studies).
+    pub best: Option<f64>,
+}
+
+/// What a stage tells the runner while it works.
+#[derive(Debug, Clone)]
+pub(crate) enum StageNote {
+    /// `done` of `total` units.
+    Units(u64, u64),
+    /// A trial ended.
+    Trial(TrialEnded),
+}
+
+/// Reports a stage's own progress from any thread: units done, and (for a tuning stage)
+/// each trial as it ends.
 #[derive(Debug, Clone)]
 pub struct ProgressHandle {
-    tx: tokio::sync::mpsc::UnboundedSender<(u64, u64)>,
+    tx: tokio::sync::mpsc::UnboundedSender<StageNote>,
 }
 
 impl ProgressHandle {
     /// A handle and the receiving end the runner drains.
     pub(crate) fn channel() -> (
         ProgressHandle,
-        tokio::sync::mpsc::UnboundedReceiver<(u64, u64)>,
+        tokio::sync::mpsc::UnboundedReceiver<StageNote>,
     ) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         (ProgressHandle { tx }, rx)
@@ -139,7 +162,12 @@ impl ProgressHandle {
 
     /// `done` of `total` units are done.
     pub fn report(&self, done: u64, total: u64) {
-        let _ = self.tx.send((done, total));
+        let _ = self.tx.send(StageNote::Units(done, total));
+    }
+
+    /// A trial of this stage's study ended.
+    pub fn trial(&self, trial: TrialEnded) {
+        let _ = self.tx.send(StageNote::Trial(trial));
     }
 }
 

@@ -67,6 +67,7 @@ fn spec(source: bool) -> JobSpec {
             x264: Default::default(),
             subtitles: false,
             stop_after: None,
+            params: Default::default(),
             output: "/tmp/out.mp4".into(),
         },
         chunk_seconds: 2.0,

@@ -37,6 +37,7 @@
 
 mod atomic;
 mod bench;
+mod decode;
 mod encoder;
 mod error;
 mod probe;
@@ -48,6 +49,7 @@ mod wav;
 
 pub use atomic::{move_into_place, write_atomic};
 pub use bench::encode_only_fps;
+pub use decode::I420Reader;
 pub use encoder::{ByteRun, EncodedVideo, FrameBytes, SharedBytes, VideoEncoder};
 pub use error::EncodeError;
 pub use probe::{Probe, probe, top_level_atoms};

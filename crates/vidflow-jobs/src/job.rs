@@ -224,7 +224,7 @@ impl Job {
                     bytes_out: *bytes_out,
                 });
             }
-            Progress::Retrying { .. } => {}
+            Progress::Trial { .. } | Progress::Retrying { .. } => {}
         }
     }
 

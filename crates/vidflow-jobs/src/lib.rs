@@ -38,6 +38,7 @@
 //!         x264: Default::default(),
 //!         subtitles: true,
 //!         stop_after: None,
+//!         params: Default::default(),
 //!         output,
 //!         })
 //! });

@@ -37,6 +37,9 @@ pub trait JobObserver: Send + Sync {
     fn stage_finished(&self, _timing: &StageTiming) {}
     /// A job finished (succeeded, failed or cancelled).
     fn job_finished(&self, _job: &Job) {}
+    /// A trial of job `job`'s tuning stage ended (`state`: complete, pruned or failed),
+    /// with the study's best value so far.
+    fn trial_finished(&self, _job: &str, _state: &str, _best: Option<f64>) {}
 }
 
 /// An observer that ignores everything.
@@ -542,6 +545,9 @@ impl ProgressSink for LiveSink<'_> {
                 && let Some(timing) = live.job.stages.last()
             {
                 self.inner.observer.stage_finished(timing);
+            }
+            if let Progress::Trial { state, best, .. } = &event {
+                self.inner.observer.trial_finished(self.id, state, *best);
             }
             live.emit(JobEvent::Stage(event));
         }

@@ -43,6 +43,7 @@ fn requests() -> Arc<RequestBuilder> {
             x264: Default::default(),
             subtitles: true,
             stop_after: Some(StageName::SCRIPT),
+            params: Default::default(),
             output,
         })
     })

@@ -39,7 +39,8 @@ use process::{cpu_seconds, resident_bytes};
 /// Names: `video_processing_requests_total` (finished jobs, label `status`),
 /// `video_processing_duration_seconds` (label `stage`), `vidflow_stage_runs_total`
 /// (labels `stage` and `source`: `computed` or `cache`), `vidflow_stage_input_bytes_total`
-/// and `vidflow_stage_output_bytes_total` (label `stage`), `cache_hits_total` and
+/// and `vidflow_stage_output_bytes_total` (label `stage`), `vidflow_tune_trials_total`
+/// (labels `study`, `state`) and `vidflow_tune_best_value` (label `study`), `cache_hits_total` and
 /// `cache_misses_total` (label `backend`, read from the cache at scrape time),
 /// `memory_usage_bytes`, `cpu_usage_percent`, `video_jobs_queued`, `video_jobs_running`,
 /// `http_requests_total` (labels `method`, `route`, `status`),
@@ -52,6 +53,8 @@ pub struct Metrics {
     stage_runs: IntCounterVec,
     stage_bytes_in: IntCounterVec,
     stage_bytes_out: IntCounterVec,
+    tune_trials: IntCounterVec,
+    tune_best: prometheus::GaugeVec,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
     memory: IntGauge,
@@ -139,6 +142,20 @@ impl Metrics {
             ),
             &["stage"],
         )?;
+        let tune_trials = IntCounterVec::new(
+            Opts::new(
+                "vidflow_tune_trials_total",
+                "Tuning trials ended, by study (the job) and how they ended",
+            ),
+            &["study", "state"],
+        )?;
+        let tune_best = prometheus::GaugeVec::new(
+            Opts::new(
+                "vidflow_tune_best_value",
+                "The best objective value of a tuning study so far (one-objective studies)",
+            ),
+            &["study"],
+        )?;
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests answered"),
             &["method", "route", "status"],
@@ -165,6 +182,8 @@ impl Metrics {
         registry.register(Box::new(stage_runs.clone()))?;
         registry.register(Box::new(stage_bytes_in.clone()))?;
         registry.register(Box::new(stage_bytes_out.clone()))?;
+        registry.register(Box::new(tune_trials.clone()))?;
+        registry.register(Box::new(tune_best.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_seconds.clone()))?;
         registry.register(Box::new(memory.clone()))?;
@@ -181,6 +200,8 @@ impl Metrics {
             stage_runs,
             stage_bytes_in,
             stage_bytes_out,
+            tune_trials,
+            tune_best,
             http_requests,
             http_seconds,
             memory,
@@ -318,6 +339,13 @@ impl JobObserver for Metrics {
 
     fn job_finished(&self, job: &Job) {
         self.jobs.with_label_values(&[job.state.as_str()]).inc();
+    }
+
+    fn trial_finished(&self, job: &str, state: &str, best: Option<f64>) {
+        self.tune_trials.with_label_values(&[job, state]).inc();
+        if let Some(best) = best {
+            self.tune_best.with_label_values(&[job]).set(best);
+        }
     }
 }
 

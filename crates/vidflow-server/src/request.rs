@@ -474,6 +474,7 @@ impl VideoRequest {
             x264: defaults.x264.clone(),
             subtitles: o.subtitles.unwrap_or(defaults.subtitles),
             stop_after: o.stop_after.as_deref().map(StageName::new),
+            params: Default::default(),
             output,
         })
     }

@@ -34,6 +34,7 @@ async fn main() {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output: std::env::temp_dir().join("unused.mp4"),
     };
     let outcome = engine

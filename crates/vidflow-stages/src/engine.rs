@@ -217,6 +217,7 @@ impl Engine {
     ) -> Result<RunOutcome, VidflowError> {
         let wf = self.validate_inputs(&MakeRequest {
             stop_after: Some(until.clone()),
+            params: Default::default(),
             ..req.clone()
         })?;
         let scratch = Scratch::new(std::env::temp_dir());
@@ -245,6 +246,7 @@ impl Engine {
             x264: Default::default(),
             subtitles: v.subtitles,
             stop_after: Some(StageName::EXTRACT),
+            params: Default::default(),
             output: std::env::temp_dir().join("unused.mp4"),
         };
         let outcome = self.run_until(&req, &StageName::EXTRACT, progress).await?;
@@ -372,6 +374,7 @@ impl Engine {
 fn whole(req: &MakeRequest) -> MakeRequest {
     MakeRequest {
         stop_after: None,
+        params: Default::default(),
         ..req.clone()
     }
 }

@@ -25,6 +25,7 @@
 //!     x264: Default::default(),
 //!     subtitles: true,
 //!     stop_after: None,
+//!     params: Default::default(),
 //!     output: "article.mp4".into(),
 //! };
 //! let report = engine.make(&req, &|_event| {}, CancelFlag::default()).await?;

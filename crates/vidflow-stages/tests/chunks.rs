@@ -28,6 +28,7 @@ fn request(output: PathBuf, preset: &str, max_seconds: f64) -> MakeRequest {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output,
     }
 }

@@ -30,6 +30,7 @@ async fn sample_timeline() -> Timeline {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output: std::env::temp_dir().join("unused.mp4"),
     };
     let outcome = engine

@@ -27,6 +27,7 @@ fn request(dir: &Path, stop_after: Option<StageName>) -> MakeRequest {
         x264: Default::default(),
         subtitles: true,
         stop_after,
+        params: Default::default(),
         output: dir.join("plan.mp4"),
     }
 }

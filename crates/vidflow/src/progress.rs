@@ -64,6 +64,18 @@ fn describe_finish(cached: bool, backend: &Option<String>, seconds: f64) -> Stri
     }
 }
 
+fn describe_trial(number: u64, state: &str, values: &[f64], best: Option<f64>) -> String {
+    let values: Vec<String> = values.iter().map(|v| format!("{v:.4}")).collect();
+    let mut text = format!("trial {number} {state}");
+    if !values.is_empty() {
+        text.push_str(&format!(" [{}]", values.join(", ")));
+    }
+    if let Some(best) = best {
+        text.push_str(&format!(", best {best:.4}"));
+    }
+    text
+}
+
 impl ProgressSink for Display {
     fn report(&self, event: Progress) {
         match self {
@@ -82,6 +94,13 @@ impl ProgressSink for Display {
                     seconds,
                     ..
                 } => eprintln!("{stage}: {}", describe_finish(cached, &backend, seconds)),
+                Progress::Trial {
+                    stage,
+                    number,
+                    state,
+                    values,
+                    best,
+                } => eprintln!("{stage}: {}", describe_trial(number, &state, &values, best)),
                 Progress::Retrying {
                     stage,
                     attempt,
@@ -132,6 +151,17 @@ impl ProgressSink for Display {
                                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                             );
                             bar.finish_with_message(describe_finish(cached, &backend, seconds));
+                        }
+                    }
+                    Progress::Trial {
+                        stage,
+                        number,
+                        state,
+                        values,
+                        best,
+                    } => {
+                        if let Some(bar) = bars.get(&stage) {
+                            bar.set_message(describe_trial(number, &state, &values, best));
                         }
                     }
                     Progress::Retrying {

@@ -117,6 +117,7 @@ pub fn make_request(
         x264: cfg.video.x264.clone(),
         subtitles: cfg.video.subtitles,
         stop_after,
+        params: Default::default(),
         output,
     })
 }

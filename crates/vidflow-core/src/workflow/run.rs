@@ -15,7 +15,7 @@ use crate::error::{ErrorKind, VidflowError};
 use crate::key::ContentKey;
 use crate::progress::{Progress, ProgressSink, StageName};
 use crate::request::MakeRequest;
-use crate::stage::{Input, InputKeys, Inputs, ProgressHandle, StageCache, StageContext};
+use crate::stage::{Input, InputKeys, Inputs, ProgressHandle, StageCache, StageContext, StageNote};
 
 use super::Workflow;
 
@@ -316,18 +316,27 @@ impl Workflow {
         tokio::pin!(future);
         let deadline = tokio::time::sleep(node.timeout);
         tokio::pin!(deadline);
-        let relay = |(done, total): (u64, u64)| {
-            let part = if total == 0 {
-                0.0
-            } else {
-                done as f64 / total as f64
-            };
-            env.progress.report(Progress::StageProgress {
+        let relay = |note: StageNote| match note {
+            StageNote::Units(done, total) => {
+                let part = if total == 0 {
+                    0.0
+                } else {
+                    done as f64 / total as f64
+                };
+                env.progress.report(Progress::StageProgress {
+                    stage: node.name.clone(),
+                    done,
+                    total,
+                    percent: self.percent(&node.name, part),
+                });
+            }
+            StageNote::Trial(t) => env.progress.report(Progress::Trial {
                 stage: node.name.clone(),
-                done,
-                total,
-                percent: self.percent(&node.name, part),
-            });
+                number: t.number,
+                state: t.state,
+                values: t.values,
+                best: t.best,
+            }),
         };
         let result = loop {
             tokio::select! {

@@ -189,6 +189,7 @@ fn request(text: &str) -> MakeRequest {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output: "out.mp4".into(),
     }
 }
@@ -270,6 +271,7 @@ async fn a_workflow_runs_in_order_and_the_second_run_is_cached() {
     // Stopping after the first stage runs only it.
     let stop = MakeRequest {
         stop_after: Some(StageName::new("write")),
+        params: Default::default(),
         ..req.clone()
     };
     let partial = wf.run(&env, &stop).await.unwrap();
@@ -278,6 +280,7 @@ async fn a_workflow_runs_in_order_and_the_second_run_is_cached() {
     let err = wf
         .check(&MakeRequest {
             stop_after: Some(StageName::new("lunch")),
+            params: Default::default(),
             ..req
         })
         .unwrap_err();

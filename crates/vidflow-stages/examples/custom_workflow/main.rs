@@ -52,6 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         x264: Default::default(),
         subtitles: true,
         stop_after: None,
+        params: Default::default(),
         output: std::env::temp_dir().join("shouted.json"),
     };
     for run in ["first", "second"] {

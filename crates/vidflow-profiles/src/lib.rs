@@ -1,0 +1,3 @@
+//! vidflow tuning its own settings with `vidflow-tune`.
+
+pub mod quality;
