@@ -130,6 +130,7 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
                     x264: Default::default(),
                     threads: 0,
                     chunk_frames: Config::default().chunk_frames,
+                    ahead: Config::default().render_ahead,
                 };
                 let started = Instant::now();
                 vidflow_stages::render_video(&job, &CancelFlag::default(), &|_, _| {})?;

@@ -20,6 +20,9 @@ pub struct Config {
     pub threads: usize,
     /// Frames rendered per chunk (bounds memory: chunk × frame size is in flight).
     pub chunk_frames: usize,
+    /// Rendered chunks that may wait for the encoder (1: the renderer works one chunk
+    /// ahead); more smooths bursts at the cost of memory.
+    pub render_ahead: usize,
     /// Tries for transient failures (network fetch, remote LLM/TTS). Never for bad input.
     pub retry_attempts: u32,
     /// First backoff between tries in milliseconds; doubles each try.
@@ -209,6 +212,7 @@ impl Default for Config {
         Config {
             threads: 0,
             chunk_frames: 24,
+            render_ahead: 1,
             retry_attempts: 3,
             retry_backoff_ms: 500,
             allow_private_network: false,
@@ -429,9 +433,10 @@ impl Config {
     }
 
     /// Top-level keys, the only ones read from the environment.
-    pub const TOP_LEVEL_KEYS: [&'static str; 11] = [
+    pub const TOP_LEVEL_KEYS: [&'static str; 12] = [
         "threads",
         "chunk_frames",
+        "render_ahead",
         "retry_attempts",
         "retry_backoff_ms",
         "allow_private_network",
@@ -481,6 +486,9 @@ impl Config {
         self.video.x264.check()?;
         if self.chunk_frames == 0 {
             return Err(VidflowError::bad_input("chunk_frames must be at least 1"));
+        }
+        if !(1..=8).contains(&self.render_ahead) {
+            return Err(VidflowError::bad_input("render_ahead must be 1 to 8"));
         }
         if self.server.max_concurrent_jobs == 0 {
             return Err(VidflowError::bad_input(

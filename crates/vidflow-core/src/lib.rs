@@ -54,7 +54,7 @@ pub use script::{Script, Segment};
 pub use speech::{PhoneTiming, Speech, SpeechSegment, WordTiming};
 pub use stage::{
     BoxFuture, CachedValue, ChunkedStage, Input, InputKeys, Inputs, NoCache, Port, ProgressHandle,
-    Stage, StageCache, StageContext,
+    Stage, StageCache, StageContext, TrialEnded,
 };
 pub use timeline::{
     Blink, Cue, ImageAsset, MotionSeed, Slide, SlideLayout, Timeline, VideoSize, VisemeSpan,

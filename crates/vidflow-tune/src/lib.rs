@@ -67,6 +67,7 @@ pub use error::{Error, Result};
 pub use frozen::{FrozenTrial, Param, TrialState};
 pub use pruners::{
     HyperbandPruner, MedianPruner, NopPruner, PercentilePruner, Pruner, SuccessiveHalvingPruner,
+    ThresholdPruner,
 };
 pub use samplers::{
     GridSampler, Nsga2Options, Nsga2Sampler, RandomSampler, Sampler, SearchSpace, StudyView,

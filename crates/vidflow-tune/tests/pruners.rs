@@ -2,7 +2,7 @@
 
 use vidflow_tune::{
     Direction, HyperbandPruner, MedianPruner, PercentilePruner, Pruner, RandomSampler, Study,
-    SuccessiveHalvingPruner, TrialOutcome,
+    SuccessiveHalvingPruner, ThresholdPruner, TrialOutcome,
 };
 
 fn study_with(pruner: impl Pruner + 'static, direction: Direction, name: &str) -> Study {
@@ -159,4 +159,26 @@ fn hyperband_brackets_stop_early_at_different_steps() {
         decisions(&s, &[(1, 5.0), (2, 5.0), (3, 5.0)]),
         [false, false, true]
     ); // 5
+}
+
+#[test]
+fn threshold_prunes_outside_its_bounds_from_its_first_step_on() {
+    // A quality floor while the objective is something else: no completed trials needed.
+    let s = study_with(ThresholdPruner::below(0.98), Direction::Minimize, "floor");
+    assert_eq!(
+        decisions(&s, &[(0, 0.99), (1, 0.975), (2, f64::NAN)]),
+        [false, true, true]
+    );
+    let s = study_with(
+        ThresholdPruner::new(Some(0.0), Some(1.0), 2, 2).unwrap(),
+        Direction::Maximize,
+        "band",
+    );
+    // Steps 0 and 1 are warm-up; 3 is between checks; 2 and 4 are checked.
+    assert_eq!(
+        decisions(&s, &[(0, 5.0), (1, -1.0), (2, 0.5), (3, 7.0), (4, 1.5)]),
+        [false, false, false, false, true]
+    );
+    assert!(ThresholdPruner::new(None, None, 0, 1).is_err());
+    assert!(ThresholdPruner::new(Some(2.0), Some(1.0), 0, 1).is_err());
 }

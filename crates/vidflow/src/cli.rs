@@ -60,6 +60,72 @@ pub enum Command {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Search vidflow's own settings: vidflow tune encode page.html --target-ssim 0.98 --storage study.db
+    Tune {
+        #[command(subcommand)]
+        what: TuneWhat,
+    },
+}
+
+/// `vidflow tune …`.
+#[derive(Debug, Subcommand)]
+pub enum TuneWhat {
+    /// The encoder's settings (preset, CRF, tune, keyframe interval, AQ) on a sample of the
+    /// page's (or script's) video: the Pareto front of size, SSIM and encode time, or with
+    /// --target-ssim the smallest file that reaches it. `make --encode-profile FILE` uses it.
+    Encode(Box<TuneEncodeArgs>),
+    /// The render's throughput settings (threads, chunk frames, chunks ahead, preset) for
+    /// frames per second on this machine; --write-config puts the best in a config file.
+    Render(Box<TuneRenderArgs>),
+}
+
+/// The search's bookkeeping, shared by both searches.
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// Trials to run (a resumed study adds these to the ones it has).
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Keep the study in this SQLite file (resumed when it exists; Ctrl-C keeps it).
+    #[arg(long, value_name = "FILE")]
+    pub storage: Option<PathBuf>,
+    /// The study's name in its file.
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Seed of the sampler (the same seed repeats a search).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `vidflow tune encode`.
+#[derive(Debug, Args)]
+pub struct TuneEncodeArgs {
+    /// Page to sample: http(s) URL, file:// URL or local path. Optional with --script.
+    pub input: Option<String>,
+    /// The smallest file whose SSIM reaches this (0.98 is visually lossless for slides).
+    #[arg(long)]
+    pub target_ssim: Option<f64>,
+    /// Seconds of video in the sample.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Trials run at once.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub study: StudyArgs,
+    #[command(flatten)]
+    pub options: MakeOptions,
+}
+
+/// `vidflow tune render`.
+#[derive(Debug, Args)]
+pub struct TuneRenderArgs {
+    /// Write the best settings into this config file (created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub study: StudyArgs,
+    #[command(flatten)]
+    pub options: MakeOptions,
 }
 
 /// `vidflow make`.
@@ -140,6 +206,10 @@ pub struct MakeOptions {
     /// local page is sent inline, since the workers may be on other machines).
     #[arg(long, value_name = "REDIS_URL")]
     pub remote: Option<String>,
+    /// Encode with the setting `vidflow tune encode --storage FILE` chose (config
+    /// `video.encode_profile`).
+    #[arg(long, value_name = "FILE")]
+    pub encode_profile: Option<PathBuf>,
     #[command(flatten)]
     pub cache: CacheArgs,
 }

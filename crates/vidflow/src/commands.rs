@@ -6,7 +6,8 @@ use vidflow_core::{CancelFlag, Config, Registry, StageName, WorkflowDef};
 use vidflow_stages::{Engine, MakeOutput};
 
 use crate::cli::{
-    BenchWhat, CacheAction, Cli, Command, ConfigAction, ExtractArgs, MakeArgs, MakeOptions, RunArgs,
+    BenchWhat, CacheAction, Cli, Command, ConfigAction, ExtractArgs, MakeArgs, MakeOptions,
+    RunArgs, TuneWhat,
 };
 use crate::progress::Display;
 use crate::settings;
@@ -92,6 +93,10 @@ pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
         Command::Worker(args) => crate::shared_mode::worker(base, args, registry).await,
         Command::Status(args) => crate::shared_mode::status(base, args).await,
         Command::Bench { what } => bench(what).await,
+        Command::Tune { what } => match what {
+            TuneWhat::Encode(args) => crate::tune::encode(base, *args, registry).await,
+            TuneWhat::Render(args) => crate::tune::render(base, *args, registry).await,
+        },
     }
 }
 

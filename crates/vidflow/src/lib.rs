@@ -18,6 +18,7 @@ mod progress;
 mod serve;
 mod settings;
 mod shared_mode;
+mod tune;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -6,5 +6,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    vidflow::main_with(vidflow_stages::registry())
+    let mut registry = vidflow_stages::registry();
+    vidflow_profiles::register(&mut registry);
+    vidflow::main_with(registry)
 }

@@ -85,7 +85,7 @@ impl ProgressSink for Display {
                 Progress::StageProgress {
                     stage, done, total, ..
                 } => {
-                    eprintln!("{stage}: {done}/{total} frames")
+                    eprintln!("{stage}: {done}/{total}")
                 }
                 Progress::StageFinished {
                     stage,

@@ -58,6 +58,7 @@ pub fn make_figment(fig: Figment, args: &MakeOptions) -> Figment {
         fig = flag(fig, "allow_private_network", Some(true));
     }
     fig = flag(fig, "queue.redis_url", args.remote.clone());
+    fig = flag(fig, "video.encode_profile", args.encode_profile.clone());
     fig
 }
 
@@ -103,6 +104,18 @@ pub fn make_request(
             "vidflow.mp4"
         })
     });
+    // A tuned profile replaces the preset, CRF and x264 settings.
+    let (preset, crf, x264) = match &cfg.video.encode_profile {
+        Some(path) => {
+            let p = vidflow_profiles::load_profile(path, "encode")?;
+            (p.preset, p.crf, p.x264)
+        }
+        None => (
+            cfg.video.preset.clone(),
+            cfg.video.crf,
+            cfg.video.x264.clone(),
+        ),
+    };
     Ok(MakeRequest {
         source: input.map(|i| Source::Url(i.to_owned())),
         script_text,
@@ -112,9 +125,9 @@ pub fn make_request(
         fps: cfg.video.fps,
         max_seconds: cfg.video.max_seconds,
         voice: cfg.video.voice.clone(),
-        preset: cfg.video.preset.clone(),
-        crf: cfg.video.crf,
-        x264: cfg.video.x264.clone(),
+        preset,
+        crf,
+        x264,
         subtitles: cfg.video.subtitles,
         stop_after,
         params: Default::default(),

@@ -35,11 +35,13 @@ pub struct RenderJob {
     pub threads: usize,
     /// Frames per chunk.
     pub chunk_frames: usize,
+    /// Rendered chunks that may wait for the encoder.
+    pub ahead: usize,
 }
 
-/// Bytes of frames one chunk may hold. At most three chunks exist at once (one being
-/// rendered, one queued, one being fed to ffmpeg), so this bounds the frame memory at any
-/// size and for any length of video.
+/// Bytes of frames one chunk may hold. At most `ahead + 2` chunks exist at once (one being
+/// rendered, `ahead` queued, one being fed to ffmpeg), so this bounds the frame memory at
+/// any size and for any length of video.
 pub const CHUNK_BUDGET_BYTES: usize = 20 * 1024 * 1024;
 
 /// Frames per chunk: the configured number, cut to the memory budget, but never fewer than
@@ -107,6 +109,7 @@ pub fn render_video(
         renderer: &renderer,
         threads: job.threads,
         chunk_frames: job.chunk_frames,
+        ahead: job.ahead,
     };
     frames.encode(0..t.frame_count, encoder, cancel, on_progress)
 }
@@ -134,6 +137,8 @@ pub struct SegmentJob {
     pub threads: usize,
     /// Frames per chunk of parallel rendering (not the segment's length).
     pub chunk_frames: usize,
+    /// Rendered chunks that may wait for the encoder.
+    pub ahead: usize,
 }
 
 /// Renders and encodes one segment, calling `on_progress(done, total)` with frames done out
@@ -159,6 +164,7 @@ pub fn render_segment(
         renderer: &renderer,
         threads: job.threads,
         chunk_frames: job.chunk_frames,
+        ahead: job.ahead,
     };
     frames.encode(job.frames.clone(), encoder, cancel, on_progress)
 }
@@ -188,10 +194,11 @@ struct Frames<'a> {
     renderer: &'a FrameRenderer,
     threads: usize,
     chunk_frames: usize,
+    ahead: usize,
 }
 
 impl Frames<'_> {
-    /// Renders `range` in parallel chunks, one chunk ahead of the encoder, feeds the frames
+    /// Renders `range` in parallel chunks, up to `ahead` chunks ahead of the encoder, feeds the frames
     /// to `encoder` in order and finishes it, calling `on_progress(done, total)` within the
     /// range after each chunk. Returns the encoded file's size; on failure or cancellation
     /// the encoder is aborted (its output never appears).
@@ -214,8 +221,8 @@ impl Frames<'_> {
             self.renderer.size(),
         ) as u64;
 
-        // Rendering runs one chunk ahead of the encoder: the channel holds at most one chunk.
-        let (tx, rx) = sync_channel::<Vec<FrameBytes>>(1);
+        // Rendering runs `ahead` chunks ahead of the encoder, at most.
+        let (tx, rx) = sync_channel::<Vec<FrameBytes>>(self.ahead.max(1));
         let result = std::thread::scope(|scope| {
             let producer = scope.spawn(|| -> Result<(), VidflowError> {
                 // Owned here so the channel closes when rendering ends.

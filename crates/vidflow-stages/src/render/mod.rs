@@ -43,6 +43,7 @@ pub struct RenderStage {
     presenter: bool,
     threads: usize,
     chunk_frames: usize,
+    ahead: usize,
     /// Built-in presenters built so far (an `Avatar` is a cheap handle).
     builtins: Mutex<Vec<Avatar>>,
 }
@@ -58,6 +59,7 @@ impl RenderStage {
             presenter: o.presenter,
             threads: config.threads,
             chunk_frames: config.chunk_frames,
+            ahead: config.render_ahead,
             builtins: Mutex::new(Vec::new()),
         }))
     }
@@ -165,6 +167,7 @@ impl Stage for RenderStage {
                 x264: ctx.request.x264.clone(),
                 threads: self.threads,
                 chunk_frames: self.chunk_frames,
+                ahead: self.ahead,
             };
             let cancel = ctx.cancel().clone();
             let progress = ctx.progress();
@@ -228,6 +231,7 @@ impl ChunkedStage for RenderStage {
                 x264: ctx.request.x264.clone(),
                 threads: self.threads,
                 chunk_frames: self.chunk_frames,
+                ahead: self.ahead,
             };
             let cancel = ctx.cancel().clone();
             let progress = ctx.progress();

@@ -4,15 +4,18 @@
 //! each epoch) and asks `Trial::should_prune()`; the study's [`Pruner`] compares it with the
 //! other trials. The three here follow Optuna's (`optuna/pruners/`): [`MedianPruner`] (and
 //! its general form [`PercentilePruner`]), [`SuccessiveHalvingPruner`] (asynchronous
-//! successive halving) and [`HyperbandPruner`].
+//! successive halving), [`HyperbandPruner`], and [`ThresholdPruner`] (a bound on the
+//! reported value itself).
 
 mod hyperband;
 mod percentile;
 mod successive_halving;
+mod threshold;
 
 pub use hyperband::HyperbandPruner;
 pub use percentile::{MedianPruner, PercentilePruner};
 pub use successive_halving::SuccessiveHalvingPruner;
+pub use threshold::ThresholdPruner;
 
 use crate::error::{Error, Result};
 use crate::frozen::FrozenTrial;
