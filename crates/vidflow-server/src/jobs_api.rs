@@ -68,6 +68,16 @@ pub async fn create_video(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = json_body(&headers, body)?;
+    let req = VideoRequest::from_json(&body)?;
+    submit(&s, req).await
+}
+
+/// The body of a JSON request: 413 over the limit, 415 when it is not JSON.
+pub(crate) fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
     let body = body.map_err(|r| {
         let status = r.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -101,11 +111,19 @@ pub async fn create_video(
             "send the body as JSON with Content-Type: application/json",
         ));
     }
-    let req = VideoRequest::from_json(&body)?;
+    Ok(body)
+}
+
+/// Checks a parsed request against the pipeline and queues it (or plans it, for a dry
+/// run): the part `POST /v1/videos` and `POST /v1/tune` share.
+pub(crate) async fn submit(s: &AppState, req: VideoRequest) -> Result<Response, ApiError> {
+    let hash = req.canonical_hash();
+    let mut req = req;
+    resolve_encode_profile(s, &mut req).await?;
     // Checked against the pipeline before anything is stored: bad input is a 422 now, not
     // a failed job later. The dry run's output path only has to be in an existing folder.
     let make = req.to_make_request(&s.config.video, s.jobs_dir.join(VIDEO_FILE))?;
-    check_workflow(&s, &make)?;
+    check_workflow(s, &make)?;
     if req.dry_run {
         let plan = s.engine.plan(&make).await?;
         return Ok(Json(VideoOk::Plan(PlanView::from(plan))).into_response());
@@ -119,7 +137,7 @@ pub async fn create_video(
         .map_err(|e| ApiError::internal("cannot store the request", e))?;
     let submitted = s
         .runner
-        .submit(value, req.canonical_hash(), req.idempotency_key.clone())
+        .submit(value, hash, req.idempotency_key.clone())
         .await?;
     let id = &submitted.job.id;
     let accepted = Accepted {
@@ -137,6 +155,58 @@ pub async fn create_video(
     };
     resp.headers_mut().insert(header::LOCATION, location);
     Ok(resp)
+}
+
+/// `options.encode_profile` names a finished encode search: its chosen preset, CRF and
+/// x264 settings fill the options the request leaves out (written into the stored
+/// request, so a rerun after a restart encodes the same way). Anything else is a 422.
+async fn resolve_encode_profile(s: &AppState, req: &mut VideoRequest) -> Result<(), ApiError> {
+    let Some(id) = req.options.encode_profile.clone() else {
+        return Ok(());
+    };
+    let field = |message: String| {
+        ApiError::invalid_fields(vec![FieldError {
+            field: "options.encode_profile".into(),
+            message,
+        }])
+    };
+    let job = s.runner.get(&id).await?.ok_or_else(|| {
+        field(format!(
+            "no job '{id}': give the id of a finished POST /v1/tune encode job"
+        ))
+    })?;
+    let chosen = match &job.result {
+        Some(JobOutput::Stage { output, .. }) if output["kind"] == "encode" => {
+            output["chosen"]["choice"].clone()
+        }
+        _ => {
+            return Err(field(format!(
+                "job '{id}' is not a finished encode search (it is {})",
+                job.state.as_str()
+            )));
+        }
+    };
+    #[derive(Deserialize)]
+    struct Choice {
+        preset: crate::request::Preset,
+        crf: u8,
+        x264: crate::request::X264Options,
+    }
+    let choice: Choice = serde_json::from_value(chosen).map_err(|_| {
+        field(format!(
+            "the encode search '{id}' found no setting that reached its target"
+        ))
+    })?;
+    let o = &mut req.options;
+    o.preset = o.preset.or(Some(choice.preset));
+    o.crf = o.crf.or(Some(choice.crf));
+    let mine = o.x264.take().unwrap_or_default();
+    o.x264 = Some(crate::request::X264Options {
+        tune: mine.tune.or(choice.x264.tune),
+        keyint: mine.keyint.or(choice.x264.keyint),
+        aq_mode: mine.aq_mode.or(choice.x264.aq_mode),
+    });
+    Ok(())
 }
 
 /// The workflow `make` names exists and has the stage it stops after: each a 422 naming

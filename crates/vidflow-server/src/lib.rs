@@ -34,6 +34,7 @@ pub mod metrics {
 }
 pub mod request;
 pub mod status;
+pub mod tune_api;
 pub mod views;
 
 use std::collections::HashMap;
@@ -349,6 +350,7 @@ pub fn open_cache(config: &Config) -> Result<Arc<TieredCache>, VidflowError> {
     ),
     tags(
         (name = "videos", description = "Submitting video jobs"),
+        (name = "tune", description = "Searching the encoder's and the render's settings"),
         (name = "jobs", description = "Job state, live events, cancellation and files"),
         (name = "catalog", description = "Avatars, voices and workflows"),
         (name = "system", description = "Status, health, metrics and this document"),
@@ -379,6 +381,7 @@ impl Modify for SecuritySchemes {
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(jobs_api::create_video))
+        .routes(routes!(tune_api::create_tune))
         .routes(routes!(jobs_api::list_jobs))
         .routes(routes!(jobs_api::get_job, jobs_api::cancel_job))
         .routes(routes!(jobs_api::job_events))

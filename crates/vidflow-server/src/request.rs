@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
-use vidflow_core::config::VideoDefaults;
+use vidflow_core::config::{VideoDefaults, X264Tuning};
 use vidflow_core::{MakeRequest, Source, StageName, VideoSize, VidflowError};
 
 use crate::error::{ApiError, FieldError};
@@ -87,10 +87,109 @@ pub struct VideoRequest {
     #[serde(default)]
     #[garde(dive)]
     pub options: VideoOptions,
+    /// Settings of a tuning workflow (`tune-encode`, `tune-encode-script`, `tune-render`);
+    /// `POST /v1/tune` sets them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[garde(dive)]
+    pub tune: Option<TuneOptions>,
     /// Validate and return the plan (stages, cache use, estimated time) without starting a job.
     #[serde(default)]
     #[garde(skip)]
     pub dry_run: bool,
+}
+
+/// How a search of `POST /v1/tune` runs; each setting has a default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct TuneOptions {
+    /// Trials to run (default 40 for encode, 20 for render).
+    #[garde(inner(range(min = 1, max = 200)))]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 200, example = 40)]
+    pub trials: Option<u32>,
+    /// Encode: trials run at once (default 1).
+    #[garde(inner(range(min = 1, max = 16)))]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 16)]
+    pub jobs: Option<u32>,
+    /// Encode: the smallest file whose SSIM reaches this; without it, the Pareto front of
+    /// size, SSIM and encode time.
+    #[garde(inner(range(min = 0.5, max = 0.9999)))]
+    #[schema(minimum = 0.5, maximum = 0.9999, example = 0.98)]
+    pub target_ssim: Option<f64>,
+    /// Encode: seconds of video in the sample (default 6).
+    #[garde(inner(range(min = 0.5, max = 60.0)))]
+    #[schema(minimum = 0.5, maximum = 60)]
+    pub seconds: Option<f64>,
+    /// Seed of the sampler (the same seed repeats a search).
+    #[garde(skip)]
+    pub seed: Option<u64>,
+}
+
+impl TuneOptions {
+    /// The request parameters the tuning stages read (`tune_encode`, `tune_render`).
+    fn params(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let mut encode = serde_json::Map::new();
+        let mut render = serde_json::Map::new();
+        if let Some(t) = self.trials {
+            encode.insert("trials".into(), t.into());
+            render.insert("trials".into(), t.into());
+        }
+        if let Some(seed) = self.seed {
+            encode.insert("seed".into(), seed.into());
+            render.insert("seed".into(), seed.into());
+        }
+        if let Some(j) = self.jobs {
+            encode.insert("jobs".into(), j.into());
+        }
+        if let Some(t) = self.target_ssim {
+            encode.insert("target_ssim".into(), t.into());
+        }
+        if let Some(s) = self.seconds {
+            encode.insert("seconds".into(), s.into());
+        }
+        [
+            ("tune_encode".to_owned(), encode.into()),
+            ("tune_render".to_owned(), render.into()),
+        ]
+        .into_iter()
+        .collect()
+    }
+}
+
+/// libx264 settings beyond preset and CRF; each left to the server's configuration when
+/// unset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct X264Options {
+    /// `-tune`: `film`, `animation`, `grain`, `stillimage`, `fastdecode`, `zerolatency`,
+    /// `psnr` or `ssim`.
+    #[garde(custom(x264_tune))]
+    #[schema(example = "stillimage")]
+    pub tune: Option<String>,
+    /// The most frames between two keyframes, 1–1000.
+    #[garde(inner(range(min = 1, max = 1000)))]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub keyint: Option<u32>,
+    /// Adaptive quantisation, 0–3.
+    #[garde(inner(range(max = 3)))]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 3)]
+    pub aq_mode: Option<u8>,
+}
+
+fn x264_tune(value: &Option<String>, _: &()) -> garde::Result {
+    match value {
+        Some(t) if !vidflow_core::config::X264_TUNES.contains(&t.as_str()) => {
+            Err(garde::Error::new(format!(
+                "unknown x264 tune '{}': use one of {}",
+                clip(t),
+                vidflow_core::config::X264_TUNES.join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// How the video is made.
@@ -121,6 +220,16 @@ pub struct VideoOptions {
     #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 0, maximum = 51, example = 23)]
     pub crf: Option<u8>,
+    /// x264 settings beyond preset and CRF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[garde(dive)]
+    pub x264: Option<X264Options>,
+    /// The id of a finished encode search (`POST /v1/tune` with `"kind": "encode"`): its
+    /// chosen preset, CRF and x264 settings, under the ones given here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[garde(custom(valid_stage_id))]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
+    pub encode_profile: Option<String>,
     /// Burn subtitles into the frames (the .srt/.vtt files are written either way).
     #[garde(skip)]
     pub subtitles: Option<bool>,
@@ -368,18 +477,7 @@ impl VideoRequest {
     /// naming the field; then every rule is checked and all invalid fields are reported.
     pub fn from_json(body: &Bytes) -> Result<VideoRequest, ApiError> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let req: VideoRequest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    format!("the body is not valid JSON: {inner}"),
-                );
-            }
-            ApiError::invalid_fields(vec![serde_field_error(&path, &inner.to_string())])
-        })?;
+        let req: VideoRequest = serde_path_to_error::deserialize(&mut de).map_err(parse_error)?;
         req.check()?;
         Ok(req)
     }
@@ -471,13 +569,39 @@ impl VideoRequest {
                 .preset
                 .map_or_else(|| defaults.preset.clone(), |p| p.as_str().to_owned()),
             crf: o.crf.unwrap_or(defaults.crf),
-            x264: defaults.x264.clone(),
+            x264: match &o.x264 {
+                None => defaults.x264.clone(),
+                Some(x) => X264Tuning {
+                    tune: x.tune.clone().or_else(|| defaults.x264.tune.clone()),
+                    keyint: x.keyint.or(defaults.x264.keyint),
+                    aq_mode: x.aq_mode.or(defaults.x264.aq_mode),
+                },
+            },
             subtitles: o.subtitles.unwrap_or(defaults.subtitles),
             stop_after: o.stop_after.as_deref().map(StageName::new),
-            params: Default::default(),
+            params: self
+                .tune
+                .as_ref()
+                .map(TuneOptions::params)
+                .unwrap_or_default(),
             output,
         })
     }
+}
+
+/// A body that does not parse: syntax errors are 400, unknown fields and wrong types 422
+/// naming the field.
+pub(crate) fn parse_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {inner}"),
+        );
+    }
+    ApiError::invalid_fields(vec![serde_field_error(&path, &inner.to_string())])
 }
 
 /// What the derive cannot say about [`VideoRequest`]: exactly one of `url`, `html` or

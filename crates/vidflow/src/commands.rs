@@ -102,7 +102,7 @@ pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
 
 async fn make(base: figment::Figment, args: MakeArgs, registry: Registry) -> Result<()> {
     let fig = settings::make_figment(base, &args.options);
-    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
+    let cfg = settings::apply_encode_profile(settings::shared_cache(Config::from_figment(&fig)?))?;
     let req = settings::make_request(
         args.input.as_deref(),
         args.workflow.as_deref(),
@@ -118,7 +118,7 @@ async fn make(base: figment::Figment, args: MakeArgs, registry: Registry) -> Res
 async fn run_file(base: figment::Figment, args: RunArgs, mut registry: Registry) -> Result<()> {
     let def = WorkflowDef::load(&args.workflow)?;
     let fig = settings::make_figment(base, &args.options);
-    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
+    let cfg = settings::apply_encode_profile(settings::shared_cache(Config::from_figment(&fig)?))?;
     let req = settings::make_request(args.input.as_deref(), Some(&def.id), &args.options, &cfg)?;
     registry.add_workflow(def);
     let cache = settings::open_cache(&cfg)?;

@@ -17,7 +17,7 @@ pub async fn serve(base: Figment, args: ServeArgs, registry: Registry) -> Result
     if args.allow_private_network {
         fig = settings::flag(fig, "allow_private_network", Some(true));
     }
-    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
+    let cfg = settings::apply_encode_profile(settings::shared_cache(Config::from_figment(&fig)?))?;
     let addr = cfg.server.addr.clone();
     let data_dir = cfg.server.resolved_data_dir();
     let cache = vidflow_server::open_cache(&cfg)?;

@@ -80,6 +80,19 @@ pub fn open_cache(cfg: &Config) -> Result<Arc<TieredCache>> {
     Ok(Arc::new(cache))
 }
 
+/// The config with `video.encode_profile` applied: the tuned point's preset, CRF and x264
+/// settings replace the configured ones (the profile is read once, here, so a bad file
+/// stops the command before anything runs).
+pub fn apply_encode_profile(mut cfg: Config) -> Result<Config> {
+    if let Some(path) = cfg.video.encode_profile.take() {
+        let p = vidflow_profiles::load_profile(&path, "encode")?;
+        cfg.video.preset = p.preset;
+        cfg.video.crf = p.crf;
+        cfg.video.x264 = p.x264;
+    }
+    Ok(cfg)
+}
+
 /// The request for `make` or `run` from its arguments and the effective config.
 pub fn make_request(
     input: Option<&str>,
@@ -104,18 +117,11 @@ pub fn make_request(
             "vidflow.mp4"
         })
     });
-    // A tuned profile replaces the preset, CRF and x264 settings.
-    let (preset, crf, x264) = match &cfg.video.encode_profile {
-        Some(path) => {
-            let p = vidflow_profiles::load_profile(path, "encode")?;
-            (p.preset, p.crf, p.x264)
-        }
-        None => (
-            cfg.video.preset.clone(),
-            cfg.video.crf,
-            cfg.video.x264.clone(),
-        ),
-    };
+    let (preset, crf, x264) = (
+        cfg.video.preset.clone(),
+        cfg.video.crf,
+        cfg.video.x264.clone(),
+    );
     Ok(MakeRequest {
         source: input.map(|i| Source::Url(i.to_owned())),
         script_text,

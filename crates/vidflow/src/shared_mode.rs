@@ -28,7 +28,7 @@ pub async fn worker(base: Figment, args: WorkerArgs, registry: Registry) -> Resu
     if args.allow_private_network {
         fig = settings::flag(fig, "allow_private_network", Some(true));
     }
-    let cfg = settings::shared_cache(Config::from_figment(&fig)?);
+    let cfg = settings::apply_encode_profile(settings::shared_cache(Config::from_figment(&fig)?))?;
     if !cfg.queue.is_shared() {
         return Err(VidflowError::bad_input(
             "a worker needs the shared queue: pass --redis redis://host:6379/0 (or set queue.redis_url)",
