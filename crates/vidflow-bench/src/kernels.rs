@@ -1,7 +1,7 @@
 //! `vidflow bench kernels`: the frame kernels at 720p, 1080p and 2160p, one thread and all
 //! cores, each next to a memory copy of the same bytes timed just before it.
 
-use vidflow_media::kernels::bench::{BenchOptions, run as run_kernels};
+use vidflow_kernels::bench::{BenchOptions, run as run_kernels};
 
 use crate::BenchError;
 

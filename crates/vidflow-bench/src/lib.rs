@@ -60,7 +60,7 @@ pub enum BenchError {
     Media(#[from] vidflow_media::MediaError),
     /// A kernel refused its input.
     #[error(transparent)]
-    Kernel(#[from] vidflow_media::kernels::KernelError),
+    Kernel(#[from] vidflow_kernels::KernelError),
     /// The shared queue failed.
     #[error(transparent)]
     Dist(#[from] vidflow_dist::DistError),

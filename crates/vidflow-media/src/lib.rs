@@ -6,7 +6,8 @@
 //! what moves — the image window, the presenter, the cue, the crossfade — and converts
 //! to yuv420p for the encoder ([`FrameRenderer::render_i420`]).
 //!
-//! [`kernels`] holds the native frame kernels (gain, compositing, colour conversion,
+//! [`kernels`] (the `vidflow-kernels` crate, re-exported) holds the native frame kernels
+//! (gain, compositing, colour conversion,
 //! resize, fills, blurs, the Ken Burns sampler) on a strided [`kernels::Frame`], usable
 //! on their own, and their benchmark.
 //!
@@ -47,7 +48,7 @@
 //! assert_eq!(frame.as_bytes().len(), 1280 * 720 * 3 / 2);
 //! ```
 
-pub mod kernels;
+pub use vidflow_kernels as kernels;
 mod paint;
 mod picture;
 mod renderer;

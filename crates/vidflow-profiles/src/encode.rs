@@ -399,7 +399,7 @@ pub fn tune(
 
 fn suggest(trial: &mut Trial) -> Result<EncoderChoice, TrialError> {
     let preset = trial.suggest_categorical("preset", &PRESETS)?;
-    let crf = trial.suggest_int("crf", 14, 38)?;
+    let crf = trial.suggest_int("crf", 14, 45)?;
     let tune = trial.suggest_categorical("tune", &TUNES)?;
     let keyint = trial.suggest_int_log("keyint", 24, 600)?;
     let aq_mode = trial.suggest_int("aq_mode", 0, 3)?;

@@ -169,3 +169,20 @@ pub(crate) mod json_f64 {
         }
     }
 }
+
+/// A complete trial with `values` and nothing else, for the samplers' tests.
+#[cfg(test)]
+pub(crate) fn completed(number: u64, values: Vec<f64>) -> FrozenTrial {
+    FrozenTrial {
+        id: number as i64,
+        number,
+        state: TrialState::Complete,
+        values: Some(values),
+        params: BTreeMap::new(),
+        intermediate_values: BTreeMap::new(),
+        user_attrs: BTreeMap::new(),
+        system_attrs: BTreeMap::new(),
+        started_at: None,
+        completed_at: None,
+    }
+}

@@ -64,7 +64,9 @@ impl Pruner for ThresholdPruner {
         let Some(step) = trial.last_step() else {
             return Ok(false);
         };
-        if step < self.n_warmup_steps || !(step - self.n_warmup_steps).is_multiple_of(self.interval_steps) {
+        if step < self.n_warmup_steps
+            || !(step - self.n_warmup_steps).is_multiple_of(self.interval_steps)
+        {
             return Ok(false);
         }
         let value = trial.intermediate_values[&step];

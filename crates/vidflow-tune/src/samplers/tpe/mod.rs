@@ -485,20 +485,7 @@ impl Sampler for TpeSampler {
 mod tests {
     use super::*;
 
-    fn complete(number: u64, values: Vec<f64>) -> FrozenTrial {
-        FrozenTrial {
-            id: number as i64,
-            number,
-            state: TrialState::Complete,
-            values: Some(values),
-            params: BTreeMap::new(),
-            intermediate_values: BTreeMap::new(),
-            user_attrs: BTreeMap::new(),
-            system_attrs: BTreeMap::new(),
-            started_at: None,
-            completed_at: None,
-        }
-    }
+    use crate::frozen::completed as complete;
 
     #[test]
     fn gamma_is_optunas() {

@@ -139,7 +139,7 @@ pub(crate) fn resize_plane<T: ChannelType, P: InnerPixel + PixelTrait>(
 /// RGBA is filtered as it is, which is the correct way to filter alpha.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat, ResizeFilter};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat, ResizeFilter};
 /// let src = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 4, 4, [10u8, 20, 30, 255].repeat(16))?;
 /// let mut dst = Frame::<u8>::new(PixelFormat::Rgba8Premul, 3, 7)?;
 /// kernels::resize(&src.view(), &mut dst.view_mut(), ResizeFilter::Lanczos3)?;

@@ -32,7 +32,7 @@ multiversion!(fn crossfade_row(from: &[u8], to: &[u8], out: &mut [u8], weight: u
 /// u8 one) and one size; rows are mixed in parallel on the current rayon pool.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let from = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![0, 100, 200, 255])?;
 /// let to = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![255, 100, 0, 255])?;
 /// let mut out = Frame::<u8>::new(PixelFormat::Rgba8Premul, 1, 1)?;
@@ -110,7 +110,7 @@ fn copy_masked_row(src: &[u8], mask: &[u8], dst: &mut [u8]) {
 /// background back into the rounded card, with anti-aliased edges.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut frame = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![0, 0, 200, 255, 0, 0, 200, 255])?;
 /// let picture = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![255, 0, 0, 255])?;
 /// let mask = Frame::<u8>::from_vec(PixelFormat::Coverage8, 1, 1, vec![51])?;

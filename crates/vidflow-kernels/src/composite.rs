@@ -11,7 +11,7 @@ use super::{KernelError, div255};
 /// One pixel, exactly as [`composite_over`] defines it; `opacity` is the layer's, or
 /// the pixel's coverage for [`composite_over_masked`].
 #[inline(always)]
-pub(crate) fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
+pub fn over_pixel(s: &[u8], d: &mut [u8], opacity: u32) {
     let mut sp = [s[0] as u32, s[1] as u32, s[2] as u32, s[3] as u32];
     if opacity != 255 {
         for c in &mut sp {
@@ -144,7 +144,7 @@ fn over_row(src: &[u8], dst: &mut [u8], weight: Weight<'_>) {
 /// `out = min(255, s' + div255(d * (255 - alpha(s'))))`, for R, G, B and alpha alike.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut frame = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![0, 0, 200, 255, 0, 0, 200, 255])?;
 /// let layer = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![128, 0, 0, 128])?;
 /// kernels::composite_over(&mut frame.view_mut(), &layer.view(), 1, 0, 255)?;
@@ -174,7 +174,7 @@ pub fn composite_over(
 /// rounded card): coverage 255 is [`composite_over`] at full opacity, 0 leaves `dst`.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut frame = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![0, 0, 200, 255, 0, 0, 200, 255])?;
 /// let layer = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![255, 0, 0, 255, 255, 0, 0, 255])?;
 /// let mask = Frame::<u8>::from_vec(PixelFormat::Coverage8, 2, 1, vec![255, 51])?;

@@ -138,7 +138,7 @@ fn check_pair(
 /// Each pass gives `round(sum / (2·radius + 1))` over the window, edges repeated.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let src = Frame::<u8>::from_vec(PixelFormat::I420, 3, 1, vec![0, 90, 0, 8, 9, 10, 11])?;
 /// let mut dst = Frame::<u8>::new(PixelFormat::I420, 3, 1)?;
 /// kernels::box_blur(&src.view(), &mut dst.view_mut(), 1)?;
@@ -178,10 +178,10 @@ pub fn box_blur(
 /// so rounding never drifts the sum and no weight is negative.
 ///
 /// ```
-/// let w = vidflow_media::kernels::gaussian_weights(1.0)?;
+/// let w = vidflow_kernels::gaussian_weights(1.0)?;
 /// assert_eq!(w.len(), 7);
 /// assert_eq!(w.iter().map(|&v| v as u32).sum::<u32>(), 16384);
-/// # Ok::<(), vidflow_media::kernels::KernelError>(())
+/// # Ok::<(), vidflow_kernels::KernelError>(())
 /// ```
 pub fn gaussian_weights(sigma: f32) -> Result<Vec<u16>, KernelError> {
     if !sigma.is_finite() || sigma <= 0.0 || sigma > MAX_SIGMA {
@@ -216,7 +216,7 @@ pub fn gaussian_weights(sigma: f32) -> Result<Vec<u16>, KernelError> {
 /// [`gaussian_weights`], edges repeated.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let src = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![9, 8, 7, 255])?;
 /// let mut dst = Frame::<u8>::new(PixelFormat::Rgba8Premul, 1, 1)?;
 /// kernels::gaussian_blur(&src.view(), &mut dst.view_mut(), 2.5)?;

@@ -34,7 +34,7 @@ pub struct SourceWindow {
 /// point, each sample within one code value of the real-valued result.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat, SourceWindow};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat, SourceWindow};
 /// let src = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 1, vec![0, 0, 0, 255, 200, 200, 200, 255])?;
 /// let mut dst = Frame::<u8>::new(PixelFormat::Rgba8Premul, 4, 1)?;
 /// let window = SourceWindow { x: 0.0, y: 0.0, width: 2.0, height: 1.0 };

@@ -8,9 +8,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use proptest::prelude::*;
-use vidflow_media::kernels::{
-    self, ColorSpace, Frame, FrameView, KernelError, PixelFormat, ResizeFilter, SourceWindow,
-    YuvMatrix, YuvRange,
+use vidflow_kernels::{
+    self as kernels, ColorSpace, Frame, FrameView, KernelError, PixelFormat, ResizeFilter,
+    SourceWindow, YuvMatrix, YuvRange,
 };
 
 /// Padding bytes hold this, so a kernel that writes past a row is caught.

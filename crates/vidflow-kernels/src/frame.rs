@@ -392,7 +392,7 @@ impl<T: ChannelType> Frame<T> {
     /// A zeroed frame with tightly packed rows (stride = row length).
     ///
     /// ```
-    /// use vidflow_media::kernels::{Frame, PixelFormat};
+    /// use vidflow_kernels::{Frame, PixelFormat};
     /// let f = Frame::<u8>::new(PixelFormat::I420, 5, 3).unwrap();
     /// assert_eq!(f.as_slice().len(), 5 * 3 + 2 * (3 * 2));
     /// ```
@@ -582,7 +582,7 @@ impl<'a, T: ChannelType> FrameView<'a, T> {
     /// that every stride covers a row and every slice holds every row.
     ///
     /// ```
-    /// use vidflow_media::kernels::{FrameView, PixelFormat};
+    /// use vidflow_kernels::{FrameView, PixelFormat};
     /// let pixels = vec![0u8; 10 * 3]; // 2x3 RGBA with 2 bytes of padding per row
     /// let v = FrameView::new(PixelFormat::Rgba8Premul, 2, 3, &[(&pixels[..], 10)]).unwrap();
     /// assert_eq!(v.plane(0).row(2).len(), 8);

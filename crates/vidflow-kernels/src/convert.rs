@@ -86,7 +86,7 @@ fn stride_u32(kernel: &'static str, stride: usize) -> Result<u32, KernelError> {
 /// parallel on the current rayon pool.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, ColorSpace, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, ColorSpace, Frame, PixelFormat};
 /// let rgba = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 2, 2, [255u8, 255, 255, 255].repeat(4))?;
 /// let mut yuv = Frame::<u8>::new(PixelFormat::I420, 2, 2)?;
 /// kernels::rgba_to_i420(&rgba.view(), &mut yuv.view_mut(), ColorSpace::BT709_LIMITED)?;
@@ -213,7 +213,7 @@ super::multiversion!(fn i420_row(yr: &[u8], terms: &[[i32; 3]], out: &mut [u8], 
 /// direction is our own loop: `yuvutils-rs` 0.8's decoder is off by up to 2.)
 ///
 /// ```
-/// use vidflow_media::kernels::{self, ColorSpace, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, ColorSpace, Frame, PixelFormat};
 /// let yuv = Frame::<u8>::from_vec(PixelFormat::I420, 2, 2, vec![16, 16, 235, 235, 128, 128])?;
 /// let mut rgba = Frame::<u8>::new(PixelFormat::Rgba8Premul, 2, 2)?;
 /// kernels::i420_to_rgba(&yuv.view(), &mut rgba.view_mut(), ColorSpace::BT709_LIMITED)?;

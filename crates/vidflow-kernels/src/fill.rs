@@ -17,7 +17,7 @@ multiversion!(fn fill_row(row: &mut [u8], color: [u8; 4]) => fill_row_portable);
 /// Sets every pixel of a premultiplied RGBA frame to `color` (premultiplied).
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut f = Frame::<u8>::new(PixelFormat::Rgba8Premul, 3, 2)?;
 /// kernels::fill(&mut f.view_mut(), [1, 2, 3, 4])?;
 /// assert_eq!(f.as_slice(), [1, 2, 3, 4].repeat(6).as_slice());
@@ -60,11 +60,11 @@ impl GradientRamp {
 /// last, and `k = 255·t` is rounded into 16.16 fixed point.
 ///
 /// ```
-/// use vidflow_media::kernels::gradient_weights;
+/// use vidflow_kernels::gradient_weights;
 /// let ramp = gradient_weights(256, 1, 0.0)?;
 /// assert_eq!(ramp.weight(0, 0), 0);
 /// assert_eq!(ramp.weight(255, 0), 255);
-/// # Ok::<(), vidflow_media::kernels::KernelError>(())
+/// # Ok::<(), vidflow_kernels::KernelError>(())
 /// ```
 pub fn gradient_weights(
     width: u32,
@@ -111,7 +111,7 @@ multiversion!(fn gradient_row(row: &mut [u8], ramp: GradientRamp, y: i32, from: 
 /// `div255(v) = round(v / 255)`.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut f = Frame::<u8>::new(PixelFormat::Rgba8Premul, 2, 1)?;
 /// kernels::linear_gradient(&mut f.view_mut(), [0, 0, 0, 255], [255, 255, 255, 255], 0.0)?;
 /// assert_eq!(f.as_slice(), &[64, 64, 64, 255, 191, 191, 191, 255]);

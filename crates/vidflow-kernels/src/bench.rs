@@ -2,12 +2,12 @@
 //! on all cores, next to a plain memory copy of the same number of bytes measured in the
 //! same run (the machine's limit).
 //!
-//! The kernels timed are the very functions [`FrameRenderer`](crate::FrameRenderer) draws
+//! The kernels timed are the very functions `vidflow_media::FrameRenderer` draws
 //! with (compositing, crossfades, masked copies, the Ken Burns sampler, RGBA → I420),
 //! so these figures describe the code that draws a video.
 //!
 //! ```no_run
-//! use vidflow_media::kernels::bench::{self, BenchKernel, BenchOptions};
+//! use vidflow_kernels::bench::{self, BenchKernel, BenchOptions};
 //! let report = bench::run(&BenchOptions {
 //!     sizes: vec![(1280, 720)],
 //!     runs: 5,
@@ -16,7 +16,7 @@
 //! for k in &report.results {
 //!     println!("{} {}x{}: {:.2} ms", k.kernel, k.width, k.height, k.all_cores.median_ms);
 //! }
-//! # Ok::<(), vidflow_media::kernels::KernelError>(())
+//! # Ok::<(), vidflow_kernels::KernelError>(())
 //! ```
 
 use std::fmt;
@@ -27,9 +27,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{
-    ColorSpace, Frame, KernelError, PixelFormat, ResizeFilter, SourceWindow, box_blur,
-    composite_over, composite_over_masked, copy_masked, crossfade, fill, gain_f32, gain_u8,
-    gaussian_blur, i420_to_rgba, ken_burns, linear_gradient, resize, rgba_to_i420,
+    Affine, ColorSpace, Frame, KernelError, PackedLayer, PixelFormat, ResizeFilter, SourceWindow,
+    affine_over, box_blur, composite_over, composite_over_masked, copy_masked, crossfade, fill,
+    gain_f32, gain_u8, gaussian_blur, i420_to_rgba, ken_burns, linear_gradient, resize,
+    rgba_to_i420,
 };
 
 /// A kernel the benchmark can time, with the parameters it is timed with.
@@ -46,6 +47,9 @@ pub enum BenchKernel {
     /// The same layer through a coverage mask (runs of 0, 255 and partial coverage). The
     /// renderer draws a presenter partly inside a region with it.
     CompositeMasked,
+    /// A full-frame premultiplied layer over the frame under a small rotation and a
+    /// sub-pixel shift, sampled bilinearly: how the renderer moves the presenter's layers.
+    AffineOver,
     /// Two frames crossfaded into a third: the renderer's crossfade between slides.
     Crossfade,
     /// A frame copied into another through a coverage mask: the renderer's picture in its
@@ -74,11 +78,12 @@ pub enum BenchKernel {
 
 impl BenchKernel {
     /// Every kernel, in report order.
-    pub const ALL: [BenchKernel; 15] = [
+    pub const ALL: [BenchKernel; 16] = [
         BenchKernel::GainU8,
         BenchKernel::GainF32,
         BenchKernel::Composite,
         BenchKernel::CompositeMasked,
+        BenchKernel::AffineOver,
         BenchKernel::Crossfade,
         BenchKernel::CopyMasked,
         BenchKernel::RgbaToI420,
@@ -99,6 +104,7 @@ impl BenchKernel {
             BenchKernel::GainF32 => "gain_f32",
             BenchKernel::Composite => "composite",
             BenchKernel::CompositeMasked => "composite_masked",
+            BenchKernel::AffineOver => "affine_over",
             BenchKernel::Crossfade => "crossfade",
             BenchKernel::CopyMasked => "copy_masked",
             BenchKernel::RgbaToI420 => "rgba_to_i420",
@@ -341,6 +347,48 @@ fn case(kernel: BenchKernel, w: u32, h: u32) -> Result<Case, KernelError> {
                 bytes: 3 * rgba_bytes + n,
                 body: Box::new(move || {
                     composite_over_masked(&mut dst.view_mut(), &layer.view(), &mask.view(), 0, 0)
+                }),
+            }
+        }
+        BenchKernel::AffineOver => {
+            // The layer needs a clear border; its rows are otherwise the composite's mix.
+            let mut px = layer_pixels(w, h);
+            let row = w as usize * 4;
+            for (y, line) in px.chunks_exact_mut(row).enumerate() {
+                if y == 0 || y + 1 == h as usize {
+                    line.fill(0);
+                }
+                line[..4].fill(0);
+                line[row - 4..].fill(0);
+            }
+            let (pixels, spans) = PackedLayer::pack(&px, w);
+            let mut dst = rgba(w, h, 3)?;
+            // 1.5 degrees about the centre, shifted by a third of a pixel.
+            let (sin, cos) = 1.5f32.to_radians().sin_cos();
+            let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+            let inverse = Affine {
+                sx: cos,
+                kx: sin,
+                ky: -sin,
+                sy: cos,
+                tx: cx - cos * cx - sin * cy + 0.33,
+                ty: cy + sin * cx - cos * cy + 0.33,
+            };
+            Case {
+                bytes: 3 * rgba_bytes,
+                body: Box::new(move || {
+                    let layer = PackedLayer {
+                        pixels: &pixels,
+                        width: w,
+                        height: h,
+                        spans: &spans,
+                    };
+                    affine_over(
+                        &mut dst.view_mut(),
+                        &layer,
+                        inverse,
+                        [0, 0, w as i32, h as i32],
+                    )
                 }),
             }
         }

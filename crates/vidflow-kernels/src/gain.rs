@@ -19,7 +19,7 @@ const LANES: usize = 64;
 /// to nearest, halves up, then saturated.
 ///
 /// ```
-/// use vidflow_media::kernels::gain_to_q8;
+/// use vidflow_kernels::gain_to_q8;
 /// assert_eq!(gain_to_q8(1.0), Ok(256));
 /// assert_eq!(gain_to_q8(0.5), Ok(128));
 /// assert!(gain_to_q8(-1.0).is_err());
@@ -273,7 +273,7 @@ multiversion!(fn gain_row_f32_in_place(row: &mut [f32], g: &[f32; LANES]) => gai
 /// `min(255, (in * q + 128) >> 8)`. Channel `c` uses `gains[c % gains.len()]`.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let src = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![10, 100, 200, 255])?;
 /// let mut dst = Frame::<u8>::new(PixelFormat::Rgba8Premul, 1, 1)?;
 /// kernels::gain_u8(&src.view(), &mut dst.view_mut(), &[1.5, 2.0])?;
@@ -302,7 +302,7 @@ pub fn gain_u8(
 /// [`gain_u8`] on a frame in place.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut f = Frame::<u8>::from_vec(PixelFormat::Rgba8Premul, 1, 1, vec![3, 3, 3, 3])?;
 /// kernels::gain_u8_in_place(&mut f.view_mut(), &[0.5])?;
 /// assert_eq!(f.as_slice(), &[2, 2, 2, 2]); // 1.5 rounds up
@@ -329,7 +329,7 @@ pub fn gain_u8_in_place(
 /// IEEE single precision (no clamping). Channel `c` uses `gains[c % gains.len()]`.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let src = Frame::<f32>::from_vec(PixelFormat::RgbF32Planar, 1, 1, vec![1.0, 1.0, 1.0])?;
 /// let mut dst = Frame::<f32>::new(PixelFormat::RgbF32Planar, 1, 1)?;
 /// kernels::gain_f32(&src.view(), &mut dst.view_mut(), &[0.5, 2.0, 4.0])?;
@@ -358,7 +358,7 @@ pub fn gain_f32(
 /// [`gain_f32`] on a frame in place.
 ///
 /// ```
-/// use vidflow_media::kernels::{self, Frame, PixelFormat};
+/// use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 /// let mut f = Frame::<f32>::from_vec(PixelFormat::RgbF32Planar, 1, 1, vec![1.0, 2.0, 3.0])?;
 /// kernels::gain_f32_in_place(&mut f.view_mut(), &[2.0])?;
 /// assert_eq!(f.as_slice(), &[2.0, 4.0, 6.0]);

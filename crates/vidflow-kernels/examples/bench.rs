@@ -2,11 +2,11 @@
 //! next to a memory copy of the same bytes, and prints the report as JSON.
 //!
 //! ```sh
-//! cargo run --release -p vidflow-media --example bench_kernels > kernels.json
-//! cargo run --release -p vidflow-media --example bench_kernels -- gain_u8 composite
+//! cargo run --release -p vidflow-kernels --example bench > kernels.json
+//! cargo run --release -p vidflow-kernels --example bench -- gain_u8 composite
 //! ```
 
-use vidflow_media::kernels::bench::{self, BenchKernel, BenchOptions};
+use vidflow_kernels::bench::{self, BenchKernel, BenchOptions};
 
 fn main() {
     let mut options = BenchOptions::default();

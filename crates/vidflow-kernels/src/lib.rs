@@ -5,6 +5,7 @@
 //! |---|---|
 //! | per-channel gain, u8 saturating and f32 | [`gain_u8`], [`gain_u8_in_place`], [`gain_f32`], [`gain_f32_in_place`] |
 //! | premultiplied RGBA layer over a frame at an offset, with opacity or through a coverage mask | [`composite_over`], [`composite_over_masked`] |
+//! | premultiplied RGBA layer over a frame under an affine map, bilinear (the presenter's motion) | [`affine_over`] |
 //! | two frames mixed by a weight, or an image copied through a coverage mask | [`crossfade`], [`copy_masked`] |
 //! | RGBA ↔ I420, BT.601/BT.709, limited/full range | [`rgba_to_i420`], [`i420_to_rgba`] |
 //! | resize, bilinear and Lanczos3 | [`resize`] |
@@ -20,7 +21,7 @@
 //! copy is already vectorised with it.
 //!
 //! ```
-//! use vidflow_media::kernels::{self, Frame, PixelFormat};
+//! use vidflow_kernels::{self as kernels, Frame, PixelFormat};
 //!
 //! let mut frame = Frame::<u8>::new(PixelFormat::Rgba8Premul, 64, 36)?;
 //! kernels::fill(&mut frame.view_mut(), [200, 100, 50, 255])?;
@@ -29,6 +30,7 @@
 //! # Ok::<(), kernels::KernelError>(())
 //! ```
 
+mod affine;
 pub mod bench;
 mod blur;
 mod composite;
@@ -40,8 +42,9 @@ mod kenburns;
 mod mix;
 mod resize;
 
+pub use affine::{Affine, PackedLayer, affine_over};
 pub use blur::{box_blur, gaussian_blur, gaussian_weights};
-pub(crate) use composite::over_pixel;
+pub use composite::over_pixel;
 pub use composite::{composite_over, composite_over_masked};
 pub use convert::{ColorSpace, YuvMatrix, YuvRange, i420_to_rgba, rgba_to_i420};
 pub use fill::{fill, gradient_weights, linear_gradient};
@@ -193,7 +196,7 @@ pub(crate) use multiversion;
 /// In `u16` as well as `u32`: no step passes 65 535 for `v` in range, and a loop in
 /// 16-bit lanes vectorises twice as wide.
 #[inline(always)]
-pub(crate) fn div255<T>(v: T) -> T
+pub fn div255<T>(v: T) -> T
 where
     T: Copy + From<u8> + std::ops::Add<Output = T> + std::ops::Shr<u32, Output = T>,
 {
