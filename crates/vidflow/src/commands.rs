@@ -150,16 +150,16 @@ async fn run_request(
                 {
                     vidflow_encode::write_atomic(path, text.as_bytes())?;
                     if !args.json {
-                        eprintln!("{stage} output written to {}", path.display());
+                        crate::progress::say!("{stage} output written to {}", path.display());
                     }
                 }
                 _ => println!("{text}"),
             }
             if let Some(wav) = wav {
-                eprintln!("speech written to {}", wav.display());
+                crate::progress::say!("speech written to {}", wav.display());
             }
             if args.json {
-                eprintln!("{}", serde_json::to_string(&report.stages)?);
+                crate::progress::say!("{}", serde_json::to_string(&report.stages)?);
             }
         }
         MakeOutput::Video {
@@ -185,9 +185,9 @@ async fn run_request(
                     .map(|s| s.stage.as_str())
                     .collect();
                 if !reused.is_empty() {
-                    eprintln!("reused from cache: {}", reused.join(", "));
+                    crate::progress::say!("reused from cache: {}", reused.join(", "));
                 }
-                eprintln!(
+                crate::progress::say!(
                     "wrote {} ({size}, {duration:.1} s, {:.1} MB) in {:.1} s",
                     path.display(),
                     *bytes as f64 / 1e6,

@@ -30,7 +30,7 @@ use vidflow_core::{Registry, VidflowError};
 /// `registry`; returns the exit code (0 success, 2 bad input, 1 anything else).
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = cli::Cli::parse();
-    progress::init_logging(cli.verbose);
+    progress::init_logging(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,7 +44,11 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match runtime.block_on(commands::run(cli, registry)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            if progress::json_logs() {
+                tracing::error!(error = format!("{err:#}"), "failed");
+            } else {
+                eprintln!("error: {err:#}");
+            }
             ExitCode::from(exit_code(&err))
         }
     }

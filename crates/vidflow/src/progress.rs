@@ -8,20 +8,54 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use vidflow_core::{Progress, ProgressSink, StageName};
 
-/// Sets up `tracing` output on stderr; `VIDFLOW_LOG` overrides the level.
-pub fn init_logging(verbose: u8) {
+/// Set once logs are JSON: stderr then carries JSON lines only (progress goes through the
+/// stage spans' log lines instead of plain text).
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Tells the user something on stderr: a plain line, or with JSON logs an `info` event.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if $crate::progress::json_logs() {
+            tracing::info!("{}", format!($($arg)*));
+        } else {
+            eprintln!($($arg)*);
+        }
+    };
+}
+pub(crate) use say;
+
+/// True when log lines are JSON.
+pub fn json_logs() -> bool {
+    JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets up `tracing` output on stderr, as text or JSON; `VIDFLOW_LOG` overrides the level.
+pub fn init_logging(verbose: u8, format: crate::cli::LogFormat) {
     let default = match verbose {
+        // A log collector wants the stage lines; a person at a terminal, the bars.
+        0 if format == crate::cli::LogFormat::Json => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIDFLOW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    JSON_LOGS.store(
+        format == crate::cli::LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let _ = match format {
+        crate::cli::LogFormat::Text => builder.try_init(),
+        crate::cli::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// Where progress goes.
@@ -40,7 +74,9 @@ pub enum Display {
 impl Display {
     /// Bars on a terminal, plain lines otherwise; nothing when `quiet`.
     pub fn for_stderr(quiet: bool) -> Display {
-        if std::io::stderr().is_terminal() {
+        if json_logs() {
+            Display::Quiet
+        } else if std::io::stderr().is_terminal() {
             Display::Bars {
                 multi: MultiProgress::new(),
                 bars: Mutex::new(HashMap::new()),

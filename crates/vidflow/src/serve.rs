@@ -29,7 +29,7 @@ pub async fn serve(base: Figment, args: ServeArgs, registry: Registry) -> Result
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     // Tests and scripts read the real port from this line (with --addr HOST:0).
-    eprintln!(
+    crate::progress::say!(
         "vidflow listening on http://{bound} (data in {})",
         data_dir.display()
     );

@@ -59,7 +59,7 @@ pub async fn worker(base: Figment, args: WorkerArgs, registry: Registry) -> Resu
                 VidflowError::bad_input(format!("cannot serve metrics on {addr}: {e}"))
             })?;
             let bound = listener.local_addr()?;
-            eprintln!("vidflow worker metrics on http://{bound}/metrics");
+            crate::progress::say!("vidflow worker metrics on http://{bound}/metrics");
             Some(vidflow_dist::serve_metrics(
                 listener,
                 metrics,
@@ -68,7 +68,7 @@ pub async fn worker(base: Figment, args: WorkerArgs, registry: Registry) -> Resu
         }
     };
     // Tests and scripts read the worker's name from this line.
-    eprintln!(
+    crate::progress::say!(
         "vidflow worker {} serving {}",
         worker.name(),
         queue.server()

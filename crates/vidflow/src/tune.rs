@@ -83,7 +83,7 @@ pub async fn render(base: Figment, args: TuneRenderArgs, registry: Registry) -> 
     {
         write_config(path, best)?;
         if !args.options.json {
-            eprintln!("best settings written to {}", path.display());
+            crate::progress::say!("best settings written to {}", path.display());
         }
     }
     if args.options.json {

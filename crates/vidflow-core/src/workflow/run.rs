@@ -181,8 +181,39 @@ impl Workflow {
         (Inputs::new(items), bytes)
     }
 
-    /// One stage: from the cache, or computed (with retries) and stored.
+    /// One stage, in a `stage` span (so every log line it causes names the stage and the
+    /// job's request id), ending with one line that says how it went.
     async fn run_stage(
+        &self,
+        env: &RunEnv<'_>,
+        request: &MakeRequest,
+        i: usize,
+        key: &ContentKey,
+        inputs: &(Inputs, u64),
+    ) -> Result<(Artifact, StageReport), VidflowError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("stage", stage = %self.nodes[i].name, key = %key);
+        let result = self
+            .run_stage_in(env, request, i, key, inputs)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok((_, r)) => tracing::info!(
+                parent: &span,
+                seconds = r.seconds,
+                cached = r.cached,
+                backend = r.backend.as_deref().unwrap_or(""),
+                bytes_in = r.bytes_in,
+                bytes_out = r.bytes_out,
+                "stage finished"
+            ),
+            Err(e) => tracing::warn!(parent: &span, kind = ?e.kind, error = %e, "stage failed"),
+        }
+        result
+    }
+
+    /// One stage: from the cache, or computed (with retries) and stored.
+    async fn run_stage_in(
         &self,
         env: &RunEnv<'_>,
         request: &MakeRequest,
