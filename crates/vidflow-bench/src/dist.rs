@@ -230,6 +230,7 @@ async fn run_jobs(
                 &queue,
                 &engine,
                 &id,
+                None,
                 &req,
                 chunk,
                 &|_| {},

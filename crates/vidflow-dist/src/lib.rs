@@ -39,7 +39,7 @@
 //! let engine = Engine::new(config.clone(), Arc::new(cache))?;
 //! let queue = TaskQueue::connect(&config.queue).await?;
 //! // Workers (`vidflow worker --redis redis://127.0.0.1:6379/0`) do the work.
-//! let report = make_remote(&queue, &engine, "job-1", &req, 10.0, &|_| {}, CancelFlag::default(),
+//! let report = make_remote(&queue, &engine, "job-1", None, &req, 10.0, &|_| {}, CancelFlag::default(),
 //!     &AtomicBool::new(false)).await?;
 //! println!("{:?}", report.output);
 //! # Ok(()) }

@@ -36,6 +36,7 @@ pub async fn make_remote(
     queue: &TaskQueue,
     engine: &Engine,
     id: &str,
+    request_id: Option<&str>,
     req: &MakeRequest,
     chunk_seconds: f64,
     progress: &dyn ProgressSink,
@@ -58,6 +59,7 @@ pub async fn make_remote(
         workflow: Some(wf.def().clone()),
         request: req.clone(),
         chunk_seconds,
+        request_id: request_id.map(str::to_owned),
     };
     queue.dispatch(id, &spec, &first).await?;
     let chunked = wf.chunked_stage().cloned().unwrap_or(StageName::RENDER);
@@ -252,6 +254,7 @@ impl JobExecutor for RemoteExecutor {
     fn make<'a>(
         &'a self,
         id: &'a str,
+        request_id: Option<&'a str>,
         request: &'a MakeRequest,
         progress: &'a dyn ProgressSink,
         cancel: CancelFlag,
@@ -260,6 +263,7 @@ impl JobExecutor for RemoteExecutor {
             &self.queue,
             &self.engine,
             id,
+            request_id,
             request,
             self.chunk_seconds,
             progress,

@@ -123,6 +123,10 @@ pub struct JobSpec {
     pub request: MakeRequest,
     /// Seconds of video per chunked task.
     pub chunk_seconds: f64,
+    /// The HTTP request that submitted the job, if one did: workers name it in the log
+    /// lines of the job's tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// What follows a finished stage task.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use prometheus::{IntCounterVec, Opts};
 use tokio::sync::{Semaphore, mpsc};
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 use vidflow_core::{
     CancelFlag, ContentKey, ErrorKind, Progress, ProgressSink, Scratch, StageName, VidflowError,
     Workflow,
@@ -294,7 +294,19 @@ impl Worker {
                 return;
             }
         };
-        if let Err(e) = self.handle_task(&id, &task, delivery.deliveries).await {
+        // Every line about this task (the stages' own spans nest here) names its job and,
+        // once the job's spec is read, the HTTP request that submitted the job.
+        let span = tracing::info_span!(
+            "task",
+            job = %task.job,
+            task = %task.kind,
+            request_id = tracing::field::Empty,
+        );
+        let handled = self
+            .handle_task(&id, &task, delivery.deliveries)
+            .instrument(span)
+            .await;
+        if let Err(e) = handled {
             // Redis itself failed: leave the task pending; a janitor retries it later.
             warn!(entry = %id, task = %task.kind, job = %task.job, "task left for a retry: {e}");
         }
@@ -316,6 +328,7 @@ impl Worker {
             self.count(&task.kind, "dropped");
             return q.ack(id).await;
         };
+        tracing::Span::current().record("request_id", spec.request_id.as_deref());
         if q.is_cancelled(&task.job).await? {
             q.post(&task.job, &QueueEvent::Cancelled).await?;
             self.count(&task.kind, "cancelled");
@@ -357,10 +370,10 @@ impl Worker {
         lock(&self.cancels).remove(id);
         match result {
             Ok(()) => {
-                self.metrics.observe_stage(
-                    &self.stage_of(task, Some(&spec)),
-                    started.elapsed().as_secs_f64(),
-                );
+                let seconds = started.elapsed().as_secs_f64();
+                info!(entry = %id, seconds, "task done");
+                self.metrics
+                    .observe_stage(&self.stage_of(task, Some(&spec)), seconds);
                 self.done.fetch_add(1, Ordering::Relaxed);
                 self.count(&task.kind, "ok");
                 q.ack(id).await

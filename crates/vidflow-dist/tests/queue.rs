@@ -71,6 +71,7 @@ fn spec(source: bool) -> JobSpec {
             output: "/tmp/out.mp4".into(),
         },
         chunk_seconds: 2.0,
+        request_id: None,
     }
 }
 

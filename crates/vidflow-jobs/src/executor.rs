@@ -57,11 +57,14 @@ impl JobOutcome {
 /// Runs one job's request to completion. The runner builds the request (its output in
 /// the job's folder) and records the outcome; an executor only runs it, here or elsewhere.
 pub trait JobExecutor: Send + Sync + 'static {
-    /// Runs `request` as job `id`, writing its files where `request.output` says, reporting
-    /// progress, and stopping early with a `Cancelled` error once `cancel` is set.
+    /// Runs `request` as job `id` (submitted by HTTP request `request_id`, which a remote
+    /// executor hands on to the workers' logs), writing its files where `request.output`
+    /// says, reporting progress, and stopping early with a `Cancelled` error once `cancel`
+    /// is set.
     fn make<'a>(
         &'a self,
         id: &'a str,
+        request_id: Option<&'a str>,
         request: &'a MakeRequest,
         progress: &'a dyn ProgressSink,
         cancel: CancelFlag,
@@ -92,6 +95,7 @@ impl JobExecutor for Engine {
     fn make<'a>(
         &'a self,
         _id: &'a str,
+        _request_id: Option<&'a str>,
         request: &'a MakeRequest,
         progress: &'a dyn ProgressSink,
         cancel: CancelFlag,

@@ -147,6 +147,11 @@ pub struct Job {
     pub request_hash: String,
     /// The client's idempotency key, if it gave one.
     pub idempotency_key: Option<String>,
+    /// The id of the HTTP request that submitted it (`X-Request-Id`), carried into the
+    /// job's log lines and its tasks on workers, so one job's story can be followed
+    /// across machines. `None` in records written before jobs carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// The stage running now (while running).
     pub stage: Option<StageName>,
     /// Rough share of the whole job done, 0–100 (while running; 100 when succeeded).
@@ -180,6 +185,7 @@ impl Job {
             request,
             request_hash: request_hash.into(),
             idempotency_key,
+            request_id: None,
             stage: None,
             percent: None,
             stages: Vec::new(),

@@ -47,7 +47,7 @@
 //! let runner = Runner::start(store, engine, build, config, Arc::new(NoObserver)).await?;
 //!
 //! let request = serde_json::json!({ "script": "Hello.\n\nThis is vidflow." });
-//! let submitted = runner.submit(request, "hash-of-request".into(), None).await?;
+//! let submitted = runner.submit(request, "hash-of-request".into(), None, None).await?;
 //! let mut watch = runner.watch(&submitted.job.id).await?.expect("just submitted");
 //! if let Some(updates) = watch.updates.as_mut() {
 //!     while let Ok(update) = updates.recv().await {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 use vidflow_core::{CancelFlag, ErrorKind, MakeRequest, Progress, ProgressSink, VidflowError};
 
 use crate::error::{CancelError, StoreError, SubmitError};
@@ -232,13 +232,15 @@ impl Runner {
     }
 
     /// Accepts a job for `request` (stored as given; `request_hash` identifies equal
-    /// requests). With an idempotency key already used, returns that job when the hashes
-    /// are equal and [`SubmitError::Conflict`] when they differ.
+    /// requests; `request_id` names the HTTP request that asked, for the logs). With an
+    /// idempotency key already used, returns that job when the hashes are equal and
+    /// [`SubmitError::Conflict`] when they differ.
     pub async fn submit(
         &self,
         request: serde_json::Value,
         request_hash: String,
         idempotency_key: Option<String>,
+        request_id: Option<String>,
     ) -> Result<Submission, SubmitError> {
         let inner = &self.inner;
         if !inner.accepting.load(Ordering::SeqCst) {
@@ -263,7 +265,8 @@ impl Runner {
             }
             shared.reserved += 1;
         }
-        let job = Job::new(request, request_hash, idempotency_key);
+        let mut job = Job::new(request, request_hash, idempotency_key);
+        job.request_id = request_id;
         let created = inner.store.create(&job).await;
         let mut shared = inner.lock();
         shared.reserved -= 1;
@@ -584,6 +587,14 @@ async fn run_job(inner: &Inner, id: &str) {
         warn!(job = id, "cannot record the job as running: {e}");
     }
     let workdir = inner.config.jobs_dir.join(id);
+    // Every line the run logs (its stages' spans nest here) names the job and the request
+    // that submitted it.
+    let span = tracing::info_span!(
+        "job",
+        job = %job.id,
+        request_id = job.request_id.as_deref(),
+    );
+    span.in_scope(|| info!(attempt = job.attempts, "job started"));
     let result = match fresh_dir(&workdir) {
         Ok(()) => {
             let sink = LiveSink { inner, id };
@@ -591,10 +602,11 @@ async fn run_job(inner: &Inner, id: &str) {
                 let request = (inner.build)(&job.request, workdir.join(VIDEO_FILE))?;
                 let report = inner
                     .executor
-                    .make(&job.id, &request, &sink, cancel)
+                    .make(&job.id, job.request_id.as_deref(), &request, &sink, cancel)
                     .await?;
                 Ok(JobOutcome::from_report(report))
-            };
+            }
+            .instrument(span.clone());
             tokio::pin!(run);
             // The record follows the run's progress, so that other processes sharing the
             // store (a second server) see it too.
@@ -620,7 +632,9 @@ async fn run_job(inner: &Inner, id: &str) {
         }
         Err(e) => Err(e),
     };
-    finish_job(inner, id, result, &workdir).await;
+    finish_job(inner, id, result, &workdir)
+        .instrument(span)
+        .await;
 }
 
 /// An empty folder for a run: what an interrupted earlier run left is removed first.
@@ -681,6 +695,16 @@ async fn finish_job(
         }
         job
     };
+    match &job.error {
+        Some(e) => {
+            warn!(state = job.state.as_str(), kind = %e.kind, error = %e.message, "job finished")
+        }
+        None => info!(
+            state = job.state.as_str(),
+            seconds = job.run_seconds(),
+            "job finished"
+        ),
+    }
     if job.state != JobState::Succeeded {
         // No half-made outputs: a failed, cancelled or interrupted run leaves nothing.
         if let Err(e) = std::fs::remove_dir_all(workdir)

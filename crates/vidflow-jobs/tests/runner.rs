@@ -83,10 +83,16 @@ async fn a_job_runs_with_its_events_in_order_and_repeats_are_idempotent() {
     let runner = start(dir.path()).await;
     let request = serde_json::json!({ "script": SCRIPT });
     let sub = runner
-        .submit(request.clone(), "hash-a".into(), Some("wf-a".into()))
+        .submit(
+            request.clone(),
+            "hash-a".into(),
+            Some("wf-a".into()),
+            Some("req-a".into()),
+        )
         .await
         .unwrap();
     assert!(!sub.existing);
+    assert_eq!(sub.job.request_id.as_deref(), Some("req-a"));
     let mut watch = runner.watch(&sub.job.id).await.unwrap().unwrap();
     let mut names = Vec::new();
     let mut last_seq = watch.seq;
@@ -113,6 +119,11 @@ async fn a_job_runs_with_its_events_in_order_and_repeats_are_idempotent() {
     let job = wait_finished(&runner, &sub.job.id).await;
     assert_eq!(job.state, JobState::Succeeded);
     assert_eq!(job.attempts, 1);
+    assert_eq!(
+        job.request_id.as_deref(),
+        Some("req-a"),
+        "kept in the record"
+    );
     assert_eq!(job.stages.last().unwrap().stage, StageName::SCRIPT);
     assert!(matches!(
         &job.result,
@@ -123,7 +134,7 @@ async fn a_job_runs_with_its_events_in_order_and_repeats_are_idempotent() {
 
     // Same idempotency key, same request: the same job. Different request: a conflict.
     let again = runner
-        .submit(request.clone(), "hash-a".into(), Some("wf-a".into()))
+        .submit(request.clone(), "hash-a".into(), Some("wf-a".into()), None)
         .await
         .unwrap();
     assert!(again.existing);
@@ -133,6 +144,7 @@ async fn a_job_runs_with_its_events_in_order_and_repeats_are_idempotent() {
             serde_json::json!({"script": "Other."}),
             "hash-b".into(),
             Some("wf-a".into()),
+            None,
         )
         .await
         .unwrap_err();

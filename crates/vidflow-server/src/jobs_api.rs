@@ -4,13 +4,13 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
@@ -24,6 +24,7 @@ use vidflow_jobs::{JobEvent, JobOutput, JobQuery, JobState, JobUpdate, Runner, V
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::request::VideoRequest;
+use crate::request_id::RequestId;
 use crate::views::{Accepted, JobList, JobStateView, JobView, PlanView};
 
 /// What `POST /v1/videos` answers with 200: the plan of a dry run, or the job an existing
@@ -65,12 +66,13 @@ pub enum VideoOk {
 )]
 pub async fn create_video(
     State(s): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_body(&headers, body)?;
     let req = VideoRequest::from_json(&body)?;
-    submit(&s, req).await
+    submit(&s, req, request_id.map(|Extension(RequestId(id))| id)).await
 }
 
 /// The body of a JSON request: 413 over the limit, 415 when it is not JSON.
@@ -115,8 +117,13 @@ pub(crate) fn json_body(
 }
 
 /// Checks a parsed request against the pipeline and queues it (or plans it, for a dry
-/// run): the part `POST /v1/videos` and `POST /v1/tune` share.
-pub(crate) async fn submit(s: &AppState, req: VideoRequest) -> Result<Response, ApiError> {
+/// run): the part `POST /v1/videos` and `POST /v1/tune` share. `request_id` is the
+/// submitting request's, kept with the job for its logs.
+pub(crate) async fn submit(
+    s: &AppState,
+    req: VideoRequest,
+    request_id: Option<String>,
+) -> Result<Response, ApiError> {
     let hash = req.canonical_hash();
     let mut req = req;
     resolve_encode_profile(s, &mut req).await?;
@@ -137,7 +144,7 @@ pub(crate) async fn submit(s: &AppState, req: VideoRequest) -> Result<Response, 
         .map_err(|e| ApiError::internal("cannot store the request", e))?;
     let submitted = s
         .runner
-        .submit(value, hash, req.idempotency_key.clone())
+        .submit(value, hash, req.idempotency_key.clone(), request_id)
         .await?;
     let id = &submitted.job.id;
     let accepted = Accepted {

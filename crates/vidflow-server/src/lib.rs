@@ -33,6 +33,7 @@ pub mod metrics {
     pub use vidflow_metrics::*;
 }
 pub mod request;
+pub mod request_id;
 pub mod status;
 pub mod tune_api;
 pub mod views;
@@ -296,6 +297,9 @@ impl Server {
                 self.state.clone(),
                 track_http,
             ))
+            // Outermost: every response, errors from the layers above included, carries
+            // the request's id.
+            .layer(middleware::from_fn(request_id::assign))
             .with_state(self.state.clone())
     }
 
@@ -452,12 +456,14 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::RANGE,
             header::HeaderName::from_static("x-api-key"),
             header::HeaderName::from_static("last-event-id"),
+            request_id::HEADER,
         ])
         .expose_headers([
             header::RETRY_AFTER,
             header::LOCATION,
             header::CONTENT_RANGE,
             header::ACCEPT_RANGES,
+            request_id::HEADER,
         ])
         .max_age(Duration::from_secs(3600))
 }

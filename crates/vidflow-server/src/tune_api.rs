@@ -2,6 +2,7 @@
 //! a video (followed with `/v1/jobs/{id}` and its events; each trial is an SSE `trial`
 //! event and counts in `vidflow_tune_trials_total`).
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -14,6 +15,7 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::jobs_api::{VideoOk, json_body, submit};
 use crate::request::{TuneOptions, VideoOptions, VideoRequest};
+use crate::request_id::RequestId;
 use crate::views::Accepted;
 
 /// What is searched.
@@ -125,6 +127,7 @@ impl TuneRequest {
 )]
 pub async fn create_tune(
     State(s): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -132,5 +135,6 @@ pub async fn create_tune(
     let mut de = serde_json::Deserializer::from_slice(&body);
     let req: TuneRequest =
         serde_path_to_error::deserialize(&mut de).map_err(crate::request::parse_error)?;
-    submit(&s, req.into_video_request()?).await
+    let request_id = request_id.map(|Extension(RequestId(id))| id);
+    submit(&s, req.into_video_request()?, request_id).await
 }

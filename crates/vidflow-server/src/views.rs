@@ -82,7 +82,7 @@ impl From<Plan> for PlanView {
 /// A job.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": "4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b", "state": "running", "stage": "render", "percent": 42.5,
-    "workflow_id": "explainer", "idempotency_key": null, "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
+    "workflow_id": "explainer", "idempotency_key": null, "request_id": "0af7651916cd43dd8448eb211c80319c", "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
     "finished_at": null, "run_seconds": null,
     "stages": [{"stage": "fetch", "cached": true, "backend": "memory", "seconds": 0.001}],
     "result": null, "error": null,
@@ -101,6 +101,9 @@ pub struct JobView {
     pub workflow_id: Option<String>,
     /// The idempotency key it was submitted with.
     pub idempotency_key: Option<String>,
+    /// The `X-Request-Id` of the request that submitted it (the client's, or the one the
+    /// server made); the job's log lines, here and on workers, name it.
+    pub request_id: Option<String>,
     /// Times it was started (more than one after a restart).
     pub attempts: u32,
     /// When it was accepted (RFC 3339, UTC).
@@ -281,6 +284,7 @@ impl From<&Job> for JobView {
             percent: job.percent,
             workflow_id: job.request["workflow_id"].as_str().map(str::to_owned),
             idempotency_key: job.idempotency_key.clone(),
+            request_id: job.request_id.clone(),
             attempts: job.attempts,
             created_at: rfc3339(job.created_at_ms),
             started_at: job.started_at_ms.map(rfc3339),

@@ -176,6 +176,7 @@ pub async fn make_remote(
         &queue,
         engine,
         &id,
+        None,
         req,
         cfg.queue.chunk_seconds,
         progress,
