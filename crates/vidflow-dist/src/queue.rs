@@ -166,6 +166,12 @@ impl TaskQueue {
         Ok(queue)
     }
 
+    /// Asks Redis for a `PONG`: fails when it cannot be reached (for readiness checks).
+    pub async fn ping(&self) -> Result<(), DistError> {
+        let _: String = self.run("ping", &redis::cmd("PING")).await?;
+        Ok(())
+    }
+
     /// The key names.
     pub fn keys(&self) -> &QueueKeys {
         &self.keys

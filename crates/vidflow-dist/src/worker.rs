@@ -15,7 +15,7 @@ use vidflow_core::{
     CancelFlag, ContentKey, ErrorKind, Progress, ProgressSink, Scratch, StageName, VidflowError,
     Workflow,
 };
-use vidflow_jobs::now_ms;
+use vidflow_jobs::{JobObserver, StageTiming, now_ms};
 use vidflow_metrics::Metrics;
 use vidflow_stages::Engine;
 
@@ -67,6 +67,17 @@ pub struct Worker {
     tasks_total: IntCounterVec,
 }
 
+/// How a task can end (label `outcome` of `vidflow_worker_tasks_total`).
+const TASK_OUTCOMES: [&str; 7] = [
+    "ok",
+    "retry",
+    "dead_letter",
+    "bad_input",
+    "cancelled",
+    "handed_back",
+    "dropped",
+];
+
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker").field("name", &self.name).finish()
@@ -114,6 +125,18 @@ impl Worker {
             .registry()
             .register(Box::new(tasks_total.clone()))
             .map_err(|e| DistError::Settings(format!("metrics: {e}")))?;
+        // Every series the dashboard and the alerts read exists from the first scrape.
+        let stages = engine.registry().stage_names();
+        metrics.register_stages(&stages);
+        let kinds = stages
+            .iter()
+            .map(String::as_str)
+            .chain(["chunk", "assemble"]);
+        for kind in kinds {
+            for outcome in TASK_OUTCOMES {
+                tasks_total.with_label_values(&[kind, outcome]);
+            }
+        }
         let host = host_name();
         let suffix =
             &blake3::hash(format!("{}{:?}", now_ms(), Instant::now()).as_bytes()).to_hex()[..6];
@@ -368,12 +391,19 @@ impl Worker {
         };
         lock(&self.running).remove(id);
         lock(&self.cancels).remove(id);
+        // The stage's own time, runs and bytes were counted from its events (EventSink);
+        // a failure is counted here, per try, except a task handed back on shutdown.
+        if let Err(e) = &result
+            && !(e.kind == ErrorKind::Cancelled && self.stopping.load(Ordering::SeqCst))
+        {
+            self.metrics.observe_stage_failure(
+                &self.stage_of(task, Some(&spec)),
+                vidflow_jobs::JobFailure::from(e).kind.as_str(),
+            );
+        }
         match result {
             Ok(()) => {
-                let seconds = started.elapsed().as_secs_f64();
-                info!(entry = %id, seconds, "task done");
-                self.metrics
-                    .observe_stage(&self.stage_of(task, Some(&spec)), seconds);
+                info!(entry = %id, seconds = started.elapsed().as_secs_f64(), "task done");
                 self.done.fetch_add(1, Ordering::Relaxed);
                 self.count(&task.kind, "ok");
                 q.ack(id).await
@@ -467,7 +497,14 @@ impl Worker {
         let scratch = Scratch::new(folder.path());
         let mut req = spec.request.clone();
         req.output = folder.path().join("video.mp4");
-        let (sink, forwarded) = EventSink::start(q.clone(), task.job.clone(), &task.kind);
+        let counted = self.stage_of(task, Some(spec));
+        let (sink, forwarded) = EventSink::start(
+            q.clone(),
+            task.job.clone(),
+            &task.kind,
+            self.metrics.clone(),
+            counted,
+        );
         let env = self.engine.env(&sink, cancel, &scratch);
         let result = async {
             match &task.kind {
@@ -529,6 +566,12 @@ impl Worker {
                     })?;
                     let span = plan.span(*index)?;
                     let report = wf.run_chunk(&env, &req, &plan, *index).await?;
+                    if !report.cached {
+                        let frames = span.len();
+                        let video_seconds = frames as f64 / f64::from(req.fps.max(1));
+                        self.metrics
+                            .observe_render(frames, video_seconds, report.seconds);
+                    }
                     self.ensure_shared(&report.key, task).await?;
                     q.post(
                         &task.job,
@@ -597,10 +640,15 @@ impl Worker {
     }
 }
 
-/// Forwards a task's own progress events to its job's event stream, in order.
+/// Forwards a task's own progress events to its job's event stream, in order, and counts
+/// the task's own stage in this worker's metrics.
 struct EventSink {
     tx: mpsc::UnboundedSender<Progress>,
     stage: Option<StageName>,
+    metrics: Arc<Metrics>,
+    /// The stage this task runs (for chunks, the chunked stage): the stages before it
+    /// are cache hits replayed here and were counted where they ran.
+    counted: StageName,
 }
 
 impl EventSink {
@@ -608,6 +656,8 @@ impl EventSink {
         queue: TaskQueue,
         job: String,
         kind: &TaskKind,
+        metrics: Arc<Metrics>,
+        counted: StageName,
     ) -> (EventSink, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
         let forwarder = tokio::spawn(async move {
@@ -623,12 +673,40 @@ impl EventSink {
             TaskKind::Stage(s) => Some(s.clone()),
             _ => None,
         };
-        (EventSink { tx, stage }, forwarder)
+        (
+            EventSink {
+                tx,
+                stage,
+                metrics,
+                counted,
+            },
+            forwarder,
+        )
     }
 }
 
 impl ProgressSink for EventSink {
     fn report(&self, event: Progress) {
+        if let Progress::StageFinished {
+            stage,
+            cached,
+            backend,
+            seconds,
+            bytes_in,
+            bytes_out,
+            ..
+        } = &event
+            && *stage == self.counted
+        {
+            self.metrics.stage_finished(&StageTiming {
+                stage: stage.clone(),
+                cached: *cached,
+                backend: backend.clone(),
+                seconds: *seconds,
+                bytes_in: *bytes_in,
+                bytes_out: *bytes_out,
+            });
+        }
         let own = !matches!(event, Progress::StageProgress { .. })
             && self.stage.as_ref() == Some(event.stage());
         if own {

@@ -119,16 +119,20 @@ pub struct JobFailure {
     pub message: String,
 }
 
+/// The name of a kind of failure, as jobs and metrics spell it.
+pub(crate) fn failure_kind(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::BadInput => "bad_input",
+        ErrorKind::Transient => "transient",
+        ErrorKind::Cancelled => "cancelled",
+        ErrorKind::Internal => "internal",
+    }
+}
+
 impl From<&VidflowError> for JobFailure {
     fn from(e: &VidflowError) -> Self {
-        let kind = match e.kind {
-            ErrorKind::BadInput => "bad_input",
-            ErrorKind::Transient => "transient",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::Internal => "internal",
-        };
         JobFailure {
-            kind: kind.into(),
+            kind: failure_kind(e.kind).into(),
             message: e.message.clone(),
         }
     }

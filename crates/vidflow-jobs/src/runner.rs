@@ -10,12 +10,14 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info, warn};
-use vidflow_core::{CancelFlag, ErrorKind, MakeRequest, Progress, ProgressSink, VidflowError};
+use vidflow_core::{
+    CancelFlag, ErrorKind, MakeRequest, Progress, ProgressSink, StageName, VidflowError,
+};
 
 use crate::error::{CancelError, StoreError, SubmitError};
 use crate::event::{JobEvent, JobUpdate};
 use crate::executor::{JobExecutor, JobOutcome, RequestBuilder, VIDEO_FILE};
-use crate::job::{Job, JobFailure, JobState, StageTiming, now_ms};
+use crate::job::{Job, JobFailure, JobState, StageTiming, failure_kind, now_ms};
 use crate::store::{Created, JobPage, JobQuery, JobStore};
 
 /// Sizes and places.
@@ -35,6 +37,9 @@ pub struct RunnerConfig {
 pub trait JobObserver: Send + Sync {
     /// A stage of some job finished.
     fn stage_finished(&self, _timing: &StageTiming) {}
+    /// A job failed or was cancelled in `stage`; `kind` is how (`bad_input`, `transient`,
+    /// `internal` or `cancelled`, as [`JobFailure::kind`](crate::JobFailure) spells them).
+    fn stage_failed(&self, _stage: &StageName, _kind: &str) {}
     /// A job finished (succeeded, failed or cancelled).
     fn job_finished(&self, _job: &Job) {}
     /// A trial of job `job`'s tuning stage ended (`state`: complete, pruned or failed),
@@ -659,6 +664,7 @@ async fn finish_job(
     result: Result<JobOutcome, VidflowError>,
     workdir: &Path,
 ) {
+    let mut failed_in: Option<(StageName, &'static str)> = None;
     let job = {
         let mut shared = inner.lock();
         let Some(live) = shared.live.get_mut(id) else {
@@ -667,7 +673,13 @@ async fn finish_job(
         };
         let requeue = live.requeue;
         let mut job = live.job.clone();
-        job.stage = None;
+        // The stage running when the run ended is the one that failed (if it failed).
+        let running = job.stage.take();
+        if let (Some(stage), Err(e)) = (&running, &result)
+            && !(e.kind == ErrorKind::Cancelled && requeue)
+        {
+            failed_in = Some((stage.clone(), failure_kind(e.kind)));
+        }
         match result {
             Ok(outcome) => {
                 job.state = JobState::Succeeded;
@@ -732,6 +744,9 @@ async fn finish_job(
         }
     }
     inner.idle.notify_waiters();
+    if let Some((stage, kind)) = &failed_in {
+        inner.observer.stage_failed(stage, kind);
+    }
     if job.state.is_finished() {
         inner.observer.job_finished(&job);
     }

@@ -198,3 +198,99 @@ async fn jobs_left_running_by_a_dead_process_run_again_and_failures_are_recorded
     let store = SqliteJobStore::open(&dir.path().join("jobs.db")).unwrap();
     assert!(store.unfinished().await.unwrap().is_empty());
 }
+
+/// Reports `stage` started, then fails with `error`.
+struct FailingIn {
+    stage: StageName,
+    error: VidflowError,
+}
+
+impl vidflow_jobs::JobExecutor for FailingIn {
+    fn make<'a>(
+        &'a self,
+        _id: &'a str,
+        _request_id: Option<&'a str>,
+        _request: &'a MakeRequest,
+        progress: &'a dyn vidflow_core::ProgressSink,
+        _cancel: vidflow_core::CancelFlag,
+    ) -> vidflow_core::BoxFuture<'a, Result<vidflow_stages::MakeReport, VidflowError>> {
+        Box::pin(async move {
+            progress.report(vidflow_core::Progress::StageStarted {
+                stage: self.stage.clone(),
+                percent: 40.0,
+            });
+            Err(self.error.clone())
+        })
+    }
+}
+
+/// Remembers what it was told.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl vidflow_jobs::JobObserver for Recorder {
+    fn stage_failed(&self, stage: &StageName, kind: &str) {
+        self.0.lock().unwrap().push(format!("{stage} {kind}"));
+    }
+
+    fn job_finished(&self, job: &Job) {
+        self.0.lock().unwrap().push(format!("job {}", job.state));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observer_hears_which_stage_failed_and_how() {
+    let dir = tempfile::tempdir().unwrap();
+    for (error, kind) in [
+        (VidflowError::internal("ffmpeg crashed"), "internal"),
+        (
+            VidflowError::transient("took longer than its 600 s limit"),
+            "transient",
+        ),
+        (VidflowError::bad_input("no readable text"), "bad_input"),
+    ] {
+        let recorder = Arc::new(Recorder::default());
+        let store = SqliteJobStore::open(&dir.path().join(format!("{kind}.db"))).unwrap();
+        let runner = Runner::start(
+            Arc::new(store),
+            Arc::new(FailingIn {
+                stage: StageName::RENDER,
+                error,
+            }),
+            requests(),
+            RunnerConfig {
+                max_concurrent: 1,
+                max_queued: 8,
+                jobs_dir: dir.path().join("jobs"),
+            },
+            recorder.clone(),
+        )
+        .await
+        .unwrap();
+        let sub = runner
+            .submit(
+                serde_json::json!({ "script": SCRIPT }),
+                "h".into(),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let job = wait_finished(&runner, &sub.job.id).await;
+        assert_eq!(job.state, JobState::Failed);
+        assert_eq!(job.error.as_ref().unwrap().kind, kind);
+        // The observer hears of it just after the record is final.
+        for _ in 0..500 {
+            if recorder.0.lock().unwrap().len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The stage first, so that a scrape that counts the failed job counts its stage.
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            [format!("render {kind}"), "job failed".to_owned()]
+        );
+        runner.shutdown(Duration::from_secs(5)).await;
+    }
+}

@@ -169,6 +169,9 @@ impl Server {
         let metrics = Arc::new(Metrics::new()?);
         metrics.watch_cache(cache.clone())?;
         let engine = Arc::new(Engine::with_registry(config.clone(), cache, registry)?);
+        // Per-stage series at zero from the first scrape, for every stage a job may run.
+        metrics.register_stages(engine.registry().stage_names());
+        metrics.register_http_route("GET", "/metrics", 200);
         let defaults = config.video.clone();
         let build: Arc<RequestBuilder> = Arc::new(move |request: &serde_json::Value, output| {
             let req: VideoRequest = serde_json::from_value(request.clone()).map_err(|e| {
@@ -186,6 +189,8 @@ impl Server {
                 .await
                 .map_err(VidflowError::from)?;
             metrics.watch_queue()?;
+            // The workers run the stages and count them; this process only follows.
+            metrics.set_stages_run_here(false);
             let executor =
                 RemoteExecutor::new(queue.clone(), engine.clone(), config.queue.chunk_seconds);
             // Here a running job is one handed to the workers and followed: cheap, so

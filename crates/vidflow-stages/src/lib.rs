@@ -124,6 +124,17 @@ mod tests {
                 "render"
             ]
         );
+        assert_eq!(
+            r.stage_names(),
+            [
+                "extract",
+                "fetch",
+                "render",
+                "script",
+                "speak",
+                "storyboard"
+            ]
+        );
         // The weights of the stages as the job record always had them.
         assert_eq!(explainer.percent(&StageName::RENDER, 0.5), 62.5);
     }

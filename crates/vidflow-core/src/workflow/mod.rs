@@ -169,6 +169,18 @@ impl Registry {
         self.stages.keys().map(String::as_str)
     }
 
+    /// Every stage name a run of this registry can report: the stage types (which name
+    /// their stage in a workflow of your own that keeps the type's name) and the stage ids
+    /// of the named workflows, sorted, once each. Metrics create their per-stage series
+    /// from it, so that a stage that has not run yet still shows as zero.
+    pub fn stage_names(&self) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> = self.stages.keys().cloned().collect();
+        for def in self.workflows.values() {
+            names.extend(def.stages.iter().map(|s| s.id.clone()));
+        }
+        names.into_iter().collect()
+    }
+
     /// The named workflows.
     pub fn workflows(&self) -> impl Iterator<Item = &WorkflowDef> {
         self.workflows.values()
