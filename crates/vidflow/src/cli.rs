@@ -72,7 +72,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run tasks from the shared queue: vidflow worker --redis redis://host:6379/0
     Worker(WorkerArgs),
-    /// Show the shared queue and its live workers: vidflow status --redis redis://host:6379/0
+    /// How a server stands, as tables: vidflow status --server http://127.0.0.1:8080
+    ///
+    /// What the server's GET /v1/status says (jobs, cache tiers, disk, the shared queue
+    /// and its workers); --json prints that JSON. With --redis URL the shared queue is read
+    /// directly, without a server.
     Status(StatusArgs),
     /// Measure speed, memory and quality (JSON output).
     Bench {
@@ -259,13 +263,25 @@ pub struct WorkerArgs {
 /// `vidflow status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The shared queue's Redis (config `queue.redis_url`).
+    /// The server to ask (default: http:// and config `server.addr`).
+    #[arg(long, value_name = "URL", conflicts_with = "redis")]
+    pub server: Option<String>,
+    /// The server's API key (default: the first of config `server.api_keys`).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "VIDFLOW_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// Read the shared queue's Redis directly instead of asking a server (config
+    /// `queue.redis_url`).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
     /// JSON output.
     #[arg(long)]
     pub json: bool,
-    /// Also list this many dead letters.
+    /// Also list this many dead letters (with --redis).
     #[arg(long, default_value_t = 10)]
     pub dead_letters: usize,
 }

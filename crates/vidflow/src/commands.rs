@@ -91,7 +91,10 @@ pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
         }
         Command::Serve(args) => crate::serve::serve(base, args, registry).await,
         Command::Worker(args) => crate::shared_mode::worker(base, args, registry).await,
-        Command::Status(args) => crate::shared_mode::status(base, args).await,
+        Command::Status(args) if args.redis.is_some() => {
+            crate::shared_mode::status(base, args).await
+        }
+        Command::Status(args) => crate::status::show(base, args).await,
         Command::Bench { what } => bench(what).await,
         Command::Tune { what } => match what {
             TuneWhat::Encode(args) => crate::tune::encode(base, *args, registry).await,

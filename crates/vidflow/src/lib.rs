@@ -18,6 +18,7 @@ mod progress;
 mod serve;
 mod settings;
 mod shared_mode;
+mod status;
 mod tune;
 
 use std::ffi::OsString;

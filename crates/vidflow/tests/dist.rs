@@ -288,6 +288,21 @@ fn two_workers_and_two_servers_make_the_videos_make_makes() {
         );
     }
     assert_eq!(st["shared_queue"]["pending"], 0, "{st}");
+    // `vidflow status` shows the same as tables: the queue and both workers by name.
+    let out = vidflow()
+        .args([
+            "status",
+            "--server",
+            &format!("http://127.0.0.1:{}", a.port),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("0 running, 0 dead letters"), "{table}");
+    for w in &workers {
+        assert!(table.contains(w["name"].as_str().unwrap()), "{table}");
+    }
     let (_, metrics) = a.request("GET", "/metrics", None);
     assert!(metrics.contains("vidflow_workers 2"), "{metrics}");
     assert!(metrics.contains("vidflow_queue_pending 0"), "{metrics}");

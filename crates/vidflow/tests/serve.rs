@@ -68,3 +68,78 @@ fn jobs_survive_sigkill_and_sigterm_and_finish_after_a_restart() {
     assert_eq!(job["attempts"], 2, "{job}");
     assert_eq!(job["result"]["width"], 1080);
 }
+
+#[test]
+fn status_prints_the_servers_status_as_tables_or_json_and_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vidflow.toml");
+    std::fs::write(&config, "[server]\napi_keys = [\"key-one\"]\n").unwrap();
+    let svc = Service::start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[],
+    );
+    let server = format!("http://127.0.0.1:{}", svc.port);
+    let status = |extra: &[&str]| {
+        vidflow()
+            .args(["status", "--server", &server])
+            .args(extra)
+            .env_remove("VIDFLOW_API_KEY")
+            .output()
+            .unwrap()
+    };
+
+    let out = status(&["--api-key", "key-one"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        server.as_str(),
+        "jobs running",
+        "0 of ",
+        "cache",
+        "disk free",
+    ] {
+        assert!(table.contains(want), "no '{want}' in\n{table}");
+    }
+    assert!(table.contains("none (single machine)"), "{table}");
+
+    let out = status(&["--api-key", "key-one", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"), "{json}");
+    assert!(
+        json["jobs"]["max_concurrent"].as_u64().unwrap() >= 1,
+        "{json}"
+    );
+
+    // The key from the same config file the server reads.
+    let out = vidflow()
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "status",
+            "--server",
+            &server,
+        ])
+        .env_remove("VIDFLOW_API_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // No key: the server's refusal, and how to give one.
+    let out = status(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("401") && err.contains("--api-key"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    // Nobody there.
+    drop(svc);
+    let out = status(&["--api-key", "key-one"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot reach the server"),
+        "{}",
+        stderr(&out)
+    );
+}
