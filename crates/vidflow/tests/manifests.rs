@@ -116,10 +116,7 @@ fn command_lines() -> Vec<(String, Vec<String>)> {
     for (file, o) in k8s_objects() {
         if o["kind"] == "Deployment" {
             for c in vidflow_containers(&o) {
-                out.push((
-                    format!("k8s/{file} {}", s(&c["name"])),
-                    strings(&c["args"]),
-                ));
+                out.push((format!("k8s/{file} {}", s(&c["name"])), strings(&c["args"])));
             }
         }
     }
@@ -134,7 +131,11 @@ fn help(sub: &str) -> String {
         c.arg(sub);
     }
     let out = c.arg("--help").output().unwrap();
-    assert!(out.status.success(), "vidflow {sub} --help: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "vidflow {sub} --help: {}",
+        stderr(&out)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -145,7 +146,11 @@ fn check_args(args: &[String]) -> Result<(), String> {
     let sub = args.first().ok_or("no subcommand")?;
     let out = vidflow().args(args).arg("--help").output().unwrap();
     if !out.status.success() {
-        return Err(format!("vidflow {} does not parse: {}", args.join(" "), stderr(&out)));
+        return Err(format!(
+            "vidflow {} does not parse: {}",
+            args.join(" "),
+            stderr(&out)
+        ));
     }
     let help = help(sub);
     let listed: BTreeSet<&str> = help
@@ -241,7 +246,9 @@ fn check_env(env: &[(String, String)], config: Option<&Path>) -> Result<(), Stri
     let known = config_show(&[], None)?;
     for (name, _, key) in &config_vars {
         if !known.contains_key(key) {
-            return Err(format!("{name}: no config key {key} in `vidflow config show`"));
+            return Err(format!(
+                "{name}: no config key {key} in `vidflow config show`"
+            ));
         }
     }
     let shown = config_show(env, config)?;
@@ -321,7 +328,8 @@ fn the_config_files_are_ones_the_binary_accepts() {
     let configmap = dir.path().join("configmap.toml");
     std::fs::write(&configmap, configmap_toml(&k8s_objects())).unwrap();
     for file in [deploy("vidflow.toml"), configmap] {
-        let shown = config_show(&[], Some(&file)).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let shown =
+            config_show(&[], Some(&file)).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let table: toml::Table = read(&file).parse().unwrap();
         let mut keys = Vec::new();
         toml_keys(&table, "", &mut keys);
@@ -330,7 +338,11 @@ fn the_config_files_are_ones_the_binary_accepts() {
             let (_, from) = shown
                 .get(&key)
                 .unwrap_or_else(|| panic!("{}: {key} is not a config key", file.display()));
-            assert!(from.contains("TOML"), "{}: {key} comes from {from}", file.display());
+            assert!(
+                from.contains("TOML"),
+                "{}: {key} comes from {from}",
+                file.display()
+            );
         }
     }
     // The image finds its config file by itself: $XDG_CONFIG_HOME/vidflow/vidflow.toml.
@@ -339,7 +351,11 @@ fn the_config_files_are_ones_the_binary_accepts() {
     assert!(dockerfile.contains("XDG_CONFIG_HOME=/etc"));
     let xdg = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(xdg.path().join("vidflow")).unwrap();
-    std::fs::copy(deploy("vidflow.toml"), xdg.path().join("vidflow/vidflow.toml")).unwrap();
+    std::fs::copy(
+        deploy("vidflow.toml"),
+        xdg.path().join("vidflow/vidflow.toml"),
+    )
+    .unwrap();
     let out = vidflow()
         .args(["config", "show"])
         .env("XDG_CONFIG_HOME", xdg.path())
@@ -386,7 +402,10 @@ fn ports_agree_with_the_binary_and_each_other() {
     );
     let dockerfile = read(&deploy("Dockerfile"));
     assert!(dockerfile.contains(&format!("EXPOSE {http} {metrics}")));
-    assert!(read(&deploy("healthcheck")).contains(&format!("${{VIDFLOW_HEALTH_PORTS:-{http} {metrics}}}")));
+    assert!(
+        read(&deploy("healthcheck"))
+            .contains(&format!("${{VIDFLOW_HEALTH_PORTS:-{http} {metrics}}}"))
+    );
 
     // Compose: flags, published ports (loopback only), health script ports.
     let c = compose();
@@ -414,8 +433,16 @@ fn ports_agree_with_the_binary_and_each_other() {
             "worker" => port_of(flag_value(&args, "--metrics-addr").unwrap()),
             other => panic!("compose.yaml {name}: runs {other}"),
         };
-        assert_eq!(port, if args[0] == "serve" { http } else { metrics }, "{name}");
-        assert_eq!(container_ports, vec![port], "compose.yaml {name}: published ports");
+        assert_eq!(
+            port,
+            if args[0] == "serve" { http } else { metrics },
+            "{name}"
+        );
+        assert_eq!(
+            container_ports,
+            vec![port],
+            "compose.yaml {name}: published ports"
+        );
         if let Some(health_ports) = env_of(&svc["environment"])
             .iter()
             .find(|(k, _)| k == "VIDFLOW_HEALTH_PORTS")
@@ -428,7 +455,10 @@ fn ports_agree_with_the_binary_and_each_other() {
     let objects = k8s_objects();
     let cm: toml::Table = configmap_toml(&objects).parse().unwrap();
     assert_eq!(port_of(cm["server"]["addr"].as_str().unwrap()), http);
-    assert_eq!(port_of(cm["queue"]["worker_metrics_addr"].as_str().unwrap()), metrics);
+    assert_eq!(
+        port_of(cm["queue"]["worker_metrics_addr"].as_str().unwrap()),
+        metrics
+    );
     for (name, sub, flag, want) in [
         ("vidflow-server", "serve", "--addr", http),
         ("vidflow-worker", "worker", "--metrics-addr", metrics),
@@ -437,7 +467,11 @@ fn ports_agree_with_the_binary_and_each_other() {
         let c = vidflow_containers(d)[0];
         let args = strings(&c["args"]);
         assert_eq!(args[0], sub);
-        assert_eq!(port_of(flag_value(&args, flag).unwrap()), want, "{name} {flag}");
+        assert_eq!(
+            port_of(flag_value(&args, flag).unwrap()),
+            want,
+            "{name} {flag}"
+        );
         let ports = c["ports"].as_sequence().unwrap();
         assert_eq!(ports.len(), 1, "{name}");
         assert_eq!(ports[0]["containerPort"].as_u64(), Some(u64::from(want)));
@@ -452,7 +486,10 @@ fn ports_agree_with_the_binary_and_each_other() {
     }
     let svc = object(&objects, "Service", "vidflow-server");
     assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
-    assert_eq!(svc["spec"]["ports"][0]["port"].as_u64(), Some(u64::from(http)));
+    assert_eq!(
+        svc["spec"]["ports"][0]["port"].as_u64(),
+        Some(u64::from(http))
+    );
 
     // Prometheus's scrape targets (deploy/prometheus/, when it is there) are compose's.
     let prom = deploy("prometheus/prometheus.yml");
@@ -470,7 +507,10 @@ fn ports_agree_with_the_binary_and_each_other() {
             format!("worker-2:{metrics}"),
         ]
         .into();
-        assert!(targets.is_superset(&want), "prometheus.yml targets {targets:?}");
+        assert!(
+            targets.is_superset(&want),
+            "prometheus.yml targets {targets:?}"
+        );
     }
 }
 
@@ -482,9 +522,16 @@ fn one_image_name_everywhere() {
         let image = s(&svc["image"]);
         if image.starts_with("vidflow") {
             names.insert(image.to_owned());
-            assert_eq!(s(&svc["build"]["dockerfile"]), "deploy/Dockerfile", "{name:?}");
+            assert_eq!(
+                s(&svc["build"]["dockerfile"]),
+                "deploy/Dockerfile",
+                "{name:?}"
+            );
             let context = deploy(s(&svc["build"]["context"]));
-            assert!(context.join("deploy/Dockerfile").is_file(), "{name:?}: build context");
+            assert!(
+                context.join("deploy/Dockerfile").is_file(),
+                "{name:?}: build context"
+            );
         }
     }
     assert_eq!(names.len(), 1, "compose.yaml names {names:?}");
@@ -522,7 +569,9 @@ fn one_image_name_everywhere() {
     );
     assert_eq!(effective, compose_image);
     // What scripts/container-test builds and what the docs tell operators to build.
-    assert!(read(&repo().join("scripts/container-test")).contains(&format!("-t {compose_image} .")));
+    assert!(
+        read(&repo().join("scripts/container-test")).contains(&format!("-t {compose_image} ."))
+    );
     assert!(read(&deploy("DEPLOY.md")).contains(&format!("-t {compose_image} .")));
 }
 
@@ -556,18 +605,32 @@ fn kubernetes_objects_are_wired_together() {
         let d = object(&objects, "Deployment", name);
         let pod = &d["spec"]["template"]["spec"];
         assert_eq!(
-            d["spec"]["selector"]["matchLabels"],
-            d["spec"]["template"]["metadata"]["labels"],
+            d["spec"]["selector"]["matchLabels"], d["spec"]["template"]["metadata"]["labels"],
             "{name}"
         );
-        assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true), "{name}");
-        assert_eq!(pod["securityContext"]["runAsUser"].as_u64(), Some(user), "{name}");
+        assert_eq!(
+            pod["securityContext"]["runAsNonRoot"].as_bool(),
+            Some(true),
+            "{name}"
+        );
+        assert_eq!(
+            pod["securityContext"]["runAsUser"].as_u64(),
+            Some(user),
+            "{name}"
+        );
         let c = vidflow_containers(d)[0];
         let sc = &c["securityContext"];
         assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true), "{name}");
-        assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false), "{name}");
+        assert_eq!(
+            sc["allowPrivilegeEscalation"].as_bool(),
+            Some(false),
+            "{name}"
+        );
         assert!(!c["resources"]["requests"].is_null(), "{name}: resources");
-        assert!(!c["livenessProbe"].is_null() && !c["readinessProbe"].is_null(), "{name}");
+        assert!(
+            !c["livenessProbe"].is_null() && !c["readinessProbe"].is_null(),
+            "{name}"
+        );
 
         // Secrets it reads exist; every $(VAR) in its args is set.
         let env = c["env"].as_sequence().unwrap();
@@ -577,7 +640,11 @@ fn kubernetes_objects_are_wired_together() {
             let r = &e["valueFrom"]["secretKeyRef"];
             if !r.is_null() {
                 assert_eq!(s(&r["name"]), "vidflow-redis", "{name}");
-                assert!(secret_keys.contains(s(&r["key"])), "{name}: secret key {:?}", r["key"]);
+                assert!(
+                    secret_keys.contains(s(&r["key"])),
+                    "{name}: secret key {:?}",
+                    r["key"]
+                );
             }
         }
         let args = strings(&c["args"]);
@@ -588,7 +655,11 @@ fn kubernetes_objects_are_wired_together() {
             }
         }
         let url = flag_value(&args, "--redis").expect("--redis");
-        let host_port = url.rsplit('@').next().unwrap().trim_start_matches("redis://");
+        let host_port = url
+            .rsplit('@')
+            .next()
+            .unwrap()
+            .trim_start_matches("redis://");
         redis_hosts.insert(host_port.split('/').next().unwrap().to_owned());
 
         // The read-only root: every folder it writes is a volume, the config is the ConfigMap.
@@ -608,15 +679,26 @@ fn kubernetes_objects_are_wired_together() {
                 .get(dir)
                 .unwrap_or_else(|| panic!("{name}: {dir} is not a volume (read-only root)"));
             assert!(
-                volumes.iter().any(|v| v["name"] == *vol && !v["emptyDir"].is_null()),
+                volumes
+                    .iter()
+                    .any(|v| v["name"] == *vol && !v["emptyDir"].is_null()),
                 "{name}: {dir}"
             );
         }
-        let config_vol = mounts.get("/etc/vidflow").expect("config mounted at /etc/vidflow");
-        assert!(volumes.iter().any(|v| v["name"] == *config_vol
-            && v["configMap"]["name"] == "vidflow-config"));
+        let config_vol = mounts
+            .get("/etc/vidflow")
+            .expect("config mounted at /etc/vidflow");
+        assert!(
+            volumes
+                .iter()
+                .any(|v| v["name"] == *config_vol && v["configMap"]["name"] == "vidflow-config")
+        );
     }
-    assert_eq!(redis_hosts.len(), 1, "server and workers share one Redis: {redis_hosts:?}");
+    assert_eq!(
+        redis_hosts.len(),
+        1,
+        "server and workers share one Redis: {redis_hosts:?}"
+    );
     let redis = redis_hosts.pop_first().unwrap();
     let (redis_host, redis_port) = redis.split_once(':').unwrap();
 
@@ -664,7 +746,10 @@ fn compose_services_are_wired_together() {
             let dep_svc = &c["services"][s(dep)];
             assert!(!dep_svc.is_null(), "{name} depends on unknown {dep:?}");
             if cond["condition"] == "service_healthy" {
-                assert!(!dep_svc["healthcheck"].is_null(), "{name}: {dep:?} has no healthcheck");
+                assert!(
+                    !dep_svc["healthcheck"].is_null(),
+                    "{name}: {dep:?} has no healthcheck"
+                );
             }
         }
         if s(&svc["image"]).starts_with("vidflow") {
@@ -687,11 +772,22 @@ fn compose_services_are_wired_together() {
             }
         }
     }
-    assert_eq!(redis_urls.len(), 1, "one queue for server and workers: {redis_urls:?}");
+    assert_eq!(
+        redis_urls.len(),
+        1,
+        "one queue for server and workers: {redis_urls:?}"
+    );
     let url = redis_urls.pop_first().unwrap();
-    let host = url.trim_start_matches("redis://").split(':').next().unwrap();
+    let host = url
+        .trim_start_matches("redis://")
+        .split(':')
+        .next()
+        .unwrap();
     assert!(!c["services"][host].is_null(), "{url}: no service {host}");
-    assert!(read(&deploy("Dockerfile")).contains("deploy/healthcheck /usr/local/bin/vidflow-healthcheck"));
+    assert!(
+        read(&deploy("Dockerfile"))
+            .contains("deploy/healthcheck /usr/local/bin/vidflow-healthcheck")
+    );
 }
 
 /// GET `path` on 127.0.0.1:`port`: the status.
@@ -753,16 +849,29 @@ fn probes_and_the_health_script_hit_routes_the_binary_serves() {
     let redis = TestRedis::start().expect("a redis-server for the worker");
     let cache = tempfile::tempdir().unwrap();
     let mut worker = vidflow()
-        .args(["worker", "--redis", redis.url(), "--metrics-addr", "127.0.0.1:0", "--cache-dir"])
+        .args([
+            "worker",
+            "--redis",
+            redis.url(),
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--cache-dir",
+        ])
         .arg(cache.path())
-        .env("VIDFLOW_QUEUE__PREFIX", vidflow_redis_test::unique_prefix("manifests"))
+        .env(
+            "VIDFLOW_QUEUE__PREFIX",
+            vidflow_redis_test::unique_prefix("manifests"),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let metrics_port = read_port(&mut worker, "metrics on http://127.0.0.1:");
     let mut results = Vec::new();
-    for path in worker_paths.iter().chain(std::iter::once(&"/metrics".to_owned())) {
+    for path in worker_paths
+        .iter()
+        .chain(std::iter::once(&"/metrics".to_owned()))
+    {
         results.push((path.clone(), get_status(metrics_port, path)));
     }
     // The image's health check, against the real processes and against nothing.
