@@ -836,6 +836,7 @@ fn probes_and_the_health_script_hit_routes_the_binary_serves() {
     let server_paths = probe_paths(&objects, "vidflow-server");
     let worker_paths = probe_paths(&objects, "vidflow-worker");
     assert!(server_paths.contains("/health/ready"), "{server_paths:?}");
+    assert!(worker_paths.contains("/health/ready"), "{worker_paths:?}");
     assert!(read(&deploy("healthcheck")).contains("GET /health/live HTTP/1.0"));
     assert!(read(&deploy("Dockerfile")).contains("HEALTHCHECK"));
 
