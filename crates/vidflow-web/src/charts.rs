@@ -135,7 +135,7 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
-    if hi - lo < f64::EPSILON {
+    if hi - lo <= f64::EPSILON * hi.abs().max(1.0) {
         return (lo - 0.5, hi + 0.5);
     }
     let pad = (hi - lo) * 0.05;
