@@ -592,7 +592,7 @@ async fn a_deleted_job_leaves_the_list_the_unfinished_set_and_its_key() {
     assert!(s.delete(&keyed.id).await.unwrap());
     assert_eq!(s.get(&keyed.id).await.unwrap(), None);
     assert_eq!(s.by_idempotency_key("key-1").await.unwrap(), None);
-    assert_eq!(s.unfinished().await.unwrap(), [other.clone()]);
+    assert_eq!(s.unfinished().await.unwrap(), std::slice::from_ref(&other));
     let all = s
         .list(&JobQuery {
             limit: 50,
@@ -603,7 +603,10 @@ async fn a_deleted_job_leaves_the_list_the_unfinished_set_and_its_key() {
     assert_eq!(ids(&all.jobs), [other.id.as_str()]);
     assert!(!s.delete(&keyed.id).await.unwrap(), "already gone");
     // The key is free for a new job.
-    assert_eq!(s.create(&job(3, Some("key-1"))).await.unwrap(), Created::New);
+    assert_eq!(
+        s.create(&job(3, Some("key-1"))).await.unwrap(),
+        Created::New
+    );
 }
 
 #[tokio::test]
