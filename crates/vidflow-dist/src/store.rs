@@ -21,6 +21,16 @@ if ARGV[4] == '1' then redis.call('SADD', KEYS[5], ARGV[1]) end
 return ''
 ";
 
+/// Forgets a job: its record, its place in the index and the unfinished set, and its
+/// idempotency key while that still names it. Returns 1 when there was a record.
+const DELETE: &str = r"
+local existed = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+return existed
+";
+
 /// Job ids read per round trip while listing with a state filter.
 const LIST_BATCH: usize = 256;
 
@@ -292,5 +302,25 @@ impl JobStore for RedisJobStore {
 
     fn unfinished(&self) -> BoxFuture<'_, Result<Vec<Job>, StoreError>> {
         Box::pin(self.unfinished_jobs())
+    }
+
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let keys = self.queue.keys();
+            let Some(job) = self.get_job(id).await? else {
+                return Ok(false);
+            };
+            let mut conn = self.queue.connection();
+            let existed: i64 = Script::new(DELETE)
+                .key(keys.job_record(id))
+                .key(keys.job_index())
+                .key(keys.jobs_unfinished())
+                .key(keys.idempotency(job.idempotency_key.as_deref().unwrap_or("-")))
+                .arg(id)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| StoreError::Shared(format!("cannot delete job {id}: {e}")))?;
+            Ok(existed > 0)
+        })
     }
 }

@@ -582,6 +582,34 @@ async fn jobs_round_trip_and_save_needs_a_created_job() {
 }
 
 #[tokio::test]
+async fn a_deleted_job_leaves_the_list_the_unfinished_set_and_its_key() {
+    let redis = TestRedis::start().unwrap();
+    let s = store(&redis, "delete").await;
+    let keyed = job(1, Some("key-1"));
+    let other = job(2, None);
+    s.create(&keyed).await.unwrap();
+    s.create(&other).await.unwrap();
+    assert!(s.delete(&keyed.id).await.unwrap());
+    assert_eq!(s.get(&keyed.id).await.unwrap(), None);
+    assert_eq!(s.by_idempotency_key("key-1").await.unwrap(), None);
+    assert_eq!(s.unfinished().await.unwrap(), std::slice::from_ref(&other));
+    let all = s
+        .list(&JobQuery {
+            limit: 50,
+            ..JobQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&all.jobs), [other.id.as_str()]);
+    assert!(!s.delete(&keyed.id).await.unwrap(), "already gone");
+    // The key is free for a new job.
+    assert_eq!(
+        s.create(&job(3, Some("key-1"))).await.unwrap(),
+        Created::New
+    );
+}
+
+#[tokio::test]
 async fn a_workflow_id_names_one_job() {
     let redis = TestRedis::start().unwrap();
     let s = store(&redis, "workflow").await;

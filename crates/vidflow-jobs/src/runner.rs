@@ -410,6 +410,33 @@ impl Runner {
         }
     }
 
+    /// Deletes a job and its files; an unfinished job is cancelled first. Returns false
+    /// when there was no such job.
+    pub async fn delete(&self, id: &str) -> Result<bool, CancelError> {
+        match self.cancel(id).await {
+            Ok(_) | Err(CancelError::Finished(_)) => {}
+            Err(CancelError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let inner = &self.inner;
+        // A job that did not stop within the cancel's wait keeps its record: deleting it
+        // would let its worker write files nobody can find.
+        if inner.lock().live.contains_key(id) {
+            return Err(CancelError::Store(StoreError::Shared(format!(
+                "job {id} is still stopping; delete it again in a few seconds"
+            ))));
+        }
+        let deleted = inner.store.delete(id).await?;
+        inner.lock().finished.remove(id);
+        let dir = inner.config.jobs_dir.join(id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warn!(job = id, "cannot remove {}: {e}", dir.display()),
+        }
+        Ok(deleted)
+    }
+
     /// Queue and pool use now.
     pub fn load(&self) -> Load {
         let shared = self.inner.lock();
@@ -525,6 +552,12 @@ struct FinishedJobs {
 impl FinishedJobs {
     fn get(&self, id: &str) -> Option<Job> {
         self.jobs.get(id).cloned()
+    }
+
+    fn remove(&mut self, id: &str) {
+        if self.jobs.remove(id).is_some() {
+            self.order.retain(|k| k != id);
+        }
     }
 
     fn insert(&mut self, job: Job) {

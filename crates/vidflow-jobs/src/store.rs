@@ -40,7 +40,7 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
-/// Keeps job records. Small on purpose: a shared (Redis) store implements the same six
+/// Keeps job records. Small on purpose: a shared (Redis) store implements the same seven
 /// calls, and the runner needs nothing else.
 pub trait JobStore: Send + Sync + 'static {
     /// Stores a new job, unless its idempotency key is taken, in which case the job that
@@ -65,6 +65,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// Jobs left queued or running (by a stop or a crash), oldest first: what a restart
     /// runs again.
     fn unfinished(&self) -> BoxFuture<'_, Result<Vec<Job>, StoreError>>;
+
+    /// Forgets a job: its record, its place in the list and its idempotency key. False
+    /// when there was no such job.
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 /// Most jobs one [`JobStore::list`] call returns.
@@ -298,6 +302,17 @@ impl JobStore for SqliteJobStore {
                     .map(|r| r.and_then(decode))
                     .collect()
             })
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let deleted = self.write(|conn| {
+                Ok(conn
+                    .prepare_cached("DELETE FROM jobs WHERE id = ?1")?
+                    .execute([id])?)
+            })?;
+            Ok(deleted > 0)
         })
     }
 }

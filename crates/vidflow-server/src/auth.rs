@@ -1,5 +1,6 @@
 //! API keys: loaded from the configuration and a keys file, kept only as SHA-256 hashes,
-//! compared in constant time, sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+//! compared in constant time, sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`, or
+//! (for `GET` and `HEAD` only) in the web page's session cookie, [`SESSION_COOKIE`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -114,8 +115,29 @@ fn parse_key(entry: &str) -> Result<[u8; 32], String> {
     }
 }
 
+/// The web page's session cookie (`POST /v1/session`): the key, HttpOnly and
+/// SameSite=Strict, for the elements that cannot send headers (`<video>`, `<track>`,
+/// `<img>`, `EventSource`).
+pub const SESSION_COOKIE: &str = "vidflow_session";
+
+/// The key in the session cookie, taken only for reads: SameSite=Strict already keeps
+/// other sites from sending it, and refusing it for anything that changes state means a
+/// forged request could not act even if a browser sent it.
+fn cookie_key<'a>(method: &axum::http::Method, headers: &'a HeaderMap) -> Option<&'a str> {
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return None;
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|k| !k.is_empty())
+}
+
 /// The key a request presents, from `Authorization: Bearer` or `X-API-Key`.
-fn presented_key(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -135,6 +157,7 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 /// configuration leaves them open.
 fn is_open(path: &str, cfg: &ServerConfig) -> bool {
     path == "/openapi.json"
+        || vidflow_web::is_page(path)
         || path == "/docs"
         || path.starts_with("/docs/")
         || (cfg.open_health && path.starts_with("/health/"))
@@ -147,7 +170,8 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
     let client = if state.keys.is_empty() || is_open(req.uri().path(), &state.config.server) {
         None
     } else {
-        match presented_key(req.headers()).and_then(|k| state.keys.verify(k)) {
+        let key = presented_key(req.headers()).or_else(|| cookie_key(req.method(), req.headers()));
+        match key.and_then(|k| state.keys.verify(k)) {
             Some(client) => Some(client),
             None => {
                 let mut resp = ApiError::new(
@@ -242,5 +266,26 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(presented_key(&h), None);
+    }
+
+    #[test]
+    fn the_session_cookie_counts_for_reads_only() {
+        use axum::http::Method;
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; vidflow_session=abc; other=1"),
+        );
+        assert_eq!(cookie_key(&Method::GET, &h), Some("abc"));
+        assert_eq!(cookie_key(&Method::HEAD, &h), Some("abc"));
+        assert_eq!(cookie_key(&Method::POST, &h), None);
+        assert_eq!(cookie_key(&Method::DELETE, &h), None);
+        h.insert(header::COOKIE, HeaderValue::from_static("vidflow_session="));
+        assert_eq!(cookie_key(&Method::GET, &h), None);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("vidflow_sessionx=abc"),
+        );
+        assert_eq!(cookie_key(&Method::GET, &h), None);
     }
 }

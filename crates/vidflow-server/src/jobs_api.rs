@@ -323,15 +323,28 @@ pub async fn get_job(
     Ok(Json(JobView::from(&job)))
 }
 
+/// `DELETE /v1/jobs/{id}`'s query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// Also forget the job: its record and its files (an unfinished job is cancelled
+    /// first). Answers 204.
+    #[serde(default)]
+    pub purge: bool,
+}
+
 /// Cancel a job: a queued job never starts; a running one stops within a second or two
-/// (its ffmpeg is killed) and its files are removed.
+/// (its ffmpeg is killed) and its files are removed. With `purge=true`, also delete the
+/// job, finished or not, and its files.
 #[utoipa::path(
     delete,
     path = "/v1/jobs/{id}",
     tag = "jobs",
-    params(("id" = String, Path, description = "The job's id")),
+    params(("id" = String, Path, description = "The job's id"), DeleteParams),
     responses(
         (status = 200, description = "Cancelled", body = JobView),
+        (status = 204, description = "Deleted (purge=true)"),
         (status = 202, description = "Told to stop; still stopping", body = JobView),
         (status = 401, description = "No valid API key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
@@ -341,7 +354,15 @@ pub async fn get_job(
 pub async fn cancel_job(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    Query(params): Query<DeleteParams>,
 ) -> Result<Response, ApiError> {
+    if params.purge {
+        return if s.runner.delete(&id).await? {
+            Ok(StatusCode::NO_CONTENT.into_response())
+        } else {
+            Err(ApiError::job_not_found(&id))
+        };
+    }
     let job = s.runner.cancel(&id).await?;
     let status = if job.state.is_finished() {
         StatusCode::OK

@@ -37,6 +37,7 @@ pub mod request_id;
 pub mod status;
 pub mod tune_api;
 pub mod views;
+pub mod web;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -284,6 +285,7 @@ impl Server {
         let cfg = &self.state.config.server;
 
         let mut router = api
+            .merge(web::pages())
             .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
             .fallback(error::no_route)
             .layer(DefaultBodyLimit::max(BODY_LIMIT));
@@ -397,6 +399,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs_api::job_video))
         .routes(routes!(jobs_api::job_srt))
         .routes(routes!(jobs_api::job_vtt))
+        .routes(routes!(web::job_source))
+        .routes(routes!(web::study_chart))
+        .routes(routes!(web::start_session, web::end_session))
         .routes(routes!(catalog::avatars))
         .routes(routes!(catalog::avatar_preview))
         .routes(routes!(catalog::voices))

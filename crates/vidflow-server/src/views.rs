@@ -82,7 +82,7 @@ impl From<Plan> for PlanView {
 /// A job.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": "4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b", "state": "running", "stage": "render", "percent": 42.5,
-    "workflow_id": "explainer", "idempotency_key": null, "request_id": "0af7651916cd43dd8448eb211c80319c", "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
+    "workflow_id": "explainer", "source": "https://example.org/article", "idempotency_key": null, "request_id": "0af7651916cd43dd8448eb211c80319c", "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
     "finished_at": null, "run_seconds": null,
     "stages": [{"stage": "fetch", "cached": true, "backend": "memory", "seconds": 0.001}],
     "result": null, "error": null,
@@ -99,6 +99,9 @@ pub struct JobView {
     pub percent: Option<f64>,
     /// The workflow it runs.
     pub workflow_id: Option<String>,
+    /// What it narrates: the page's URL, or `html` or `script` for a pasted page or
+    /// script.
+    pub source: Option<String>,
     /// The idempotency key it was submitted with.
     pub idempotency_key: Option<String>,
     /// The `X-Request-Id` of the request that submitted it (the client's, or the one the
@@ -283,6 +286,14 @@ impl From<&Job> for JobView {
             stage: job.stage.as_ref().map(|s| s.as_str().to_owned()),
             percent: job.percent,
             workflow_id: job.request["workflow_id"].as_str().map(str::to_owned),
+            source: ["url", "html", "script"].iter().find_map(|k| {
+                let v = job.request.get(*k)?;
+                match (k, v.as_str()) {
+                    (_, None) => None,
+                    (&"url", Some(url)) => Some(url.to_owned()),
+                    (other, Some(_)) => Some((*other).to_owned()),
+                }
+            }),
             idempotency_key: job.idempotency_key.clone(),
             request_id: job.request_id.clone(),
             attempts: job.attempts,

@@ -261,6 +261,9 @@ async fn the_openapi_document_lists_every_route_and_only_routes() {
         "/v1/jobs/{id}/video",
         "/v1/jobs/{id}/subtitles.srt",
         "/v1/jobs/{id}/subtitles.vtt",
+        "/v1/jobs/{id}/source",
+        "/v1/jobs/{id}/charts/{chart}",
+        "/v1/session",
         "/v1/avatars",
         "/v1/avatars/{id}/preview.png",
         "/v1/voices",
@@ -280,7 +283,8 @@ async fn the_openapi_document_lists_every_route_and_only_routes() {
             let url = svc.url(
                 &path
                     .replace("/avatars/{id}", "/avatars/avatar_1")
-                    .replace("{id}", "0000"),
+                    .replace("{id}", "0000")
+                    .replace("{chart}", "front.svg"),
             );
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut req = svc.client.request(method.clone(), &url);
@@ -334,5 +338,124 @@ async fn the_openapi_document_lists_every_route_and_only_routes() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["data_dir", "ffmpeg", "speech"]);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn the_web_page_is_open_and_strict_and_its_session_cookie_only_reads() {
+    let svc = TestService::start(|c| {
+        c.server.api_keys = vec!["key-one".into()];
+    })
+    .await;
+    // Pages and assets hold no data: open, each with the strict CSP.
+    for path in [
+        "/",
+        "/ui/jobs",
+        "/ui/jobs/x",
+        "/ui/studies",
+        "/ui/status",
+        "/ui/assets/app.js",
+    ] {
+        let resp = svc.client.get(svc.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+    }
+    let html = svc
+        .client
+        .get(svc.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-auth=\"on\""));
+    assert!(!html.contains("<script>"), "no inline script");
+    assert_eq!(
+        svc.client
+            .get(svc.url("/ui/assets/nothing.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // A session needs a valid key and sets an HttpOnly, SameSite=Strict cookie.
+    let resp = svc
+        .client
+        .post(svc.url("/v1/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = svc
+        .client
+        .post(svc.url("/v1/session"))
+        .bearer_auth("key-one")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    // The cookie reads...
+    let resp = svc
+        .client
+        .get(svc.url("/v1/jobs"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // ...and changes nothing: a POST or DELETE with only the cookie is refused.
+    let resp = svc
+        .client
+        .post(svc.url("/v1/videos"))
+        .header("cookie", &pair)
+        .json(&serde_json::json!({"script": "Hi.", "dry_run": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = svc
+        .client
+        .delete(svc.url("/v1/jobs/0000"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // A wrong key in the cookie is no key.
+    let resp = svc
+        .client
+        .get(svc.url("/v1/jobs"))
+        .header("cookie", "vidflow_session=key-two")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // Behind a TLS proxy the cookie is Secure.
+    let resp = svc
+        .client
+        .post(svc.url("/v1/session"))
+        .bearer_auth("key-one")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
     svc.stop().await;
 }

@@ -441,3 +441,54 @@ async fn jobs_list_pages_with_a_cursor() {
     assert_eq!(error_code(&body), "bad_request");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_is_deleted_with_its_files_and_its_source_and_charts_are_served() {
+    let svc = TestService::start(|_| {}).await;
+    let body = serde_json::json!({"script": "Deleting.\n\nA short talk to delete.", "idempotency_key": "del-1",
+        "options": {"max_seconds": 3, "fps": 24}});
+    let id = svc.submit_ok(&body).await;
+    svc.wait_for(&id, "success", |j| j["state"] == "succeeded")
+        .await;
+    let folder = svc.data_dir().join("jobs").join(&id);
+    assert!(folder.join("video.mp4").is_file());
+
+    // What the video was made from: the request (without its idempotency key) and script.
+    let (status, source) = svc.get_json(&format!("/v1/jobs/{id}/source")).await;
+    assert_eq!(status, 200, "{source}");
+    assert_eq!(source["request"]["script"], body["script"]);
+    assert!(source["request"].get("idempotency_key").is_none());
+    let segments = source["script"]["segments"].as_array().unwrap();
+    assert_eq!(segments.len(), 2, "{source}");
+    // A video is not a study: no chart.
+    let (status, _) = svc
+        .get_json(&format!("/v1/jobs/{id}/charts/front.svg"))
+        .await;
+    assert_eq!(status, 404);
+
+    // Without purge a finished job cannot be cancelled; with it, it is gone with its files
+    // and its idempotency key is free again.
+    let del = |purge: bool| {
+        let q = if purge { "?purge=true" } else { "" };
+        svc.client
+            .delete(svc.url(&format!("/v1/jobs/{id}{q}")))
+            .send()
+    };
+    assert_eq!(del(false).await.unwrap().status(), 409);
+    assert_eq!(del(true).await.unwrap().status(), 204);
+    assert!(!folder.exists(), "the job's files are removed");
+    let (status, _) = svc.get_json(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(status, 404);
+    let (_, list) = svc.get_json("/v1/jobs").await;
+    assert!(
+        list["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["id"] != id.as_str())
+    );
+    assert_eq!(del(true).await.unwrap().status(), 404);
+    let again = svc.submit_ok(&body).await;
+    assert_ne!(again, id, "the idempotency key was released");
+    svc.stop().await;
+}
