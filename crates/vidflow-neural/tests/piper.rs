@@ -292,3 +292,20 @@ fn phonemiser_problems_are_clear_errors() {
     let err = voice.speak("Hello.").unwrap_err();
     assert!(matches!(err, NeuralError::PhonemiserFailed { .. }), "{err}");
 }
+
+#[test]
+fn phones_map_to_the_mouth_shapes_their_sounds_need() {
+    use vidflow_core::Viseme;
+    let Some(voice) = joe() else { return };
+    let speech = voice.speak("Move, fool.").unwrap();
+    let shapes: Vec<Viseme> = speech
+        .phones
+        .iter()
+        .map(|p| Viseme::from_phone(&p.phone))
+        .collect();
+    // m closes the lips, uː puckers, v and f put the teeth on the lip, l lifts the tongue,
+    // and the pauses rest.
+    for shape in [Viseme::A, Viseme::F, Viseme::G, Viseme::H, Viseme::X] {
+        assert!(shapes.contains(&shape), "{shape:?} missing from {shapes:?}");
+    }
+}
