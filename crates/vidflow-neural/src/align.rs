@@ -4,7 +4,8 @@
 //! stress marks (`ˈ ˌ`) come before the vowel they stress, length marks and diacritics
 //! (`ː`, combining marks, `ʰ`) after the phone they modify, and spaces and punctuation are
 //! pauses. Each symbol gets its own duration from the model; a phone here is a base symbol with
-//! its modifiers, timed from the first of them to the last.
+//! its modifiers, timed from the first of them to the last. The space between two words is
+//! no pause: its time goes to the phone before it (see [`Role::Space`]).
 //!
 //! Words: espeak-ng phonemises a clause as a whole, and its words are not always the text's
 //! words. It merges some ("than a" is the single word `ðˌænɚ`) and expands others ("1990" is
@@ -46,7 +47,12 @@ enum Role {
     Prefix,
     /// Modifies the phone before it (length, diacritics, tone digits).
     Suffix,
-    /// Silence: spaces, punctuation, Piper's sentence start and end.
+    /// A word boundary inside a clause. The model gives it a duration of its own, but the
+    /// audio there is as often the voiced glide from one word into the next as a silence, so
+    /// its time stays with the phone before it: the mouth holds its shape rather than closing
+    /// between every two words. After a pause it is part of the pause.
+    Space,
+    /// Silence: punctuation, Piper's sentence start and end.
     Pause,
 }
 
@@ -56,6 +62,7 @@ fn role(symbol: char) -> Role {
         'ː' | 'ˑ' | 'ʰ' | 'ʲ' | 'ʷ' | '˞' | 'ˤ' | '0'..='9' | '\u{0300}'..='\u{036f}' => {
             Role::Suffix
         }
+        ' ' => Role::Space,
         '↓' => Role::Pause,
         c if c.is_whitespace() || (c.is_ascii() && !c.is_ascii_alphanumeric()) => Role::Pause,
         _ => Role::Base,
@@ -78,7 +85,10 @@ pub(crate) fn segments(symbols: &[(char, usize, usize, Option<usize>)]) -> Vec<S
                 last.name.push(symbol);
                 last.end = end;
             }
-            Role::Pause => {
+            Role::Space if out.last().is_some_and(|s| !s.is_pause()) && pending.is_none() => {
+                out.last_mut().expect("checked above").end = end;
+            }
+            Role::Space | Role::Pause => {
                 if let Some(at) = pending.take() {
                     // A stress mark before a pause stresses nothing; its time is silence.
                     push_pause(&mut out, at, start);
@@ -217,6 +227,23 @@ mod tests {
         for pair in segments.windows(2) {
             assert_eq!(pair[0].end, pair[1].start);
         }
+    }
+
+    #[test]
+    fn a_space_between_words_stays_with_the_phone_before_it() {
+        let symbols: Vec<_> = "^_ab cd, e$"
+            .chars()
+            .enumerate()
+            .map(|(i, c)| (c, i * 10, i * 10 + 10, Some(0)))
+            .collect();
+        let segments = segments(&symbols);
+        assert_eq!(
+            names(&segments),
+            ["pau", "a", "b", "c", "d", "pau", "e", "pau"]
+        );
+        // "b" runs on through the space; ", " is one pause.
+        assert_eq!((segments[2].start, segments[2].end), (30, 50));
+        assert_eq!((segments[5].start, segments[5].end), (70, 90));
     }
 
     #[test]

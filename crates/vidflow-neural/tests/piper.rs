@@ -309,3 +309,14 @@ fn phones_map_to_the_mouth_shapes_their_sounds_need() {
         assert!(shapes.contains(&shape), "{shape:?} missing from {shapes:?}");
     }
 }
+
+#[test]
+fn awkward_text_keeps_every_written_word_in_order() {
+    let Some(voice) = joe() else { return };
+    let text = "On 5/12/2024 Dr. Smith paid $1,250.50 (about €1,100) for 3.5 kg — \
+                \"really?\" she asked; e.g. https://example.org/page… isn't it 100% OK?! \
+                Yes: café, naïve, 10:30 & C++.";
+    let speech = voice.speak(text).unwrap();
+    check_invariants(text, &speech);
+    assert!(rms(&speech.samples) > 500.0);
+}
