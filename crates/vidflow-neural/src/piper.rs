@@ -450,28 +450,38 @@ impl PiperVoice {
                 }),
             }
         }
+        // Where the last word so far ended: a clause with nothing spoken (a lone dash before a
+        // comma) has its words there, not at the end of the sentence's audio.
+        let mut previous_end = out.seconds(offset);
         for (index, clause) in sentence.iter().enumerate() {
-            self.time_words(clause, index, &segments, out)?;
+            previous_end = self.time_words(clause, index, &segments, previous_end, out)?;
         }
         Ok(())
     }
 
     /// Appends the times of `clause`'s words, found by aligning its phones to each word's own
-    /// phonemes (see the [`align`] module).
+    /// phonemes (see the [`align`] module), and returns where its last word ends. Words of a
+    /// clause with no phones are placed at `previous_end`, where the word before them ended.
     fn time_words(
         &self,
         clause: &Clause<'_>,
         index: usize,
         segments: &[Segment],
+        previous_end: f64,
         out: &mut NeuralSpeech,
-    ) -> Result<(), NeuralError> {
+    ) -> Result<f64, NeuralError> {
         let spoken: Vec<&Segment> = segments
             .iter()
             .filter(|s| s.clause == Some(index) && !s.is_pause())
             .collect();
         if spoken.is_empty() {
-            out.push_unspoken(&clause.words);
-            return Ok(());
+            out.words.extend(clause.words.iter().map(|word| WordTiming {
+                text: (*word).to_string(),
+                start: previous_end,
+                end: previous_end,
+                segment: 0,
+            }));
+            return Ok(previous_end);
         }
         let alone = self.isolated(&clause.words)?;
         let names: Vec<&str> = spoken.iter().map(|s| s.name.as_str()).collect();
@@ -497,7 +507,7 @@ impl PiperVoice {
                 segment: 0,
             });
         }
-        Ok(())
+        Ok(previous_end)
     }
 
     /// Each word's phone names when phonemised alone.

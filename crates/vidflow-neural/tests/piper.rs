@@ -167,6 +167,12 @@ fn words_without_speech_get_zero_length_times_where_they_stand() {
     let dash = &speech.words[1];
     assert_eq!(dash.start, dash.end);
     assert_eq!(dash.start, speech.words[0].end);
+
+    // A clause of nothing but a dash, before words that are spoken: in place, not after them.
+    let text = "Well, —, here we are.";
+    let speech = voice.speak(text).unwrap();
+    check_invariants(text, &speech);
+    assert_eq!(speech.words[1].start, speech.words[0].end);
 }
 
 #[test]
