@@ -50,6 +50,7 @@ mod onnx;
 mod piper;
 mod runtime;
 mod text;
+mod voice;
 
 use std::path::PathBuf;
 
@@ -58,6 +59,7 @@ pub use error::NeuralError;
 pub use espeak::Phonemiser;
 pub use piper::{HOP, LoadOptions, NeuralSpeech, PiperVoice, SENTENCE_GAP};
 pub use runtime::Runtime;
+pub use voice::{Engine, NeuralVoice};
 
 /// The file name of the ONNX Runtime library `scripts/install-voices` installs.
 pub const RUNTIME_LIBRARY: &str = "libonnxruntime.so.1.32.0";
@@ -67,6 +69,8 @@ pub const RUNTIME_LIBRARY: &str = "libonnxruntime.so.1.32.0";
 pub struct KnownVoice {
     /// Short name for people and the command line.
     pub id: &'static str,
+    /// The model family that runs it.
+    pub engine: Engine,
     /// The model's file name in [`voices_dir`] (its config is the same name plus `.json`).
     pub model: &'static str,
     /// The model's sha256, as pinned in the install script.
@@ -77,17 +81,22 @@ pub struct KnownVoice {
     pub sample_rate: u32,
     /// What may be done with its output, as far as is known.
     pub licence: &'static str,
+    /// Whether that licence allows any use of the output, commercial included: only such
+    /// voices may be the default.
+    pub any_use: bool,
 }
 
 /// The voices `scripts/install-voices` installs.
 pub const KNOWN_VOICES: &[KnownVoice] = &[KnownVoice {
     id: "joe",
+    engine: Engine::Piper,
     model: "en_US-joe-medium.onnx",
     sha256: "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
     language: "en_US",
     sample_rate: 22_050,
     licence: "dataset CC0 and package MIT, but fine-tuned from Piper's lessac voice, whose \
               source corpus is reported to restrict commercial speech synthesis",
+    any_use: false,
 }];
 
 /// Where the neural voices and ONNX Runtime are installed: `$VIDFLOW_VOICES_DIR`, else
