@@ -687,25 +687,10 @@ impl EventSink {
 
 impl ProgressSink for EventSink {
     fn report(&self, event: Progress) {
-        if let Progress::StageFinished {
-            stage,
-            cached,
-            backend,
-            seconds,
-            bytes_in,
-            bytes_out,
-            ..
-        } = &event
-            && *stage == self.counted
+        if let Some(timing) = StageTiming::finished(&event)
+            && timing.stage == self.counted
         {
-            self.metrics.stage_finished(&StageTiming {
-                stage: stage.clone(),
-                cached: *cached,
-                backend: backend.clone(),
-                seconds: *seconds,
-                bytes_in: *bytes_in,
-                bytes_out: *bytes_out,
-            });
+            self.metrics.stage_finished(&timing);
         }
         let own = !matches!(event, Progress::StageProgress { .. })
             && self.stage.as_ref() == Some(event.stage());

@@ -81,6 +81,31 @@ pub struct StageTiming {
     pub bytes_out: u64,
 }
 
+impl StageTiming {
+    /// The timing a `StageFinished` event reports (`None` for any other event).
+    pub fn finished(event: &Progress) -> Option<StageTiming> {
+        match event {
+            Progress::StageFinished {
+                stage,
+                cached,
+                backend,
+                seconds,
+                bytes_in,
+                bytes_out,
+                ..
+            } => Some(StageTiming {
+                stage: stage.clone(),
+                cached: *cached,
+                backend: backend.clone(),
+                seconds: *seconds,
+                bytes_in: *bytes_in,
+                bytes_out: *bytes_out,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// What a finished job produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -216,23 +241,8 @@ impl Job {
             Progress::StageStarted { stage, .. } | Progress::StageProgress { stage, .. } => {
                 self.stage = Some(stage.clone());
             }
-            Progress::StageFinished {
-                stage,
-                cached,
-                backend,
-                seconds,
-                bytes_in,
-                bytes_out,
-                ..
-            } => {
-                self.stages.push(StageTiming {
-                    stage: stage.clone(),
-                    cached: *cached,
-                    backend: backend.clone(),
-                    seconds: *seconds,
-                    bytes_in: *bytes_in,
-                    bytes_out: *bytes_out,
-                });
+            Progress::StageFinished { .. } => {
+                self.stages.extend(StageTiming::finished(event));
             }
             Progress::Trial { .. } | Progress::Retrying { .. } => {}
         }

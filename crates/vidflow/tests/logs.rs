@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
@@ -101,26 +101,8 @@ impl Logged {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start vidflow");
-        let stderr = child.stderr.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let kept = lines.clone();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split(marker).nth(1)
-                    && let Some(tx) = tx.take()
-                {
-                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let _ = tx.send(digits.parse::<u16>().unwrap());
-                }
-                kept.lock().unwrap().push(line);
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("never printed '{marker}'"));
+        let port = read_port_keeping(&mut child, marker, Some(lines.clone()));
         Logged { child, port, lines }
     }
 

@@ -341,6 +341,15 @@ impl Drop for Service {
 /// Reads the port that follows `marker` on the child's stderr, then keeps draining it so the
 /// pipe never fills.
 pub fn read_port(child: &mut Child, marker: &'static str) -> u16 {
+    read_port_keeping(child, marker, None)
+}
+
+/// [`read_port`], also keeping every stderr line in `kept`.
+pub fn read_port_keeping(
+    child: &mut Child,
+    marker: &'static str,
+    kept: Option<Arc<std::sync::Mutex<Vec<String>>>>,
+) -> u16 {
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -352,6 +361,9 @@ pub fn read_port(child: &mut Child, marker: &'static str) -> u16 {
             {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 let _ = tx.send(digits.parse::<u16>().unwrap());
+            }
+            if let Some(kept) = &kept {
+                kept.lock().unwrap().push(line);
             }
         }
     });
