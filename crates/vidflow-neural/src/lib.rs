@@ -44,6 +44,7 @@
 //! where it stands.
 
 mod align;
+pub mod catalog;
 mod error;
 mod espeak;
 mod onnx;
