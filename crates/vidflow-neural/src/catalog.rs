@@ -29,7 +29,7 @@ pub fn load_known(
 ) -> Result<Box<dyn NeuralVoice>, NeuralError> {
     match voice.engine {
         Engine::Piper => {
-            let runtime = Runtime::load(&dir.join(crate::RUNTIME_LIBRARY))?;
+            let runtime = Runtime::load(&runtime_library(dir))?;
             let options = LoadOptions {
                 expected_sha256: Some(voice.sha256.to_string()),
                 threads,
@@ -58,7 +58,7 @@ pub fn load_piper_model(
     dir: &Path,
     threads: usize,
 ) -> Result<Box<dyn NeuralVoice>, NeuralError> {
-    let runtime = Runtime::load(&dir.join(crate::RUNTIME_LIBRARY))?;
+    let runtime = Runtime::load(&runtime_library(dir))?;
     let options = LoadOptions {
         expected_sha256: None,
         threads,
@@ -69,4 +69,11 @@ pub fn load_piper_model(
 /// A Piper model's config file: the model's path plus `.json`.
 pub fn config_path(model: &Path) -> PathBuf {
     PathBuf::from(format!("{}.json", model.display()))
+}
+
+/// ONNX Runtime's library in `dir`, through any symbolic links: a process holds one runtime,
+/// and the same file reached by two paths is still that one.
+fn runtime_library(dir: &Path) -> PathBuf {
+    let library = dir.join(crate::RUNTIME_LIBRARY);
+    library.canonicalize().unwrap_or(library)
 }

@@ -333,7 +333,10 @@ fn resolve_auto(lang: Option<&str>, dir: Option<&Path>) -> Result<VoiceChoice, V
         .find(|k| k.any_use && speaks(k) && installed(k))
     {
         return Ok(VoiceChoice {
-            source: Source::Known(known, dir.expect("installed implies a folder").to_path_buf()),
+            source: Source::Known(
+                known,
+                dir.expect("installed implies a folder").to_path_buf(),
+            ),
             fallback: None,
         });
     }
@@ -387,9 +390,8 @@ fn resolve_auto(lang: Option<&str>, dir: Option<&Path>) -> Result<VoiceChoice, V
 pub fn file_sha256(path: &Path) -> Result<String, VidflowError> {
     type Stamp = (PathBuf, u64, Option<SystemTime>);
     static KNOWN: LazyLock<Mutex<HashMap<Stamp, String>>> = LazyLock::new(Default::default);
-    let unreadable = |e: std::io::Error| {
-        VidflowError::bad_input(format!("cannot read {}: {e}", path.display()))
-    };
+    let unreadable =
+        |e: std::io::Error| VidflowError::bad_input(format!("cannot read {}: {e}", path.display()));
     let meta = std::fs::metadata(path).map_err(unreadable)?;
     let stamp = (path.to_path_buf(), meta.len(), meta.modified().ok());
     if let Some(hash) = KNOWN.lock().unwrap_or_else(|e| e.into_inner()).get(&stamp) {

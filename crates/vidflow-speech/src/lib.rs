@@ -175,9 +175,9 @@ pub fn speak_script_with(
     .collect();
     for (i, segment) in script.segments.iter().enumerate() {
         let spoken = match spoken_all.pop() {
-            Some(result) => result.map_err(|e| {
-                e.context(format!("speaking with voice {:?}", voice.id()))
-            }),
+            Some(result) => {
+                result.map_err(|e| e.context(format!("speaking with voice {:?}", voice.id())))
+            }
             None => voice.speak(&segment.narration),
         };
         let mut spoken =

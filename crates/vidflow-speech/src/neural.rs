@@ -136,10 +136,7 @@ impl NeuralPool {
                     neural_error(e).context(format!("voice {}", self.id))
                 });
             }
-            state = self
-                .returned
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+            state = self.returned.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -229,9 +226,7 @@ fn pieces(text: &str) -> Vec<String> {
     if !current.is_empty() {
         // A tail with nothing to say (a lone dash) joins the piece before it, where its words
         // get their zero-length times.
-        let speaks = current
-            .iter()
-            .any(|w| w.chars().any(char::is_alphanumeric));
+        let speaks = current.iter().any(|w| w.chars().any(char::is_alphanumeric));
         match out.last_mut() {
             Some(last) if !speaks => {
                 last.push(' ');
@@ -271,7 +266,9 @@ mod tests {
     #[test]
     fn pieces_keep_every_word_in_order_and_cut_only_after_sentences() {
         let sentence = "one two three four five six seven eight nine ten.";
-        let text = std::iter::repeat_n(sentence, 15).collect::<Vec<_>>().join(" ");
+        let text = std::iter::repeat_n(sentence, 15)
+            .collect::<Vec<_>>()
+            .join(" ");
         let cut = pieces(&text);
         assert!(cut.len() > 1, "{cut:?}");
         assert_eq!(cut.join(" "), text);
@@ -279,7 +276,10 @@ mod tests {
             assert!(piece.ends_with('.'), "{piece}");
         }
         assert_eq!(pieces("no end here"), ["no end here"]);
-        assert_eq!(pieces(&format!("{text} —")).last().unwrap().ends_with(" —"), true);
+        assert_eq!(
+            pieces(&format!("{text} —")).last().unwrap().ends_with(" —"),
+            true
+        );
         assert!(pieces("").is_empty());
     }
 }

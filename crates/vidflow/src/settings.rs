@@ -51,9 +51,12 @@ pub fn make_figment(fig: Figment, args: &MakeOptions) -> Figment {
     fig = flag(
         fig,
         "video.voice",
-        args.voice_model
-            .as_ref()
-            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string()),
+        args.voice_model.as_ref().map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        }),
     );
     fig = flag(fig, "video.preset", args.preset.clone());
     fig = flag(fig, "video.crf", args.crf);
