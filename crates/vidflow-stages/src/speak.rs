@@ -49,10 +49,7 @@ impl Stage for SpeakStage {
     /// A named voice must be known and installed here; `auto` resolves once the page's
     /// language is known.
     fn check(&self, request: &MakeRequest, _connected: &[DataType]) -> Result<(), VidflowError> {
-        if is_auto(&request.voice) {
-            return Ok(());
-        }
-        vidflow_speech::resolve(&request.voice, None).map(|_| ())
+        voice_usable_here(&request.voice)
     }
 
     fn key(&self, request: &MakeRequest, inputs: InputKeys<'_>) -> ContentKey {
@@ -99,6 +96,19 @@ impl Stage for SpeakStage {
         }
     }
 }
+
+/// Whether this process can speak with `voice`: `auto` always can (it falls back to Flite),
+/// a named voice must be known and installed here. A worker asks this before it takes on a
+/// task that speaks, so that a missing voice is refused at once, not found late.
+pub fn voice_usable_here(voice: &str) -> Result<(), VidflowError> {
+    if is_auto(voice) {
+        return Ok(());
+    }
+    vidflow_speech::resolve(voice, None).map(|_| ())
+}
+
+/// The stage types that speak (the extractive script is fitted by speaking it).
+pub const SPEAKING_STAGE_TYPES: [&str; 2] = ["speak", "script"];
 
 fn is_auto(voice: &str) -> bool {
     voice.trim().eq_ignore_ascii_case(vidflow_speech::AUTO)
