@@ -402,7 +402,11 @@ fn known_voice(value: &Option<String>, _: &()) -> garde::Result {
     }
     match vidflow_speech::resolve(name, None) {
         Ok(_) => Ok(()),
-        Err(e) if vidflow_speech::voices().iter().any(|v| v.id == name.trim().to_ascii_lowercase()) => {
+        Err(e)
+            if vidflow_speech::voices()
+                .iter()
+                .any(|v| v.id == name.trim().to_ascii_lowercase()) =>
+        {
             Err(garde::Error::new(format!(
                 "voice '{}' is not installed on this server ({}); use one of auto, {}",
                 clip(name),

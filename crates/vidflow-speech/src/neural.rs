@@ -249,12 +249,14 @@ fn utterance(speech: NeuralSpeech) -> Utterance {
 }
 
 /// A neural voice's error as vidflow's: a missing, corrupt or mismatched file, or text the
-/// voice cannot say, is the user's to fix; a runtime failure is vidflow's.
+/// voice cannot say, is the user's to fix; a runtime failure or a missing program (like a
+/// missing ffmpeg) is vidflow's.
 pub(crate) fn neural_error(e: NeuralError) -> VidflowError {
     match e {
-        NeuralError::Inference { .. } | NeuralError::RuntimeConflict { .. } => {
-            VidflowError::internal(e.to_string())
-        }
+        NeuralError::Inference { .. }
+        | NeuralError::RuntimeConflict { .. }
+        | NeuralError::PhonemiserMissing { .. }
+        | NeuralError::PhonemiserFailed { .. } => VidflowError::internal(e.to_string()),
         _ => VidflowError::bad_input(e.to_string()),
     }
 }
