@@ -152,7 +152,7 @@ pub(crate) fn voice_key(
     for entry in vidflow_speech::voices() {
         if entry.installed && entry.engine != "flite" {
             let params = vidflow_speech::resolve(&entry.id, None).and_then(|c| c.key_params());
-            key = key.param("installed", &format!("{}:{params:?}", entry.id));
+            key = key.param("installed", format!("{}:{params:?}", entry.id));
         }
     }
     key
