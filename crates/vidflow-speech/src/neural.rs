@@ -278,10 +278,7 @@ mod tests {
             assert!(piece.ends_with('.'), "{piece}");
         }
         assert_eq!(pieces("no end here"), ["no end here"]);
-        assert_eq!(
-            pieces(&format!("{text} —")).last().unwrap().ends_with(" —"),
-            true
-        );
+        assert!(pieces(&format!("{text} —")).last().unwrap().ends_with(" —"));
         assert!(pieces("").is_empty());
     }
 }
