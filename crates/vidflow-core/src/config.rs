@@ -178,7 +178,9 @@ pub struct VideoDefaults {
     pub fps: u32,
     /// Narration length budget in seconds.
     pub max_seconds: f64,
-    /// Flite voice: slt, awb, rms or kal.
+    /// Voice: `auto` (the best installed voice whose licence allows any use of the output,
+    /// matching the page's language; Flite's `slt` when none is installed), a voice id from
+    /// `vidflow voices`, or a path to a Piper `.onnx` model.
     pub voice: String,
     /// Presenter: built-in name or sprite-pack folder.
     pub avatar: String,
@@ -289,7 +291,7 @@ impl Default for VideoDefaults {
             size: "1280x720".into(),
             fps: 30,
             max_seconds: 60.0,
-            voice: "slt".into(),
+            voice: "auto".into(),
             avatar: "avatar_1".into(),
             preset: "veryfast".into(),
             crf: 23,

@@ -357,6 +357,21 @@ impl Worker {
             self.count(&task.kind, "cancelled");
             return q.ack(id).await;
         }
+        if let Some(why) = self.cannot_speak(task, &spec) {
+            // Refused before any work: the job fails now, naming the voice and this worker.
+            warn!(entry = %id, job = %task.job, "task refused: {why}");
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.count(&task.kind, "bad_input");
+            q.post(
+                &task.job,
+                &QueueEvent::Failed {
+                    kind: "bad_input".into(),
+                    message: why,
+                },
+            )
+            .await?;
+            return q.ack(id).await;
+        }
         lock(&self.running).insert(id.to_owned(), format!("{} of job {}", task.kind, task.job));
         let cancel = CancelFlag::default();
         lock(&self.cancels).insert(id.to_owned(), cancel.clone());
@@ -484,6 +499,27 @@ impl Worker {
     }
 
     /// Does the task's work and queues what follows it.
+    /// Why this worker cannot do `task`, when it speaks with a voice not installed here.
+    fn cannot_speak(&self, task: &Task, spec: &JobSpec) -> Option<String> {
+        let TaskKind::Stage(stage) = &task.kind else {
+            return None;
+        };
+        let wf = self.workflow(spec).ok()?;
+        let kind = wf.stage_type(stage)?;
+        if !vidflow_stages::speak::SPEAKING_STAGE_TYPES.contains(&kind) {
+            return None;
+        }
+        let voice = &spec.request.voice;
+        vidflow_stages::speak::voice_usable_here(voice)
+            .err()
+            .map(|e| {
+                format!(
+                    "worker {} refused stage {stage}: it cannot speak with voice {voice:?}: {}",
+                    self.name, e.message
+                )
+            })
+    }
+
     async fn execute(
         &self,
         task: &Task,

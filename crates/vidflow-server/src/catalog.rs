@@ -6,7 +6,6 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use vidflow_avatar::Avatar;
-use vidflow_speech::Voice;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
@@ -101,28 +100,33 @@ pub async fn avatar_preview(
         .into_response())
 }
 
-/// The voices.
+/// The voices installed on this server (Flite's, always; neural voices whose files are in
+/// place), best first; `auto` picks the first whose licence allows any use of the output.
 #[utoipa::path(
     get,
     path = "/v1/voices",
     tag = "catalog",
     responses(
-        (status = 200, description = "Voices", body = Vec<VoiceView>),
+        (status = 200, description = "Installed voices", body = Vec<VoiceView>),
         (status = 401, description = "No valid API key", body = ErrorBody),
     )
 )]
 pub async fn voices() -> Result<Json<Vec<VoiceView>>, ApiError> {
-    Voice::names()
-        .iter()
-        .map(|id| {
-            let voice = Voice::load(id).map_err(|e| ApiError::internal("voice", e))?;
-            Ok(VoiceView {
-                id: (*id).to_owned(),
-                description: voice.description().to_owned(),
+    Ok(Json(
+        vidflow_speech::voices()
+            .into_iter()
+            .filter(|v| v.installed)
+            .map(|v| VoiceView {
+                id: v.id,
+                engine: v.engine.to_owned(),
+                language: v.language,
+                sample_rate: v.sample_rate,
+                licence: v.licence,
+                any_use: v.any_use,
+                description: v.description,
             })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()
-        .map(Json)
+            .collect(),
+    ))
 }
 
 /// The workflows this server runs, each with its stages (what `workflow_id` and

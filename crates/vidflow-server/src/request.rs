@@ -380,17 +380,55 @@ fn builtin_avatar(value: &Option<String>, _: &()) -> garde::Result {
     }
 }
 
+/// `auto` or a voice installed here (see `GET /v1/voices`); never a file path, which would
+/// let a client read the server's files.
 fn known_voice(value: &Option<String>, _: &()) -> garde::Result {
-    match value {
-        Some(name) if !vidflow_speech::Voice::names().contains(&name.as_str()) => {
+    let Some(name) = value else { return Ok(()) };
+    let installed = || {
+        installed_voices()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if vidflow_speech::catalog::is_model_path(name) {
+        return Err(garde::Error::new(format!(
+            "voice '{}' is a file path; a request names an installed voice: auto, {}",
+            clip(name),
+            installed()
+        )));
+    }
+    if name.trim().eq_ignore_ascii_case(vidflow_speech::AUTO) {
+        return Ok(());
+    }
+    match vidflow_speech::resolve(name, None) {
+        Ok(_) => Ok(()),
+        Err(e)
+            if vidflow_speech::voices()
+                .iter()
+                .any(|v| v.id == name.trim().to_ascii_lowercase()) =>
+        {
             Err(garde::Error::new(format!(
-                "unknown voice '{}': use one of {}",
+                "voice '{}' is not installed on this server ({}); use one of auto, {}",
                 clip(name),
-                vidflow_speech::Voice::names().join(", ")
+                e.message,
+                installed()
             )))
         }
-        _ => Ok(()),
+        Err(_) => Err(garde::Error::new(format!(
+            "unknown voice '{}': use one of auto, {}",
+            clip(name),
+            installed()
+        ))),
     }
+}
+
+/// The ids of the voices installed here, best first.
+fn installed_voices() -> Vec<String> {
+    vidflow_speech::voices()
+        .into_iter()
+        .filter(|v| v.installed)
+        .map(|v| v.id)
+        .collect()
 }
 
 fn frame_rate(value: &Option<u32>, _: &()) -> garde::Result {
@@ -457,11 +495,9 @@ fn fps_schema() -> RefOr<Schema> {
 }
 
 fn voice_schema() -> RefOr<Schema> {
-    enum_schema(
-        Type::String,
-        vidflow_speech::Voice::names().iter().copied(),
-        "slt",
-    )
+    let mut ids = vec![vidflow_speech::AUTO.to_owned()];
+    ids.extend(installed_voices());
+    enum_schema(Type::String, ids.iter().map(String::as_str), "auto")
 }
 
 fn avatar_schema() -> RefOr<Schema> {

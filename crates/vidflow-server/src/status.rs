@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vidflow_speech::Voice;
 
 use crate::AppState;
 use crate::error::ErrorBody;
@@ -142,11 +141,15 @@ pub async fn ready(State(s): State<AppState>) -> Response {
                 message: e.to_string(),
             },
         };
-        let speech = match Voice::load(&voice) {
-            Ok(v) => HealthCheck {
+        // Resolved, not loaded: a neural voice takes a second or more to load.
+        let speech = match vidflow_speech::resolve(&voice, None) {
+            Ok(choice) => HealthCheck {
                 name: "speech".into(),
                 ok: true,
-                message: format!("voice {} loads", v.name()),
+                message: match &choice.fallback {
+                    None => format!("voice {voice} is {} ({})", choice.id(), choice.engine()),
+                    Some(why) => why.clone(),
+                },
             },
             Err(e) => HealthCheck {
                 name: "speech".into(),

@@ -346,6 +346,20 @@ pub struct VoiceView {
     /// Its id, as `options.voice` in a request.
     #[schema(example = "slt")]
     pub id: String,
+    /// The engine that speaks it: `flite`, `piper` or `kokoro`.
+    #[schema(example = "flite")]
+    pub engine: String,
+    /// The language it speaks, e.g. `en_US`.
+    #[schema(example = "en_US")]
+    pub language: String,
+    /// Samples per second of its audio.
+    #[schema(example = 16000)]
+    pub sample_rate: u32,
+    /// What may be done with its output, as far as is known.
+    pub licence: String,
+    /// Whether that licence allows any use of the output (only such voices are picked by
+    /// `auto`).
+    pub any_use: bool,
     /// What it sounds like.
     pub description: String,
 }

@@ -459,3 +459,38 @@ async fn the_web_page_is_open_and_strict_and_its_session_cookie_only_reads() {
     );
     svc.stop().await;
 }
+
+#[tokio::test]
+async fn voices_lists_installed_voices_and_a_voice_by_path_is_refused() {
+    let svc = TestService::start(|_| {}).await;
+    let (status, voices) = svc.get_json("/v1/voices").await;
+    assert_eq!(status, 200);
+    let voices = voices.as_array().unwrap();
+    let ids: Vec<&str> = voices.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    for flite in ["slt", "awb", "rms", "kal", "kal16"] {
+        assert!(ids.contains(&flite), "{ids:?}");
+    }
+    let installed: Vec<String> = vidflow_speech::voices()
+        .into_iter()
+        .filter(|v| v.installed)
+        .map(|v| v.id)
+        .collect();
+    assert_eq!(ids, installed, "only installed voices, best first");
+    for v in voices {
+        assert!(v["engine"].is_string() && v["language"].is_string(), "{v}");
+        assert!(v["sample_rate"].as_u64().unwrap() >= 8_000, "{v}");
+        assert!(!v["licence"].as_str().unwrap().is_empty(), "{v}");
+    }
+    // A file path would let a client pick the server's files: refused, naming it.
+    let resp = svc
+        .submit(&serde_json::json!({
+            "html": sample_html(),
+            "options": {"voice": "/etc/voice.onnx"},
+        }))
+        .await;
+    assert_eq!(resp.status(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let message = body["error"]["fields"][0]["message"].as_str().unwrap();
+    assert!(message.contains("/etc/voice.onnx"), "{body}");
+    svc.stop().await;
+}

@@ -31,16 +31,60 @@
 //! # Ok::<(), vidflow_core::VidflowError>(())
 //! ```
 
+pub mod catalog;
 mod engine;
 mod ffi;
+mod neural;
 mod text;
 mod utterance;
 mod voice;
 
+use std::sync::Arc;
+
 use vidflow_core::{Script, Speech, SpeechSegment, VidflowError};
 
+pub use catalog::{AUTO, VoiceChoice, VoiceEntry, resolve, voices};
+pub use neural::NeuralPool;
 pub use utterance::{PAUSE, Utterance};
 pub use voice::Voice;
+
+/// A voice ready to speak: one of Flite's, or a loaded neural voice.
+#[derive(Debug, Clone)]
+pub enum SpeakingVoice {
+    /// A Flite voice, linked in.
+    Flite(Voice),
+    /// A neural voice, kept loaded for the process.
+    Neural(Arc<NeuralPool>),
+}
+
+impl SpeakingVoice {
+    /// The voice's id (a catalog id, or a model's path).
+    pub fn id(&self) -> String {
+        match self {
+            SpeakingVoice::Flite(v) => v.name().to_string(),
+            SpeakingVoice::Neural(pool) => pool.id().to_string(),
+        }
+    }
+
+    /// Speaks `text`: see [`speak`] for what the result guarantees, which holds for every
+    /// engine. A neural voice speaks a long text as pieces on several cores at once.
+    pub fn speak(&self, text: &str) -> Result<Utterance, VidflowError> {
+        match self {
+            SpeakingVoice::Flite(v) => speak(v, text),
+            SpeakingVoice::Neural(pool) => {
+                if text.trim().is_empty() {
+                    return Err(VidflowError::bad_input(
+                        "nothing to speak: the text is empty or only whitespace",
+                    ));
+                }
+                pool.speak_all(&[text])
+                    .pop()
+                    .expect("one result per text")
+                    .map_err(|e| e.context(format!("speaking with voice {:?}", pool.id())))
+            }
+        }
+    }
+}
 
 /// Speaks `text` with `voice`.
 ///
@@ -89,6 +133,17 @@ pub fn speak(voice: &Voice, text: &str) -> Result<Utterance, VidflowError> {
 /// its last word's trailing silence). A script without segments, a segment without words, or
 /// a negative or non-finite `pause` is the user's bad input.
 pub fn speak_script(script: &Script, voice: &Voice, pause: f64) -> Result<Speech, VidflowError> {
+    speak_script_with(script, &SpeakingVoice::Flite(*voice), pause)
+}
+
+/// [`speak_script`] with any voice. A neural voice speaks each segment's pieces in parallel
+/// (one segment at a time, so at most one segment's pieces are in flight besides the joined
+/// audio).
+pub fn speak_script_with(
+    script: &Script,
+    voice: &SpeakingVoice,
+    pause: f64,
+) -> Result<Speech, VidflowError> {
     if !pause.is_finite() || pause < 0.0 {
         return Err(VidflowError::bad_input(format!(
             "pause between segments must be zero or more seconds, not {pause}"
@@ -102,9 +157,31 @@ pub fn speak_script(script: &Script, voice: &Voice, pause: f64) -> Result<Speech
     let count = script.segments.len();
     let mut whole = Utterance::empty();
     let mut segments = Vec::with_capacity(count);
+    // A neural voice speaks every segment's pieces at once, over several cores; Flite is one
+    // engine behind one lock, so it speaks them in turn.
+    let mut spoken_all: Vec<Result<Utterance, VidflowError>> = match voice {
+        SpeakingVoice::Flite(_) => Vec::new(),
+        SpeakingVoice::Neural(pool) => {
+            let texts: Vec<&str> = script
+                .segments
+                .iter()
+                .map(|s| s.narration.as_str())
+                .collect();
+            pool.speak_all(&texts)
+        }
+    }
+    .into_iter()
+    .rev()
+    .collect();
     for (i, segment) in script.segments.iter().enumerate() {
-        let mut spoken = speak(voice, &segment.narration)
-            .map_err(|e| e.context(format!("script segment {} of {count}", i + 1)))?;
+        let spoken = match spoken_all.pop() {
+            Some(result) => {
+                result.map_err(|e| e.context(format!("speaking with voice {:?}", voice.id())))
+            }
+            None => voice.speak(&segment.narration),
+        };
+        let mut spoken =
+            spoken.map_err(|e| e.context(format!("script segment {} of {count}", i + 1)))?;
         for word in &mut spoken.words {
             word.segment = i;
         }
@@ -125,6 +202,6 @@ pub fn speak_script(script: &Script, voice: &Voice, pause: f64) -> Result<Speech
         words: whole.words,
         phones: whole.phones,
         segments,
-        voice: voice.name().to_string(),
+        voice: voice.id(),
     })
 }

@@ -80,6 +80,12 @@ impl Voice {
         Self::index(name).map(|_| ())
     }
 
+    /// The voice named `name`, not yet registered with Flite (for resolving a name without
+    /// waiting for the engine's lock).
+    pub(crate) fn by_name(name: &str) -> Result<Voice, VidflowError> {
+        Self::index(name).map(|index| Voice { index })
+    }
+
     fn index(name: &str) -> Result<usize, VidflowError> {
         let wanted = name.trim().to_ascii_lowercase();
         VOICES

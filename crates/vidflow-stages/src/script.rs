@@ -87,9 +87,11 @@ impl Stage for ScriptStage {
                 .param("backend", "chat")
                 .param("base_url", &self.base_url)
                 .param("model", &self.model),
-            (None, None) => key
-                .param("backend", "extractive")
-                .param("voice", &request.voice),
+            (None, None) => crate::speak::voice_key(
+                key.param("backend", "extractive"),
+                request,
+                inputs.get(DataType::Article),
+            ),
         }
         .build()
     }
@@ -117,7 +119,10 @@ impl Stage for ScriptStage {
                     s
                 }
                 (None, Some(chat), Some(article)) => chat.write_script(article, &opts).await?,
-                (None, None, Some(article)) => fit_summary(article, &opts, &req.voice).await?,
+                (None, None, Some(article)) => {
+                    let voice = crate::speak::choose_voice(&req.voice, Some(article))?;
+                    fit_summary(article, &opts, voice).await?
+                }
                 (None, _, None) => {
                     return Err(VidflowError::bad_input(
                         "the script stage needs a page's text (an extract stage before it) or a script of your own",
@@ -149,20 +154,22 @@ impl Stage for ScriptStage {
 /// Summarises to fit the time budget as spoken: the word budget is a guess at the voice's
 /// pace (pauses and long words vary it), so the summary is spoken once and, when too long,
 /// made again with the budget scaled by how far over it went. Flite speaks a minute of
-/// audio in about two seconds, so this costs little and keeps videos within --max-seconds.
+/// audio in about two seconds, so this costs little and keeps videos within --max-seconds;
+/// a neural voice is slower (a Piper voice ~0.15 s per second of audio per core), and is
+/// spread over the cores.
 async fn fit_summary(
     article: &Article,
     opts: &ScriptOptions,
-    voice: &str,
+    voice: vidflow_speech::VoiceChoice,
 ) -> Result<Script, VidflowError> {
     let mut opts = opts.clone();
     let mut script = vidflow_script::summarize(article, &opts)?;
     for _ in 0..4 {
         let spoken = script.clone();
-        let voice_name = voice.to_owned();
+        let choice = voice.clone();
         let seconds = tokio::task::spawn_blocking(move || {
-            let voice = vidflow_speech::Voice::load(&voice_name)?;
-            vidflow_speech::speak_script(&spoken, &voice, SEGMENT_PAUSE).map(|s| s.duration())
+            let voice = choice.load()?;
+            vidflow_speech::speak_script_with(&spoken, &voice, SEGMENT_PAUSE).map(|s| s.duration())
         })
         .await
         .map_err(crate::join_error)??;

@@ -1,13 +1,18 @@
-//! `speak`: the script spoken by the speech engine linked into the binary, with word and
-//! phone timings for captions and the presenter's mouth.
+//! `speak`: the script spoken by the request's voice (Flite, linked in, or a neural voice
+//! from the voice catalog), with word and phone timings for captions and the presenter's
+//! mouth.
+//!
+//! The voice `auto` picks by the page's language (the article, when the workflow connects
+//! it), so the key then includes the article's key and which neural voices are installed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use vidflow_core::{
-    Artifact, BoxFuture, Config, ContentKey, DataType, InputKeys, Inputs, MakeRequest, Port,
-    Script, Stage, StageContext, StageOptions, VidflowError,
+    Article, Artifact, BoxFuture, Config, ContentKey, DataType, InputKeys, Inputs, MakeRequest,
+    Port, Script, Stage, StageContext, StageOptions, VidflowError,
 };
+use vidflow_speech::VoiceChoice;
 
 const VERSION: u32 = 1;
 
@@ -30,7 +35,10 @@ impl SpeakStage {
 
 impl Stage for SpeakStage {
     fn inputs(&self) -> &[Port] {
-        const PORTS: [Port; 1] = [Port::required(DataType::Script)];
+        const PORTS: [Port; 2] = [
+            Port::required(DataType::Script),
+            Port::optional(DataType::Article),
+        ];
         &PORTS
     }
 
@@ -38,8 +46,10 @@ impl Stage for SpeakStage {
         DataType::Speech
     }
 
+    /// A named voice must be known and installed here; `auto` resolves once the page's
+    /// language is known.
     fn check(&self, request: &MakeRequest, _connected: &[DataType]) -> Result<(), VidflowError> {
-        vidflow_speech::Voice::check(&request.voice)
+        voice_usable_here(&request.voice)
     }
 
     fn key(&self, request: &MakeRequest, inputs: InputKeys<'_>) -> ContentKey {
@@ -47,7 +57,7 @@ impl Stage for SpeakStage {
         if let Some(script) = inputs.get(DataType::Script) {
             key = key.input(script);
         }
-        key.param("voice", &request.voice)
+        voice_key(key, request, inputs.get(DataType::Article))
             .param_json("pause", &SEGMENT_PAUSE)
             .build()
     }
@@ -59,10 +69,10 @@ impl Stage for SpeakStage {
     ) -> BoxFuture<'a, Result<Artifact, VidflowError>> {
         Box::pin(async move {
             let script: Arc<Script> = inputs.need::<Script>()?.clone();
-            let voice = ctx.request.voice.clone();
+            let choice = choose_voice(&ctx.request.voice, inputs.get::<Article>().map(|a| &**a))?;
             let speech = tokio::task::spawn_blocking(move || {
-                let voice = vidflow_speech::Voice::load(&voice)?;
-                vidflow_speech::speak_script(&script, &voice, SEGMENT_PAUSE)
+                let voice = choice.load()?;
+                vidflow_speech::speak_script_with(&script, &voice, SEGMENT_PAUSE)
             })
             .await
             .map_err(crate::join_error)??;
@@ -78,8 +88,72 @@ impl Stage for SpeakStage {
         10.0
     }
 
-    /// Flite speaks ~30 s of audio per second of CPU.
+    /// Flite speaks ~30 s of audio per second of CPU, a Piper voice ~7 on one core.
     fn estimate_seconds(&self, request: &MakeRequest) -> f64 {
-        request.max_seconds / 30.0
+        match vidflow_speech::resolve(&request.voice, None) {
+            Ok(choice) if choice.is_neural() => request.max_seconds / 7.0,
+            _ => request.max_seconds / 30.0,
+        }
     }
+}
+
+/// Whether this process can speak with `voice`: `auto` always can (it falls back to Flite),
+/// a named voice must be known and installed here. A worker asks this before it takes on a
+/// task that speaks, so that a missing voice is refused at once, not found late.
+pub fn voice_usable_here(voice: &str) -> Result<(), VidflowError> {
+    if is_auto(voice) {
+        return Ok(());
+    }
+    vidflow_speech::resolve(voice, None).map(|_| ())
+}
+
+/// The stage types that speak (the extractive script is fitted by speaking it).
+pub const SPEAKING_STAGE_TYPES: [&str; 2] = ["speak", "script"];
+
+fn is_auto(voice: &str) -> bool {
+    voice.trim().eq_ignore_ascii_case(vidflow_speech::AUTO)
+}
+
+/// The voice for `requested` and the page `article` is from: logs why when `auto` fell back
+/// to Flite.
+pub(crate) fn choose_voice(
+    requested: &str,
+    article: Option<&Article>,
+) -> Result<VoiceChoice, VidflowError> {
+    let lang = article.and_then(|a| a.lang.as_deref());
+    let choice = vidflow_speech::resolve(requested, lang)?;
+    if let Some(why) = &choice.fallback {
+        tracing::warn!("{why}");
+    }
+    Ok(choice)
+}
+
+/// Adds what identifies the voice's output to a key: for a named voice its engine, model
+/// hash and settings; for `auto` also what it depends on (the page, through the article's
+/// key, and which voices are installed), since it is resolved only when the stage runs.
+pub(crate) fn voice_key(
+    key: vidflow_core::ContentKeyBuilder,
+    request: &MakeRequest,
+    article: Option<&ContentKey>,
+) -> vidflow_core::ContentKeyBuilder {
+    if !is_auto(&request.voice) {
+        return match vidflow_speech::resolve(&request.voice, None).and_then(|c| c.key_params()) {
+            Ok(params) => params
+                .into_iter()
+                .fold(key, |key, (name, value)| key.param(name, &value)),
+            // Refused by `check` before any key is used; the name alone keeps this total.
+            Err(_) => key.param("voice", &request.voice),
+        };
+    }
+    let mut key = key.param("voice", vidflow_speech::AUTO);
+    if let Some(article) = article {
+        key = key.input(article);
+    }
+    for entry in vidflow_speech::voices() {
+        if entry.installed && entry.engine != "flite" {
+            let params = vidflow_speech::resolve(&entry.id, None).and_then(|c| c.key_params());
+            key = key.param("installed", format!("{}:{params:?}", entry.id));
+        }
+    }
+    key
 }

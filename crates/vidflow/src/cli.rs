@@ -64,8 +64,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         previews: Option<PathBuf>,
     },
-    /// List the built-in voices.
-    Voices,
+    /// List every voice (Flite's and the neural ones) with engine, language, sample rate,
+    /// licence, whether it is installed, and which one `auto` picks: vidflow voices --measure
+    Voices(VoicesArgs),
     /// List the workflows (`make --workflow ID`) with their stages.
     Workflows,
     /// Run the HTTP service: vidflow serve --addr 127.0.0.1:8080 --data-dir DIR
@@ -164,6 +165,21 @@ pub struct MakeArgs {
     pub options: MakeOptions,
 }
 
+/// `vidflow voices`.
+#[derive(Debug, Args)]
+pub struct VoicesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Measure each installed voice's real-time factor (seconds of work per second of audio,
+    /// one sentence, after loading).
+    #[arg(long)]
+    pub measure: bool,
+    /// Show which voice `auto` picks for a page in this language (e.g. en, de).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
+}
+
 /// `vidflow run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -194,9 +210,13 @@ pub struct MakeOptions {
     /// Narration length budget in seconds.
     #[arg(long)]
     pub max_seconds: Option<f64>,
-    /// Voice: slt, awb, rms or kal.
-    #[arg(long)]
+    /// Voice: auto (the best installed voice whose licence allows any use, by the page's
+    /// language), a neural voice (see `vidflow voices`), or Flite's slt, awb, rms, kal, kal16.
+    #[arg(long, value_name = "ID")]
     pub voice: Option<String>,
+    /// Speak with this Piper voice model (any language Piper covers), its .onnx.json beside it.
+    #[arg(long, value_name = "FILE", conflicts_with = "voice")]
+    pub voice_model: Option<PathBuf>,
     /// x264 preset (ultrafast … veryslow).
     #[arg(long)]
     pub preset: Option<String>,

@@ -71,12 +71,7 @@ pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
             }
             Ok(())
         }
-        Command::Voices => {
-            for v in vidflow_speech::Voice::names() {
-                println!("{v}");
-            }
-            Ok(())
-        }
+        Command::Voices(args) => crate::voices::list(&args),
         Command::Workflows => {
             let config = Config::from_figment(&base)?;
             for def in registry.workflows() {

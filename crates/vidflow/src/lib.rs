@@ -20,6 +20,7 @@ mod settings;
 mod shared_mode;
 mod status;
 mod tune;
+mod voices;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

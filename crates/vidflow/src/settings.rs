@@ -47,6 +47,17 @@ pub fn make_figment(fig: Figment, args: &MakeOptions) -> Figment {
     fig = flag(fig, "video.fps", args.fps);
     fig = flag(fig, "video.max_seconds", args.max_seconds);
     fig = flag(fig, "video.voice", args.voice.clone());
+    // A model by path is a voice like any other: the speak stage tells them apart.
+    fig = flag(
+        fig,
+        "video.voice",
+        args.voice_model.as_ref().map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        }),
+    );
     fig = flag(fig, "video.preset", args.preset.clone());
     fig = flag(fig, "video.crf", args.crf);
     fig = flag(fig, "threads", args.threads);

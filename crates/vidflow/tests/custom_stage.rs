@@ -177,6 +177,7 @@ fn config(dir: &std::path::Path) -> Config {
     cfg.cache.dir = Some(dir.join("cache"));
     cfg.server.rate_limit_per_second = 0;
     cfg.server.shutdown_grace_seconds = 0;
+    cfg.video.voice = "slt".into();
     cfg
 }
 

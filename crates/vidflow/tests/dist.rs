@@ -653,3 +653,51 @@ fn a_shared_job_cancelled_on_the_server_is_dropped_by_the_workers() {
     let (status, _) = server.request("GET", &format!("/v1/jobs/{id}/video"), None);
     assert_eq!(status, 404);
 }
+
+#[test]
+fn a_worker_without_the_requested_voice_refuses_its_task_naming_both() {
+    // The client checks the voice is installed where it runs; the worker has none.
+    let Some(voices) = vidflow_neural::voices_dir()
+        .filter(|d| d.join(vidflow_neural::KNOWN_VOICES[0].model).is_file())
+    else {
+        assert!(
+            std::env::var_os("VIDFLOW_REQUIRE_VOICES").is_none(),
+            "VIDFLOW_REQUIRE_VOICES is set but no neural voice is installed"
+        );
+        eprintln!("skipping: no neural voice installed (run scripts/install-voices)");
+        return;
+    };
+    let redis = TestRedis::start().unwrap();
+    let url = redis.url().to_owned();
+    let prefix = unique_prefix("voice");
+    let env = shared_env(&prefix);
+    let pages = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("no-voices");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut worker_env = env.clone();
+    worker_env.push(("VIDFLOW_VOICES_DIR", empty.display().to_string()));
+    let _worker = start_worker(&url, &worker_env, &dir.path().join("w"), &[]);
+    let started = Instant::now();
+    let out = remote_make(
+        &pages.url("/article.html"),
+        "4",
+        &url,
+        &env,
+        dir.path(),
+        &dir.path().join("out.mp4"),
+    )
+    .args(["--voice", "joe"])
+    .env("VIDFLOW_VOICES_DIR", &voices)
+    .output()
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("refused stage script"), "{err}");
+    assert!(err.contains("worker "), "{err}");
+    assert!(err.contains("voice \"joe\" is not installed"), "{err}");
+    assert!(err.contains("no-voices"), "{err}");
+    // Refused at once, not after the retries of a failing task.
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(!dir.path().join("out.mp4").exists());
+}

@@ -35,6 +35,8 @@ pub fn test_config(dir: &Path) -> Config {
     cfg.server.shutdown_grace_seconds = 0;
     cfg.video.preset = "ultrafast".into();
     cfg.video.max_seconds = 4.0;
+    // Fast, byte-stable speech: `auto` would pick a neural voice where one is installed.
+    cfg.video.voice = "slt".into();
     cfg
 }
 

@@ -216,14 +216,15 @@ pub fn wrap_lines(words: &[&str], max: usize) -> Vec<String> {
     lines
 }
 
-/// Mouth shapes from the phone timings, merged and tiling `[0, duration)`.
+/// Mouth shapes from the phone timings (ARPAbet from Flite or IPA from a neural voice),
+/// merged and tiling `[0, duration)`.
 pub fn viseme_track(speech: &Speech, duration: f64) -> Vec<VisemeSpan> {
     let mut spans: Vec<VisemeSpan> = Vec::new();
     for p in &speech.phones {
         if p.end <= p.start {
             continue;
         }
-        let shape = Viseme::from_arpabet(&p.phone);
+        let shape = Viseme::from_phone(&p.phone);
         match spans.last_mut() {
             Some(last) if last.shape == shape => last.end = p.end,
             _ => spans.push(VisemeSpan {

@@ -189,6 +189,9 @@ pub fn vidflow() -> Command {
     // Keep the user's configuration and environment out of the tests.
     c.env_remove("VIDFLOW_CACHE__DIR");
     c.env("HOME", std::env::temp_dir());
+    // Tests that are not about voices stay fast and byte-stable: the default (`auto`) would
+    // pick a neural voice where one is installed. Voice tests set their own.
+    c.env("VIDFLOW_VIDEO__VOICE", "slt");
     c
 }
 
