@@ -1,5 +1,5 @@
-//! Neural speech for vidflow: Piper voices run on ONNX Runtime, with phone and word times taken
-//! from the model's own durations.
+//! Neural speech for vidflow: Piper and Kokoro-82M voices run on ONNX Runtime, with phone and
+//! word times taken from the model's own durations.
 //!
 //! - [`Runtime::load`] loads ONNX Runtime's shared library at run time (`ort` with
 //!   `load-dynamic`: nothing is downloaded, at build time or at run time).
@@ -10,6 +10,11 @@
 //!   with fixed scales (the same text always gives the same samples), and returns a
 //!   [`NeuralSpeech`]: samples, the time of every phone from the model's durations, and the time
 //!   of every written word, mapped back through an alignment (see [Words](#words) below).
+//!
+//! - [`KokoroVoice::load`] loads the Kokoro-82M model with one voice's style vector;
+//!   [`KokoroVoice::speak`] gives the same kind of [`NeuralSpeech`] at 24 kHz (see the
+//!   `kokoro` module's notes in the crate README: phonemes rewritten for Kokoro, runs of at most
+//!   [`KOKORO_MAX_TOKENS`] tokens). Both engines implement [`NeuralVoice`].
 //!
 //! The voices and the runtime are installed by `scripts/install-voices` into [`voices_dir`];
 //! [`KNOWN_VOICES`] lists the ones it installs, with their pinned hashes.
