@@ -128,4 +128,15 @@ pub enum NeuralError {
         /// The clause as written.
         clause: String,
     },
+
+    /// A Kokoro model, vocabulary or style vector is not what a Kokoro voice needs.
+    #[error("{} is not a usable Kokoro {what}: {reason}", path.display())]
+    NotKokoro {
+        /// What the file was to be: "model", "vocabulary" or "style vector".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        reason: String,
+    },
 }
