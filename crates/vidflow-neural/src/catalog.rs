@@ -3,14 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Engine, KnownVoice, LoadOptions, NeuralError, NeuralVoice, PiperVoice, Runtime};
+use crate::{
+    Engine, KOKORO_MODEL, KnownVoice, KokoroVoice, LoadOptions, NeuralError, NeuralVoice,
+    PiperVoice, Runtime,
+};
 
-/// The files `voice` needs in `dir`: the model, and for Piper its `.onnx.json`.
+/// The files `voice` needs in `dir`: for Piper the model and its `.onnx.json`, for Kokoro the
+/// shared model and the voice's style vector.
 pub fn voice_files(voice: &KnownVoice, dir: &Path) -> Vec<PathBuf> {
     let model = dir.join(voice.model);
     match voice.engine {
         Engine::Piper => vec![config_path(&model), model],
-        Engine::Kokoro => vec![model],
+        Engine::Kokoro => vec![dir.join(KOKORO_MODEL), model],
     }
 }
 
@@ -40,14 +44,12 @@ pub fn load_known(
                 &options,
             )?))
         }
-        // The Kokoro engine is wired in when it is merged; until then say so plainly.
-        Engine::Kokoro => Err(NeuralError::NotPiper {
-            path: dir.join(voice.model),
-            reason: format!(
-                "voice {:?} runs on the Kokoro engine, which is not built into this build of vidflow",
-                voice.id
-            ),
-        }),
+        Engine::Kokoro => {
+            let runtime = Runtime::load(&runtime_library(dir))?;
+            Ok(Box::new(KokoroVoice::load_known(
+                runtime, dir, voice, threads,
+            )?))
+        }
     }
 }
 
