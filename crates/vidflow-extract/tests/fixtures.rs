@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use vidflow_extract::eval::evaluate_dir;
 
-// Measured on the 55 pages: median F1 1.000, mean F1 1.000, title accuracy 0.909 (the five
-// misses are titles where we drop the site's name and Readability keeps it), 4 pages refused
-// as too short to narrate (mean 0.927 counting those as 0). The floors sit a little below,
-// so a regression fails.
+// Measured on the 55 pages: median F1 1.000, mean F1 1.000, title accuracy 0.982 (the one
+// miss, v8-blog, is Readability cutting "Outside the web: " off at the colon), 4 pages
+// refused as too short to narrate (mean 0.927 counting those as 0). The floors sit a little
+// below, so a regression fails.
 const MIN_MEDIAN_F1: f64 = 0.98;
 const MIN_MEAN_F1: f64 = 0.97;
-const MIN_TITLE_ACCURACY: f64 = 0.87;
+const MIN_TITLE_ACCURACY: f64 = 0.95;
 const MIN_MEAN_F1_COUNTING_REFUSALS: f64 = 0.90;
 const MAX_REFUSED: usize = 4;
 
@@ -46,6 +46,14 @@ fn readability_fixtures_score_well() {
         if let Some(err) = &page.error {
             eprintln!("    error: {err}");
         }
+    }
+    for rule in &report.title_rules {
+        eprintln!(
+            "title rule {:<30} fired {:>3}  right {:>3}",
+            rule.rule.name(),
+            rule.fired,
+            rule.right
+        );
     }
     eprintln!(
         "pages {}  median_f1 {:.4}  mean_f1 {:.4}  title_accuracy {:.4}  refused {}  mean_f1_counting_refusals {:.4}",
