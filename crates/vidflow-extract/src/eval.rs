@@ -88,6 +88,9 @@ pub struct PageScore {
     pub got_title: String,
     /// Which rule chose the title.
     pub title_rule: TitleRule,
+    /// Whether the byline, site name and publication date match the expected ones; `None`
+    /// where `expected-metadata.json` gives none.
+    pub meta_ok: MetaMatch,
     /// Why extraction failed, when it did (the page then scores 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -115,6 +118,12 @@ pub struct EvalReport {
     pub refused: usize,
     /// Extraction time per page next to page size.
     pub timing: Timing,
+    /// Author lines matched, over pages that state one.
+    pub byline: FieldAccuracy,
+    /// Site names matched, over pages that state one.
+    pub site_name: FieldAccuracy,
+    /// Publication dates matched, over pages that state one.
+    pub published: FieldAccuracy,
     /// Mean F1 counting every refused page as 0: the score of what a user gets.
     pub mean_f1_counting_refusals: f64,
 }
@@ -144,6 +153,27 @@ pub struct Timing {
     pub p95_bytes: f64,
     /// Median of each page's time divided by its size, milliseconds per 100 kB.
     pub median_ms_per_100kb: f64,
+}
+
+/// Per field, whether what we extracted matches the fixture's metadata (`None` where the
+/// fixture states nothing for the field).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MetaMatch {
+    /// Author line, compared without a leading "By" and whitespace and case aside.
+    pub byline: Option<bool>,
+    /// Site name, whitespace and case aside.
+    pub site_name: Option<bool>,
+    /// Publication date-time, as written.
+    pub published: Option<bool>,
+}
+
+/// Share of the pages stating a field whose value we matched, and how many stated it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldAccuracy {
+    /// Pages whose fixture states the field.
+    pub stated: usize,
+    /// Of those, pages where we matched it.
+    pub matched: usize,
 }
 
 /// How often one title rule chose the title over a fixture folder.
@@ -252,7 +282,20 @@ fn summarise(pages: Vec<PageScore>) -> EvalReport {
             0.5,
         ),
     };
+    let field = |get: fn(&MetaMatch) -> Option<bool>| FieldAccuracy {
+        stated: pages.iter().filter(|p| get(&p.meta_ok).is_some()).count(),
+        matched: pages
+            .iter()
+            .filter(|p| get(&p.meta_ok) == Some(true))
+            .count(),
+    };
+    let byline = field(|m| m.byline);
+    let site_name = field(|m| m.site_name);
+    let published = field(|m| m.published);
     EvalReport {
+        byline,
+        site_name,
+        published,
         timing,
         pages,
         median_f1,
@@ -332,6 +375,21 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
         .and_then(|t| t.as_str())
         .unwrap_or_default()
         .to_owned();
+    let stated = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(collapse_whitespace)
+            .filter(|v| !v.is_empty())
+    };
+    let (want_byline, want_site, want_published) = (
+        stated("byline"),
+        stated("siteName"),
+        stated("publishedTime"),
+    );
+    let check = |want: &Option<String>, got: Option<&str>, same: fn(&str, &str) -> bool| {
+        want.as_deref().map(|w| got.is_some_and(|g| same(g, w)))
+    };
     let name = folder
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -355,7 +413,15 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
     Ok(match result.expect("at least one timing run") {
         Ok((article, title_rule)) => {
             let (precision, recall) = precision_recall(&article.text, &expected_text);
+            let meta_ok = MetaMatch {
+                byline: check(&want_byline, article.byline.as_deref(), same_byline),
+                site_name: check(&want_site, article.site_name.as_deref(), same_title),
+                published: check(&want_published, article.published.as_deref(), |a, b| {
+                    a.trim() == b.trim()
+                }),
+            };
             PageScore {
+                meta_ok,
                 title_rule,
                 name,
                 f1: word_f1(&article.text, &expected_text),
@@ -393,10 +459,25 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
             expected_title,
             got_title: String::new(),
             title_rule: TitleRule::None,
+            meta_ok: MetaMatch {
+                byline: want_byline.as_ref().map(|_| false),
+                site_name: want_site.as_ref().map(|_| false),
+                published: want_published.as_ref().map(|_| false),
+            },
             error: Some(e.message),
             refused: true,
         },
     })
+}
+
+/// Author lines match when they are equal without a leading "By" (which some pages write
+/// and the extractor drops), whitespace and case aside.
+fn same_byline(got: &str, expected: &str) -> bool {
+    let norm = |s: &str| {
+        let s = collapse_whitespace(s).to_lowercase();
+        s.strip_prefix("by ").map(str::to_owned).unwrap_or(s)
+    };
+    norm(got) == norm(expected)
 }
 
 /// Titles match when they are equal after collapsing whitespace and folding case.
@@ -507,6 +588,7 @@ mod tests {
             title_ok: ok,
             expected_title: String::new(),
             got_title: String::new(),
+            meta_ok: MetaMatch::default(),
             title_rule: if ok {
                 TitleRule::MetaTitle
             } else {

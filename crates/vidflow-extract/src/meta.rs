@@ -72,7 +72,7 @@ pub struct PageMeta {
     pub headings: Vec<String>,
     /// Author names (JSON-LD `author`, else an author `<meta>` tag).
     pub byline: Option<String>,
-    /// The publication's name (`og:site_name`, JSON-LD `publisher.name`, `application-name`).
+    /// The publication's name (JSON-LD `publisher.name`, `og:site_name`, `application-name`).
     pub site_name: Option<String>,
     /// JSON-LD `publisher.name`, which some pages also put in the article's `name`.
     pub publisher: Option<String>,
@@ -185,8 +185,11 @@ pub fn read_meta(doc: &Html) -> PageMeta {
         .and_then(|a| a.pointer("/publisher/name"))
         .and_then(Value::as_str)
         .and_then(non_empty);
-    let site_name = meta(&["og:site_name"])
-        .or_else(|| publisher.clone())
+    // The article's own publisher before `og:site_name`, which on hosted blogs names the
+    // host ("Medium") rather than the publication.
+    let site_name = publisher
+        .clone()
+        .or_else(|| meta(&["og:site_name"]))
         .or_else(|| meta(&["application-name", "twitter:site:name"]));
     let published = ld
         .as_ref()
