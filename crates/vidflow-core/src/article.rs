@@ -58,16 +58,16 @@ impl Article {
         let lower = title.to_lowercase();
         let site_lower = site.to_lowercase();
         for sep in TITLE_SEPARATORS {
-            if let Some(rest) = lower.strip_suffix(&format!("{sep}{site_lower}")) {
-                // Lower-casing can change byte lengths; fall back to the whole title then.
-                if let Some(head) = title.get(..rest.len()) {
-                    return head.trim().to_owned();
-                }
+            // Lower-casing can change byte lengths; the whole title stands then.
+            if let Some(rest) = lower.strip_suffix(&format!("{sep}{site_lower}"))
+                && let Some(head) = title.get(..rest.len())
+            {
+                return head.trim().to_owned();
             }
-            if lower.starts_with(&format!("{site_lower}{sep}")) {
-                if let Some(tail) = title.get(site_lower.len() + sep.len()..) {
-                    return tail.trim().to_owned();
-                }
+            if lower.starts_with(&format!("{site_lower}{sep}"))
+                && let Some(tail) = title.get(site_lower.len() + sep.len()..)
+            {
+                return tail.trim().to_owned();
             }
         }
         title

@@ -345,7 +345,7 @@ fn missing_blocks<'a>(blocks: impl Iterator<Item = &'a str>, other: &str) -> Vec
             })
         })
         .collect();
-    out.sort_by(|a, b| b.words.cmp(&a.words));
+    out.sort_by_key(|b| std::cmp::Reverse(b.words));
     out.truncate(5);
     out
 }
