@@ -1,13 +1,21 @@
 //! `vidflow bench extract`: main-text extraction quality on a fixture folder (word F1,
-//! title accuracy).
+//! precision and recall, title accuracy and which title rule fired how often), and
+//! extraction time per page next to the page's size.
 
 use std::path::Path;
 
 use crate::BenchError;
 
 /// Scores every fixture in `dir` (`<name>/source.html`, `expected.html`,
-/// `expected-metadata.json`).
-pub fn run(dir: &Path) -> Result<serde_json::Value, BenchError> {
+/// `expected-metadata.json`). With `worst`, the report also lists that many pages with the
+/// lowest F1 first, each with the blocks it loses (expected, not extracted) and gains
+/// (extracted, not expected).
+pub fn run(dir: &Path, worst: Option<usize>) -> Result<serde_json::Value, BenchError> {
     let report = vidflow_extract::eval::evaluate_dir(dir)?;
-    Ok(serde_json::to_value(&report)?)
+    let mut value = serde_json::to_value(&report)?;
+    if let Some(n) = worst {
+        let pages: Vec<_> = report.worst_first().into_iter().take(n).collect();
+        value["worst"] = serde_json::to_value(pages)?;
+    }
+    Ok(value)
 }

@@ -87,6 +87,17 @@ pub struct Timeline {
     pub title: String,
     /// Where the page came from, shown small in the footer.
     pub source: String,
+    /// Whom the title card's kicker names: the publication as the page states it, else a
+    /// web page's host; `None` (a local file that names no site) shows no kicker.
+    #[serde(default)]
+    pub site_name: Option<String>,
+    /// The article's author line, shown on the title card.
+    #[serde(default)]
+    pub byline: Option<String>,
+    /// When the article was published, as the page states it (ISO 8601 in practice); the
+    /// title card shows the date when it can read one.
+    #[serde(default)]
+    pub published: Option<String>,
     /// Slides in order; they tile `[0, duration)` without gaps.
     pub slides: Vec<Slide>,
     /// Subtitle cues in order, never overlapping.

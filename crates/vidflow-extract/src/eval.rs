@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Instant;
 
 use scraper::{Html, Node};
 use serde::Serialize;
@@ -14,6 +15,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use vidflow_core::VidflowError;
 
 use crate::blocks::collapse_whitespace;
+use crate::meta::TitleRule;
 
 /// The URL fixture pages are extracted as if served from. Readability's own test suite uses
 /// it, and the expected outputs' absolute links were made against it.
@@ -66,12 +68,29 @@ pub struct PageScore {
     pub name: String,
     /// Word F1 of the extracted text against `expected.html`.
     pub f1: f64,
+    /// Share of the extracted words that are expected.
+    pub precision: f64,
+    /// Share of the expected words that were extracted.
+    pub recall: f64,
+    /// Size of `source.html` in bytes.
+    pub bytes: usize,
+    /// Time to extract the page (median of [`TIMING_RUNS`] runs), milliseconds.
+    pub extract_ms: f64,
+    /// Expected blocks mostly missing from the extraction: why the page loses recall.
+    pub lost: Vec<BlockDiff>,
+    /// Extracted blocks mostly not expected: why the page loses precision.
+    pub gained: Vec<BlockDiff>,
     /// Whether the extracted title equals the expected one (whitespace and case aside).
     pub title_ok: bool,
     /// The title `expected-metadata.json` gives.
     pub expected_title: String,
     /// The title we extracted (empty when extraction failed).
     pub got_title: String,
+    /// Which rule chose the title.
+    pub title_rule: TitleRule,
+    /// Whether the byline, site name and publication date match the expected ones; `None`
+    /// where `expected-metadata.json` gives none.
+    pub meta_ok: MetaMatch,
     /// Why extraction failed, when it did (the page then scores 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -92,10 +111,80 @@ pub struct EvalReport {
     pub mean_f1: f64,
     /// Share of pages whose title matched, 0 to 1.
     pub title_accuracy: f64,
+    /// How often each title rule fired, and how often it was right, in the order the rules
+    /// are tried.
+    pub title_rules: Vec<RuleCount>,
     /// Pages [`crate::extract_html`] refuses as too short to narrate.
     pub refused: usize,
+    /// Extraction time per page next to page size.
+    pub timing: Timing,
+    /// Author lines matched, over pages that state one.
+    pub byline: FieldAccuracy,
+    /// Site names matched, over pages that state one.
+    pub site_name: FieldAccuracy,
+    /// Publication dates matched, over pages that state one.
+    pub published: FieldAccuracy,
     /// Mean F1 counting every refused page as 0: the score of what a user gets.
     pub mean_f1_counting_refusals: f64,
+}
+
+/// How many times each page is extracted to time it; the median is reported.
+pub const TIMING_RUNS: usize = 3;
+
+/// A block of text one side has and the other mostly lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockDiff {
+    /// Words in the block.
+    pub words: usize,
+    /// The block's start, at most 80 characters.
+    pub text: String,
+}
+
+/// Extraction time next to page size, over the pages of a fixture folder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    /// Median extraction time per page, milliseconds.
+    pub median_ms: f64,
+    /// 95th percentile extraction time per page, milliseconds.
+    pub p95_ms: f64,
+    /// Median page size, bytes.
+    pub median_bytes: f64,
+    /// 95th percentile page size, bytes.
+    pub p95_bytes: f64,
+    /// Median of each page's time divided by its size, milliseconds per 100 kB.
+    pub median_ms_per_100kb: f64,
+}
+
+/// Per field, whether what we extracted matches the fixture's metadata (`None` where the
+/// fixture states nothing for the field).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MetaMatch {
+    /// Author line, compared without a leading "By" and whitespace and case aside.
+    pub byline: Option<bool>,
+    /// Site name, whitespace and case aside.
+    pub site_name: Option<bool>,
+    /// Publication date-time, as written.
+    pub published: Option<bool>,
+}
+
+/// Share of the pages stating a field whose value we matched, and how many stated it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldAccuracy {
+    /// Pages whose fixture states the field.
+    pub stated: usize,
+    /// Of those, pages where we matched it.
+    pub matched: usize,
+}
+
+/// How often one title rule chose the title over a fixture folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleCount {
+    /// The rule.
+    pub rule: TitleRule,
+    /// Pages whose title it chose.
+    pub fired: usize,
+    /// Of those, pages whose title matched the expected one.
+    pub right: usize,
 }
 
 impl EvalReport {
@@ -158,6 +247,18 @@ fn summarise(pages: Vec<PageScore>) -> EvalReport {
     } else {
         pages.iter().filter(|p| p.title_ok).count() as f64 / n as f64
     };
+    let title_rules = TitleRule::ALL
+        .iter()
+        .map(|&rule| RuleCount {
+            rule,
+            fired: pages.iter().filter(|p| p.title_rule == rule).count(),
+            right: pages
+                .iter()
+                .filter(|p| p.title_rule == rule && p.title_ok)
+                .count(),
+        })
+        .filter(|c| c.fired > 0)
+        .collect();
     let refused = pages.iter().filter(|p| p.refused).count();
     let mean_f1_counting_refusals = if n == 0 {
         0.0
@@ -169,14 +270,84 @@ fn summarise(pages: Vec<PageScore>) -> EvalReport {
             .sum::<f64>()
             / n as f64
     };
+    let timing = Timing {
+        median_ms: percentile(pages.iter().map(|p| p.extract_ms), 0.5),
+        p95_ms: percentile(pages.iter().map(|p| p.extract_ms), 0.95),
+        median_bytes: percentile(pages.iter().map(|p| p.bytes as f64), 0.5),
+        p95_bytes: percentile(pages.iter().map(|p| p.bytes as f64), 0.95),
+        median_ms_per_100kb: percentile(
+            pages
+                .iter()
+                .map(|p| p.extract_ms / (p.bytes.max(1) as f64 / 100_000.0)),
+            0.5,
+        ),
+    };
+    let field = |get: fn(&MetaMatch) -> Option<bool>| FieldAccuracy {
+        stated: pages.iter().filter(|p| get(&p.meta_ok).is_some()).count(),
+        matched: pages
+            .iter()
+            .filter(|p| get(&p.meta_ok) == Some(true))
+            .count(),
+    };
+    let byline = field(|m| m.byline);
+    let site_name = field(|m| m.site_name);
+    let published = field(|m| m.published);
     EvalReport {
+        byline,
+        site_name,
+        published,
+        timing,
         pages,
         median_f1,
         mean_f1,
         title_accuracy,
+        title_rules,
         refused,
         mean_f1_counting_refusals,
     }
+}
+
+/// The `q` quantile (0 to 1) by linear interpolation between closest ranks; 0 when empty.
+fn percentile(values: impl Iterator<Item = f64>, q: f64) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// Precision and recall of `got` against `want`, by bags of words as [`word_f1`] counts them.
+fn precision_recall(got: &str, want: &str) -> (f64, f64) {
+    let (g, w) = (word_counts(got), word_counts(want));
+    let (gt, wt): (usize, usize) = (g.values().sum(), w.values().sum());
+    let overlap: usize = g
+        .iter()
+        .map(|(word, n)| (*n).min(w.get(word).copied().unwrap_or(0)))
+        .sum();
+    let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    (ratio(overlap, gt), ratio(overlap, wt))
+}
+
+/// The blocks of `blocks` whose words are mostly (over half) absent from `other`, largest
+/// first, at most five.
+fn missing_blocks<'a>(blocks: impl Iterator<Item = &'a str>, other: &str) -> Vec<BlockDiff> {
+    let bag = word_counts(other);
+    let mut out: Vec<BlockDiff> = blocks
+        .filter_map(|block| {
+            let words: Vec<String> = block.unicode_words().map(str::to_lowercase).collect();
+            let absent = words.iter().filter(|w| !bag.contains_key(*w)).count();
+            (!words.is_empty() && absent * 2 > words.len()).then(|| BlockDiff {
+                words: words.len(),
+                text: block.chars().take(80).collect(),
+            })
+        })
+        .collect();
+    out.sort_by_key(|b| std::cmp::Reverse(b.words));
+    out.truncate(5);
+    out
 }
 
 fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
@@ -204,6 +375,21 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
         .and_then(|t| t.as_str())
         .unwrap_or_default()
         .to_owned();
+    let stated = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(collapse_whitespace)
+            .filter(|v| !v.is_empty())
+    };
+    let (want_byline, want_site, want_published) = (
+        stated("byline"),
+        stated("siteName"),
+        stated("publishedTime"),
+    );
+    let check = |want: &Option<String>, got: Option<&str>, same: fn(&str, &str) -> bool| {
+        want.as_deref().map(|w| got.is_some_and(|g| same(g, w)))
+    };
     let name = folder
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -211,27 +397,87 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
 
     let html = crate::decode::decode_body(&source, None);
     let expected_text = html_text(&expected_html);
-    Ok(match crate::read_article(&html, FIXTURE_URL) {
-        Ok(article) => PageScore {
-            name,
-            f1: word_f1(&article.text, &expected_text),
-            title_ok: same_title(&article.title, &expected_title),
-            expected_title,
-            refused: crate::count_words(&article.text) < crate::MIN_WORDS,
-            got_title: article.title,
-            error: None,
-        },
+    let mut times = Vec::with_capacity(TIMING_RUNS);
+    let mut result = None;
+    for _ in 0..TIMING_RUNS {
+        let start = Instant::now();
+        let r = crate::read_article_with_rule(&html, FIXTURE_URL);
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        result = Some(r);
+    }
+    let extract_ms = percentile(times.into_iter(), 0.5);
+    let bytes = source.len();
+    let base = url::Url::parse(FIXTURE_URL).expect("fixture URL parses");
+    let expected_blocks = crate::blocks::content_blocks(&expected_html, &base);
+    let expected_block_texts = || expected_blocks.paragraphs.iter().map(|p| p.text.as_str());
+    Ok(match result.expect("at least one timing run") {
+        Ok((article, title_rule)) => {
+            let (precision, recall) = precision_recall(&article.text, &expected_text);
+            let meta_ok = MetaMatch {
+                byline: check(&want_byline, article.byline.as_deref(), same_byline),
+                site_name: check(&want_site, article.site_name.as_deref(), same_title),
+                published: check(&want_published, article.published.as_deref(), |a, b| {
+                    a.trim() == b.trim()
+                }),
+            };
+            PageScore {
+                meta_ok,
+                title_rule,
+                name,
+                f1: word_f1(&article.text, &expected_text),
+                precision,
+                recall,
+                bytes,
+                extract_ms,
+                lost: missing_blocks(expected_block_texts(), &article.text),
+                gained: missing_blocks(
+                    article.paragraphs.iter().map(|p| p.text.as_str()),
+                    &expected_text,
+                ),
+                title_ok: same_title(&article.title, &expected_title),
+                expected_title,
+                refused: crate::count_words(&article.text) < crate::MIN_WORDS,
+                got_title: article.title,
+                error: None,
+            }
+        }
         Err(e) => PageScore {
             name,
             // Refusing a page whose expected content is empty is the right answer.
             f1: word_f1("", &expected_text),
+            precision: 1.0,
+            recall: if expected_text.trim().is_empty() {
+                1.0
+            } else {
+                0.0
+            },
+            bytes,
+            extract_ms,
+            lost: missing_blocks(expected_block_texts(), ""),
+            gained: Vec::new(),
             title_ok: false,
             expected_title,
             got_title: String::new(),
+            title_rule: TitleRule::None,
+            meta_ok: MetaMatch {
+                byline: want_byline.as_ref().map(|_| false),
+                site_name: want_site.as_ref().map(|_| false),
+                published: want_published.as_ref().map(|_| false),
+            },
             error: Some(e.message),
             refused: true,
         },
     })
+}
+
+/// Author lines match when they are equal without a leading "By" (which some pages write
+/// and the extractor drops), whitespace and case aside.
+fn same_byline(got: &str, expected: &str) -> bool {
+    let norm = |s: &str| {
+        let s = collapse_whitespace(s).to_lowercase();
+        s.strip_prefix("by ").map(str::to_owned).unwrap_or(s)
+    };
+    norm(got) == norm(expected)
 }
 
 /// Titles match when they are equal after collapsing whitespace and folding case.
@@ -333,9 +579,21 @@ mod tests {
         let page = |f1: f64, ok: bool| PageScore {
             name: String::new(),
             f1,
+            precision: f1,
+            recall: f1,
+            bytes: 1000,
+            extract_ms: f1,
+            lost: Vec::new(),
+            gained: Vec::new(),
             title_ok: ok,
             expected_title: String::new(),
             got_title: String::new(),
+            meta_ok: MetaMatch::default(),
+            title_rule: if ok {
+                TitleRule::MetaTitle
+            } else {
+                TitleRule::None
+            },
             error: None,
             refused: f1 < 0.3,
         };
@@ -350,7 +608,41 @@ mod tests {
         assert!((r.median_f1 - 0.7).abs() < 1e-12);
         assert!((r.mean_f1 - 0.65).abs() < 1e-12);
         assert!((r.title_accuracy - 0.75).abs() < 1e-12);
+        assert_eq!(
+            r.title_rules,
+            [
+                RuleCount {
+                    rule: TitleRule::MetaTitle,
+                    fired: 3,
+                    right: 3
+                },
+                RuleCount {
+                    rule: TitleRule::None,
+                    fired: 1,
+                    right: 0
+                }
+            ]
+        );
         assert_eq!(r.worst_first()[0].f1, 0.2);
+        assert!((r.timing.median_ms - 0.7).abs() < 1e-12);
+        assert!((r.timing.p95_ms - 0.985).abs() < 1e-12);
+    }
+
+    #[test]
+    fn blocks_missing_from_the_other_side_are_named() {
+        let lost = missing_blocks(
+            ["the cat sat", "sign up for our newsletter today"].into_iter(),
+            "the cat sat on the mat",
+        );
+        assert_eq!(
+            lost,
+            [BlockDiff {
+                words: 6,
+                text: "sign up for our newsletter today".into()
+            }]
+        );
+        let (p, r) = precision_recall("a b c d", "a b");
+        assert!((p - 0.5).abs() < 1e-12 && (r - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod decode;
 pub mod eval;
 mod images;
 mod lang;
+pub mod meta;
 mod plain;
 
 use dom_smoothie::{Readability, ReadabilityError};
@@ -104,11 +105,20 @@ fn no_readable_text(url: &str) -> VidflowError {
 /// Everything [`extract_html`] does except refusing short pages, so that the evaluation can
 /// score what the extractor found even on pages too short to narrate.
 pub(crate) fn read_article(html: &str, base_url: &str) -> Result<Article, VidflowError> {
+    read_article_with_rule(html, base_url).map(|(article, _)| article)
+}
+
+/// [`read_article`], also saying which rule chose the title.
+pub(crate) fn read_article_with_rule(
+    html: &str,
+    base_url: &str,
+) -> Result<(Article, meta::TitleRule), VidflowError> {
     let page_url = Url::parse(base_url).map_err(|e| {
         VidflowError::bad_input(format!("base URL {base_url:?} is not an absolute URL: {e}"))
     })?;
     let doc = Html::parse_document(html);
     let base = document_base(&doc, &page_url);
+    let page_meta = meta::read_meta(&doc);
 
     let mut readability = Readability::new(html, Some(base.as_str()), None).map_err(|e| {
         VidflowError::internal(format!("reading the HTML of {base_url} failed: {e}"))
@@ -131,31 +141,48 @@ pub(crate) fn read_article(html: &str, base_url: &str) -> Result<Article, Vidflo
         .collect::<Vec<_>>()
         .join("\n\n");
 
-    let title = clean_title(
-        &found.title,
-        found.site_name.as_deref(),
-        &top_headings(&doc),
-    )
-    .or_else(|| {
-        blocks
-            .paragraphs
-            .iter()
-            .find(|p| p.is_heading)
-            .map(|p| p.text.clone())
-    })
-    .unwrap_or_default();
+    let content_headings: Vec<String> = blocks
+        .paragraphs
+        .iter()
+        .filter(|p| p.is_heading)
+        .map(|p| p.text.clone())
+        .collect();
+    let (title, rule) = meta::choose_title(&page_meta, &content_headings);
     let lang = declared_lang(&doc)
         .or_else(|| found.lang.as_deref().and_then(lang::normalise_tag))
         .or_else(|| lang::detect(&text));
+    // Readability's byline also looks for author links and bylines in the text, so it
+    // comes first; the page's own metadata fills in where it finds none.
+    let byline = found
+        .byline
+        .as_deref()
+        .and_then(clean_byline)
+        .or_else(|| page_meta.byline.as_deref().and_then(clean_byline));
+    let site_name = page_meta
+        .site_name
+        .or_else(|| found.site_name.as_deref().and_then(non_empty));
+    let published = page_meta
+        .published
+        .or_else(|| found.published_time.as_deref().and_then(non_empty));
 
-    Ok(Article {
-        title,
-        byline: found.byline.as_deref().and_then(clean_byline),
-        lang,
-        text,
-        paragraphs: blocks.paragraphs,
-        images: blocks.images,
-    })
+    Ok((
+        Article {
+            title,
+            byline,
+            site_name,
+            published,
+            lang,
+            text,
+            paragraphs: blocks.paragraphs,
+            images: blocks.images,
+        },
+        rule,
+    ))
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = collapse_whitespace(s);
+    (!s.is_empty()).then_some(s)
 }
 
 /// Words as a reader would count them; in scripts written without spaces each character
@@ -196,58 +223,6 @@ fn declared_lang(doc: &Html) -> Option<String> {
         .filter_map(|m| m.value().attr("content"))
         // `Content-Language` may list several; the first is the main one.
         .find_map(|c| lang::normalise_tag(c.split(',').next().unwrap_or("")))
-}
-
-/// Separators sites put between the article's title and their own name.
-const TITLE_SEPARATORS: &[&str] = &[
-    " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " » ", " / ",
-];
-
-/// The texts of the page's `<h1>` elements, whitespace collapsed.
-fn top_headings(doc: &Html) -> Vec<String> {
-    let sel = Selector::parse("h1").expect("valid selector");
-    doc.select(&sel)
-        .map(|h| collapse_whitespace(&h.text().collect::<String>()))
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-/// Tidies the title and drops a site name glued to either end ("Title | Site",
-/// "Site - Title"), which belongs on no slide. The site's name is known when the page names
-/// it (`og:site_name`), or when one side of the separator is exactly the page's `<h1>`.
-fn clean_title(raw: &str, site_name: Option<&str>, headings: &[String]) -> Option<String> {
-    let mut title = collapse_whitespace(raw);
-    // Only the longest part may be the article's title: site names are short, and a site
-    // logo is often an `<h1>` too.
-    let heading_part = TITLE_SEPARATORS.iter().find_map(|sep| {
-        let parts: Vec<&str> = title.split(sep).map(str::trim).collect();
-        if parts.len() < 2 {
-            return None;
-        }
-        let longest = parts.iter().copied().max_by_key(|p| p.chars().count())?;
-        headings
-            .iter()
-            .any(|h| h.to_lowercase() == longest.to_lowercase())
-            .then_some(longest)
-    });
-    if let Some(part) = heading_part {
-        return Some(part.to_owned());
-    }
-    if let Some(site) = site_name.map(collapse_whitespace).filter(|s| !s.is_empty()) {
-        let site_lower = site.to_lowercase();
-        for sep in TITLE_SEPARATORS {
-            let lower = title.to_lowercase();
-            if let Some(rest) = lower.strip_suffix(&format!("{sep}{site_lower}")) {
-                title.truncate(rest.len());
-                break;
-            }
-            if lower.starts_with(&format!("{site_lower}{sep}")) {
-                title = title[site.len() + sep.len()..].to_owned();
-                break;
-            }
-        }
-    }
-    (!title.is_empty()).then_some(title)
 }
 
 /// Tidies an author line: whitespace collapsed, a leading "By" dropped, empty means none.
@@ -383,32 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn title_cleanup() {
-        assert_eq!(
-            clean_title("  A   Title — Site ", Some("site"), &[]).as_deref(),
-            Some("A Title")
-        );
-        assert_eq!(
-            clean_title("Site :: A Title", Some("Site"), &[]).as_deref(),
-            Some("A Title")
-        );
-        assert_eq!(clean_title("A - B", None, &[]).as_deref(), Some("A - B"));
-        let h1 = ["Tides Explained".to_owned()];
-        assert_eq!(
-            clean_title("Sea Notes » tides explained", None, &h1).as_deref(),
-            Some("tides explained")
-        );
-        assert_eq!(
-            clean_title("Tides Explained", None, &h1).as_deref(),
-            Some("Tides Explained")
-        );
-        // A short part that matches a logo heading is the site, not the article.
-        let logo = ["V8".to_owned()];
-        assert_eq!(
-            clean_title("Standalone binaries · V8", None, &logo).as_deref(),
-            Some("Standalone binaries · V8")
-        );
-        assert_eq!(clean_title("  ", None, &[]), None);
+    fn byline_cleanup() {
         assert_eq!(
             clean_byline(" By  Ada Lovelace ").as_deref(),
             Some("Ada Lovelace")

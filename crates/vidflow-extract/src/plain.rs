@@ -41,6 +41,8 @@ pub fn extract_plain(text: &str, url: &str) -> Result<Article, VidflowError> {
     Ok(Article {
         title,
         byline: None,
+        site_name: None,
+        published: None,
         lang,
         text: body,
         paragraphs,

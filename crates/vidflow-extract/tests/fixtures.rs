@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use vidflow_extract::eval::evaluate_dir;
 
-// Measured on the 55 pages: median F1 1.000, mean F1 1.000, title accuracy 0.909 (the five
-// misses are titles where we drop the site's name and Readability keeps it), 4 pages refused
-// as too short to narrate (mean 0.927 counting those as 0). The floors sit a little below,
-// so a regression fails.
+// Measured on the 55 pages: median F1 1.000, mean F1 1.000, title accuracy 0.982 (the one
+// miss, v8-blog, is Readability cutting "Outside the web: " off at the colon), 4 pages
+// refused as too short to narrate (mean 0.927 counting those as 0). The floors sit a little
+// below, so a regression fails.
 const MIN_MEDIAN_F1: f64 = 0.98;
 const MIN_MEAN_F1: f64 = 0.97;
-const MIN_TITLE_ACCURACY: f64 = 0.87;
+const MIN_TITLE_ACCURACY: f64 = 0.95;
 const MIN_MEAN_F1_COUNTING_REFUSALS: f64 = 0.90;
 const MAX_REFUSED: usize = 4;
 
@@ -46,6 +46,23 @@ fn readability_fixtures_score_well() {
         if let Some(err) = &page.error {
             eprintln!("    error: {err}");
         }
+    }
+    eprintln!(
+        "byline {}/{}  site_name {}/{}  published {}/{}",
+        report.byline.matched,
+        report.byline.stated,
+        report.site_name.matched,
+        report.site_name.stated,
+        report.published.matched,
+        report.published.stated
+    );
+    for rule in &report.title_rules {
+        eprintln!(
+            "title rule {:<30} fired {:>3}  right {:>3}",
+            rule.rule.name(),
+            rule.fired,
+            rule.right
+        );
     }
     eprintln!(
         "pages {}  median_f1 {:.4}  mean_f1 {:.4}  title_accuracy {:.4}  refused {}  mean_f1_counting_refusals {:.4}",
@@ -84,11 +101,66 @@ fn readability_fixtures_score_well() {
         "{} pages refused, at most {MAX_REFUSED} expected",
         report.refused
     );
+    // Measured: byline 31/31, site name 23/23, date 11/11 of the pages stating them.
+    for (field, acc) in [
+        ("byline", &report.byline),
+        ("site name", &report.site_name),
+        ("published", &report.published),
+    ] {
+        assert!(
+            acc.stated >= 10,
+            "{field}: only {} pages state it",
+            acc.stated
+        );
+        assert!(
+            acc.matched as f64 >= 0.9 * acc.stated as f64,
+            "{field}: {} of {} matched",
+            acc.matched,
+            acc.stated
+        );
+    }
     assert!(
         report.title_accuracy >= MIN_TITLE_ACCURACY,
         "title accuracy {} fell below {MIN_TITLE_ACCURACY}",
         report.title_accuracy
     );
+}
+
+/// Author, site name and publication date, on real pages that state them in different
+/// places: JSON-LD (aclu, lazy-image-1), Open Graph and `article:` tags (ars-1,
+/// article-author-tag), Parse.ly tags (parsely-metadata), a byline in the text (nytimes-1).
+#[test]
+fn byline_site_name_and_date_from_real_pages() {
+    let dir = fixture_dir();
+    let article = |name: &str| {
+        let html = std::fs::read_to_string(dir.join(name).join("source.html"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        vidflow_extract::extract_html(&html, vidflow_extract::eval::FIXTURE_URL)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let a = article("ars-1");
+    assert_eq!(a.site_name.as_deref(), Some("Ars Technica"));
+    assert_eq!(a.byline.as_deref(), Some("Dan Goodin"));
+    let a = article("aclu");
+    assert_eq!(
+        a.site_name.as_deref(),
+        Some("American Civil Liberties Union")
+    );
+    assert_eq!(a.byline.as_deref(), Some("Daniel Kahn Gillmor"));
+    assert_eq!(a.published.as_deref(), Some("2018-04-05T06:00"));
+    let a = article("lazy-image-1");
+    assert_eq!(a.published.as_deref(), Some("2019-10-18T17:23:34.816Z"));
+    assert_eq!(a.site_name.as_deref(), Some("Voodoo Engineering"));
+    let a = article("article-author-tag");
+    assert_eq!(a.published.as_deref(), Some("2015-07-10T09:53:00-04:00"));
+    assert_eq!(a.byline.as_deref(), Some("Laura June Topolsky"));
+    let a = article("parsely-metadata");
+    assert_eq!(a.byline.as_deref(), Some("Jane Doe"));
+    assert_eq!(a.published.as_deref(), Some("2024-04-20T04:20:00.000Z"));
+    let a = article("nytimes-1");
+    assert_eq!(a.byline.as_deref(), Some("Jeffrey Gettleman"));
+    // A page that states no site name gets none (the title card then shows the host).
+    assert_eq!(article("001").site_name, None);
 }
 
 /// The yardstick must be able to tell a good extraction from a bad one: the whole page's

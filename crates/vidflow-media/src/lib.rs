@@ -24,6 +24,9 @@
 //!     frame_count: 60,
 //!     title: "How tides work".into(),
 //!     source: "https://example.org/tides".into(),
+//!     site_name: Some("example.org".into()),
+//!     byline: None,
+//!     published: None,
 //!     slides: vec![Slide {
 //!         start: 0.0,
 //!         end: 2.0,

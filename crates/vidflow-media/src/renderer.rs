@@ -596,6 +596,11 @@ impl FrameRenderer {
                 palette: &self.palette,
                 title: &self.timeline.title,
                 source: &self.timeline.source,
+                site_name: self.timeline.site_name.as_deref(),
+                credit: slide::credit_line(
+                    self.timeline.byline.as_deref(),
+                    self.timeline.published.as_deref(),
+                ),
                 total: self.slides.len(),
             };
             let slide = &self.slides[index];

@@ -16,6 +16,10 @@ pub(crate) struct SlideContext<'a> {
     pub palette: &'a Palette,
     pub title: &'a str,
     pub source: &'a str,
+    /// Whom the title card's kicker names; `None` draws no kicker.
+    pub site_name: Option<&'a str>,
+    /// The title card's credit line ("Ada Lovelace · 14 May 2021"), if any.
+    pub credit: Option<String>,
     pub total: usize,
 }
 
@@ -30,15 +34,55 @@ pub(crate) fn display_source(source: &str) -> String {
     s.trim_end_matches('/').to_string()
 }
 
-/// The host part of a source, for the title card's kicker.
-fn source_host(source: &str) -> String {
-    let shown = display_source(source);
-    if source.trim().starts_with("http") {
-        shown.split('/').next().unwrap_or("").to_string()
-    } else {
-        // A local file: its name is more telling than its folder.
-        shown.rsplit('/').next().unwrap_or("").to_string()
+/// The title card's credit line: the author and the publication date, whichever the page
+/// states. A date is shown only when it reads as one (`2021-05-14…`), so that a page's odd
+/// date string never reaches the screen.
+pub(crate) fn credit_line(byline: Option<&str>, published: Option<&str>) -> Option<String> {
+    let byline = byline
+        .map(|b| b.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|b| !b.is_empty());
+    let date = published.and_then(readable_date);
+    match (byline, date) {
+        (Some(b), Some(d)) => Some(format!("{b} · {d}")),
+        (Some(b), None) => Some(b),
+        (None, Some(d)) => Some(d),
+        (None, None) => None,
     }
+}
+
+/// "2021-05-14T10:00:00Z" → "14 May 2021"; `None` when the start is no calendar date.
+fn readable_date(iso: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let iso = iso.trim();
+    let date = iso.get(..10)?;
+    if iso.len() > 10 && !iso[10..].starts_with(['T', 't', ' ']) {
+        return None;
+    }
+    let mut parts = date.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let year: u32 = y.parse().ok()?;
+    let month: usize = m.parse().ok()?;
+    let day: u32 = d.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1000 {
+        return None;
+    }
+    Some(format!("{day} {} {year}", MONTHS[month - 1]))
 }
 
 /// Draws `block` at the top of `area`, returning the y just below it.
@@ -310,7 +354,13 @@ fn draw_title(
     let g = ctx.geometry;
     let u = g.u;
     let area = g.title_box;
-    let kicker_text = source_host(ctx.source).to_uppercase();
+    // Where the page is from: the publication's own name, else a web page's host; a
+    // local file names no one, so its card has no kicker (never the file's name).
+    let kicker_text = ctx
+        .site_name
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_uppercase();
     let kicker = text::fit(
         &kicker_text,
         Weight::Bold,
@@ -318,6 +368,18 @@ fn draw_title(
         24.0 * u,
         &FitOptions {
             max_size: 16.0 * u,
+            min_size: 12.0 * u,
+            max_lines: 1,
+            line_spacing: 1.2,
+        },
+    );
+    let credit = text::fit(
+        ctx.credit.as_deref().unwrap_or_default(),
+        Weight::Regular,
+        area.w,
+        26.0 * u,
+        &FitOptions {
+            max_size: 18.0 * u,
             min_size: 12.0 * u,
             max_lines: 1,
             line_spacing: 1.2,
@@ -340,7 +402,20 @@ fn draw_title(
     } else {
         area.h * 0.28
     };
-    let title_box_h = area.h - kicker.height - body_box_h - 3.0 * gap - rule_h;
+    // Heights and gaps are summed in the same order as before there was a credit line, so
+    // a card without one is drawn to the same pixels.
+    let (kicker_h, kicker_gap) = if kicker.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (kicker.height, gap)
+    };
+    let (credit_h, credit_gap) = if credit.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (credit.height, gap)
+    };
+    let gaps = 2.0 + f32::from(!kicker.is_empty()) + f32::from(!credit.is_empty());
+    let title_box_h = area.h - kicker_h - credit_h - body_box_h - gaps * gap - rule_h;
     let title = text::fit(
         title_text,
         Weight::Bold,
@@ -365,12 +440,14 @@ fn draw_title(
             line_spacing: 1.35,
         },
     );
-    let mut total = kicker.height + gap + title.height + gap + rule_h;
+    let mut total = kicker_h + kicker_gap + title.height + gap + rule_h + credit_h + credit_gap;
     if !body.is_empty() {
         total += gap + body.height;
     }
     let mut y = area.y + ((area.h - total) / 2.0).max(0.0);
-    y = put(pm, &kicker, area, y, Align::Left, accent.rgba(255)) + gap;
+    if !kicker.is_empty() {
+        y = put(pm, &kicker, area, y, Align::Left, accent.rgba(255)) + gap;
+    }
     y = put(pm, &title, area, y, Align::Left, ink.rgba(255)) + gap;
     paint::fill_rounded(
         pm,
@@ -379,6 +456,9 @@ fn draw_title(
         ctx.palette.accent.color(1.0),
     );
     y += rule_h + gap;
+    if !credit.is_empty() {
+        y = put(pm, &credit, area, y, Align::Left, ink.rgba(200)) + credit_gap;
+    }
     if !body.is_empty() {
         put(pm, &body, area, y, Align::Left, muted.rgba(255));
     }
@@ -558,6 +638,8 @@ mod tests {
                 palette: &p,
                 title,
                 source: "https://example.org/x",
+                site_name: Some("example.org"),
+                credit: Some("Ada Lovelace · 14 May 2021".into()),
                 total: 3,
             };
             // Title card: every pixel the title changes lies inside the title box.
@@ -583,6 +665,75 @@ mod tests {
     }
 
     #[test]
+    fn credit_line_reads_dates_and_skips_odd_ones() {
+        assert_eq!(
+            credit_line(Some(" Dan  Goodin "), Some("2021-05-14T10:00:00Z")).as_deref(),
+            Some("Dan Goodin · 14 May 2021")
+        );
+        assert_eq!(
+            credit_line(None, Some("2018-04-05T06:00")).as_deref(),
+            Some("5 April 2018")
+        );
+        assert_eq!(
+            credit_line(Some("Ada"), Some("yesterday")).as_deref(),
+            Some("Ada")
+        );
+        assert_eq!(credit_line(None, Some("2021-13-01")), None);
+        assert_eq!(credit_line(None, Some("2021-05-14x")), None);
+        assert_eq!(credit_line(Some(" "), None), None);
+    }
+
+    #[test]
+    fn title_card_kicker_and_credit() {
+        let g = Geometry::new(VideoSize {
+            width: 1280,
+            height: 720,
+        });
+        let p = Palette::new([200, 60, 90]);
+        let ctx = |site_name, credit: Option<&str>| SlideContext {
+            geometry: &g,
+            palette: &p,
+            title: "Tides explained",
+            source: "tides.html",
+            site_name,
+            credit: credit.map(Into::into),
+            total: 3,
+        };
+        let card =
+            |c: &SlideContext<'_>| draw_static(c, &slide(SlideLayout::Title), SlideLayout::Title);
+        let bare = card(&ctx(None, None));
+        let named = card(&ctx(Some("Sea Notes"), None));
+        let other = card(&ctx(Some("Tide Tables"), None));
+        let credited = card(&ctx(Some("Sea Notes"), Some("Ada Lovelace · 14 May 2021")));
+        // The kicker shows the site's name, and only inside the title box.
+        let bb = diff_box(&named, &other).expect("the kicker names the site");
+        assert!(within(bb, g.title_box), "{bb:?}");
+        assert!(bare.data() != named.data());
+        // Without a site name nothing stands in for it: not the file's name.
+        let from_file = card(&SlideContext {
+            source: "other-file.html",
+            ..ctx(None, None)
+        });
+        // (The footer names the file; the title box must not.)
+        let title_rows = |pm: &Pixmap| -> Vec<u8> {
+            let b = g.title_box;
+            let w = pm.width() as usize * 4;
+            let (x0, x1) = (b.x.floor() as usize * 4, b.right().ceil() as usize * 4);
+            (b.y.floor() as usize..b.bottom().ceil() as usize)
+                .flat_map(|y| pm.data()[y * w + x0..y * w + x1].to_vec())
+                .collect()
+        };
+        assert!(title_rows(&bare) == title_rows(&from_file));
+        let bb = diff_box(&named, &credited).expect("the credit line is drawn");
+        assert!(within(bb, g.title_box), "{bb:?}");
+        // The same inputs draw the same pixels.
+        assert!(
+            credited.data()
+                == card(&ctx(Some("Sea Notes"), Some("Ada Lovelace · 14 May 2021"))).data()
+        );
+    }
+
+    #[test]
     fn long_key_sentences_stay_inside_their_box() {
         let body = "word ".repeat(120);
         for size in VideoSize::SUPPORTED {
@@ -593,6 +744,8 @@ mod tests {
                 palette: &p,
                 title: "T",
                 source: "s",
+                site_name: None,
+                credit: None,
                 total: 1,
             };
             for (layout, area) in [

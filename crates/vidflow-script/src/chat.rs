@@ -195,7 +195,7 @@ impl ChatBackend {
             max = opts.max_segments,
             key = KEY_SENTENCE_MAX_WORDS,
         );
-        let mut user = format!("Title: {}\n", article.title.trim());
+        let mut user = format!("Title: {}\n", article.short_title());
         if let Some(byline) = article.byline.as_deref().filter(|b| !b.trim().is_empty()) {
             user.push_str(&format!("Byline: {}\n", byline.trim()));
         }
@@ -439,7 +439,7 @@ fn parse_script(reply: &str, article: &Article) -> Result<Script, VidflowError> 
         Some(_) => return Err(reply_error("'title' is not a string")),
     };
     let title = if title.is_empty() {
-        article.title.trim().to_string()
+        article.short_title()
     } else {
         title
     };

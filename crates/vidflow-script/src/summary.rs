@@ -308,11 +308,9 @@ fn title_and_intro(
     blocks: &[Block],
     candidates: &[Candidate],
 ) -> (String, Option<String>) {
-    let title = article
-        .title
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    // The site's name, glued to some pages' titles, is shown beside the title and never
+    // narrated.
+    let title = article.short_title();
     let title = if title.is_empty() {
         blocks
             .iter()
@@ -576,6 +574,22 @@ mod tests {
             script.narration(),
             "Bees. Bees pollinate a third of the crops people eat."
         );
+    }
+
+    #[test]
+    fn site_name_in_the_title_is_not_narrated() {
+        let article = Article {
+            title: "Bees | Bee News".into(),
+            site_name: Some("Bee News".into()),
+            paragraphs: vec![para(
+                "Bees pollinate a third of the crops people eat.",
+                None,
+            )],
+            ..Article::default()
+        };
+        let script = summarize(&article, &ScriptOptions::default()).unwrap();
+        assert_eq!(script.title, "Bees");
+        assert!(script.narration().starts_with("Bees. Bees pollinate"));
     }
 
     #[test]

@@ -175,6 +175,8 @@ fn article() -> Article {
     Article {
         title: "How tides work".into(),
         byline: Some("A. Writer".into()),
+        site_name: None,
+        published: None,
         lang: Some("en".into()),
         text: String::new(),
         paragraphs: vec![

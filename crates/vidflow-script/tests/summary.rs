@@ -150,6 +150,8 @@ fn synthetic() -> (Article, Vec<Known>) {
     let article = Article {
         title: TITLE.into(),
         byline: None,
+        site_name: None,
+        published: None,
         lang: Some("en".into()),
         text,
         paragraphs,
@@ -471,6 +473,8 @@ fn article_from_fixture(name: &str) -> Option<Article> {
     Some(Article {
         title: meta["title"].as_str().unwrap_or("").to_string(),
         byline: meta["byline"].as_str().map(String::from),
+        site_name: None,
+        published: None,
         lang: meta["lang"].as_str().map(String::from),
         text,
         paragraphs,

@@ -8,7 +8,7 @@ use vidflow_core::{
     Stage, StageContext, StageOptions, VidflowError,
 };
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Finds the main text of a page.
 pub struct ExtractStage;

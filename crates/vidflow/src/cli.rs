@@ -446,5 +446,8 @@ pub enum BenchWhat {
         /// Folder of fixtures (<name>/source.html, expected.html, expected-metadata.json).
         #[arg(default_value = "../shared/fixtures/readability")]
         dir: PathBuf,
+        /// Also list the N pages with the lowest word F1, with the blocks they lose and gain.
+        #[arg(long, value_name = "N")]
+        worst: Option<usize>,
     },
 }

@@ -200,7 +200,7 @@ async fn run_request(
 /// `vidflow bench …`: runs the benchmark and prints its JSON.
 async fn bench(what: BenchWhat) -> Result<()> {
     let report = match what {
-        BenchWhat::Extract { dir } => vidflow_bench::extract::run(&dir)?,
+        BenchWhat::Extract { dir, worst } => vidflow_bench::extract::run(&dir, worst)?,
         BenchWhat::Render { seconds, runs } => {
             vidflow_bench::render::run(&vidflow_bench::render::RenderBench { seconds, runs })
                 .await?

@@ -18,7 +18,7 @@ pub use timeline::{
     subtitle_cues, viseme_track, wrap_lines,
 };
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Lays out the video.
 pub struct StoryboardStage {
@@ -64,6 +64,20 @@ impl StoryboardStage {
 /// Where the page came from, as the video's footer names it.
 fn source_label(request: &MakeRequest) -> &str {
     request.source.as_ref().map_or("", |s| s.label())
+}
+
+/// The host of a web address ("https://www.example.org/a" → "example.org"); `None` for a
+/// local file or path, whose name says nothing about who published the page.
+fn web_host(s: &str) -> Option<String> {
+    let rest = s
+        .trim()
+        .strip_prefix("https://")
+        .or_else(|| s.trim().strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// The footer's text: a local file by its name, a URL without its scheme.
@@ -145,6 +159,7 @@ impl Stage for StoryboardStage {
                 fps: req.fps,
                 burn_subtitles: req.subtitles,
                 source: display_source(source_label(req)),
+                host: web_host(source_label(req)),
                 seed,
             };
             Ok(Artifact::from(build_timeline(
@@ -163,5 +178,25 @@ impl Stage for StoryboardStage {
 
     fn estimate_seconds(&self, _request: &MakeRequest) -> f64 {
         0.3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::web_host;
+
+    #[test]
+    fn web_host_names_web_pages_only() {
+        assert_eq!(
+            web_host("https://www.Example.org:8443/a/b?x#y").as_deref(),
+            Some("example.org")
+        );
+        assert_eq!(
+            web_host("http://user@news.example/").as_deref(),
+            Some("news.example")
+        );
+        assert_eq!(web_host("file:///tmp/index.html"), None);
+        assert_eq!(web_host("./saved/index.html"), None);
+        assert_eq!(web_host("https://"), None);
     }
 }

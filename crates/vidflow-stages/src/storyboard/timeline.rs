@@ -27,6 +27,9 @@ pub struct StoryboardOptions {
     pub burn_subtitles: bool,
     /// Where the page came from (footer).
     pub source: String,
+    /// The web page's host (`example.org`), for the title card when the page names no
+    /// site; `None` for a local file, whose name is no publication.
+    pub host: Option<String>,
     /// Seed for blinks and idle motion (derived from the content key upstream).
     pub seed: u64,
 }
@@ -105,6 +108,13 @@ pub fn build_timeline(
         frame_count,
         title: script.title.clone(),
         source: opts.source.clone(),
+        site_name: article
+            .site_name
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| opts.host.clone()),
+        byline: article.byline.clone(),
+        published: article.published.clone(),
         slides,
         cues: subtitle_cues(&speech.words, duration),
         visemes: viseme_track(speech, duration),
@@ -470,10 +480,30 @@ mod tests {
             fps: 30,
             burn_subtitles: true,
             source: "s".into(),
+            host: None,
             seed: 1,
         };
         let t = build_timeline(&article, &script, &speech, &[Some(vec![1, 2])], &opts);
         assert_eq!(t.frame_count, 90);
+        // A local file that names no site has no kicker; the page's own name wins over
+        // a web page's host.
+        assert_eq!(t.site_name, None);
+        let named = Article {
+            site_name: Some("Sea Notes".into()),
+            byline: Some("Ada".into()),
+            published: Some("2021-05-14".into()),
+            ..article.clone()
+        };
+        let web = StoryboardOptions {
+            host: Some("sea.example".into()),
+            ..opts.clone()
+        };
+        let t3 = build_timeline(&named, &script, &speech, &[None], &web);
+        assert_eq!(t3.site_name.as_deref(), Some("Sea Notes"));
+        assert_eq!(t3.byline.as_deref(), Some("Ada"));
+        assert_eq!(t3.published.as_deref(), Some("2021-05-14"));
+        let t4 = build_timeline(&article, &script, &speech, &[None], &web);
+        assert_eq!(t4.site_name.as_deref(), Some("sea.example"));
         assert_eq!(t.slides[0].start, 0.0);
         assert_eq!(t.slides[1].end, 3.0);
         assert_eq!(t.slides[0].layout, SlideLayout::Title);
