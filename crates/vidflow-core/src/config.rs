@@ -153,6 +153,9 @@ pub struct ServerConfig {
     pub api_keys: Vec<String>,
     /// A file with one API key (plain or `sha256:<hex>`) per line, `#` comments allowed.
     pub keys_file: Option<PathBuf>,
+    /// Admin keys (plain or `sha256:<hex>`): accepted like `api_keys`, and they see, cancel
+    /// and download every job; any other key sees only the jobs it submitted.
+    pub admin_keys: Vec<String>,
     /// Leave `/health/*` open when auth is on.
     pub open_health: bool,
     /// Leave `/metrics` open when auth is on.
@@ -161,6 +164,16 @@ pub struct ServerConfig {
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate.
     pub rate_limit_burst: u32,
+    /// Wrong or missing API keys a client address may present per minute before it gets
+    /// 429 (guessing keys is throttled even when the rate limit is off); 0 = no limit.
+    pub auth_failures_per_minute: u32,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded` headers
+    /// name the client; empty (the default) trusts no header and uses the peer address.
+    pub trusted_proxies: Vec<String>,
+    /// Event streams (`/v1/jobs/{id}/events`) open at once, in all; more get 429.
+    pub max_event_streams: usize,
+    /// Event streams one client (key, or address without auth) may hold open at once.
+    pub max_event_streams_per_client: usize,
     /// Origins allowed by CORS (`*` for any); none by default.
     pub cors_origins: Vec<String>,
     /// Seconds running jobs get to finish on SIGTERM/SIGINT before they are stopped
@@ -235,10 +248,15 @@ impl Default for ServerConfig {
             max_queued_jobs: 64,
             api_keys: Vec::new(),
             keys_file: None,
+            admin_keys: Vec::new(),
             open_health: true,
             open_metrics: true,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            auth_failures_per_minute: 30,
+            trusted_proxies: Vec::new(),
+            max_event_streams: 1024,
+            max_event_streams_per_client: 16,
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
         }

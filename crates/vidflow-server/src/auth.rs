@@ -1,5 +1,10 @@
 //! API keys: loaded from the configuration and a keys file, kept only as SHA-256 hashes,
 //! compared in constant time, sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+//!
+//! A request with a valid key carries a [`Caller`]: the key's id (a prefix of its hash,
+//! never the key) that owns the jobs it submits, and whether it is an admin key, which
+//! sees every job. Wrong keys are throttled per client address ([`AuthThrottle`]), and the
+//! client address comes from a trusted proxy's headers when configured ([`ClientAddr`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -18,10 +23,10 @@ use vidflow_core::{ServerConfig, VidflowError};
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The accepted keys, as hashes. Empty means auth is off.
+/// The accepted keys, as hashes, each marked admin or not. Empty means auth is off.
 #[derive(Clone, Default)]
 pub struct KeySet {
-    hashes: Arc<Vec<[u8; 32]>>,
+    hashes: Arc<Vec<([u8; 32], bool)>>,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -45,20 +50,31 @@ impl KeySet {
     /// Keys from `server.api_keys` and `server.keys_file` (one per line, `#` comments).
     /// Each is plain text or `sha256:<64 hex digits>`.
     pub fn from_config(cfg: &ServerConfig) -> Result<KeySet, VidflowError> {
-        let mut entries: Vec<(String, String)> = cfg
+        let mut entries: Vec<(String, String, bool)> = cfg
             .api_keys
             .iter()
             .enumerate()
-            .map(|(i, k)| (format!("server.api_keys[{i}]"), k.clone()))
+            .map(|(i, k)| (format!("server.api_keys[{i}]"), k.clone(), false))
             .collect();
         if let Some(path) = &cfg.keys_file {
-            entries.extend(read_keys_file(path)?);
+            entries.extend(
+                read_keys_file(path)?
+                    .into_iter()
+                    .map(|(origin, key)| (origin, key, false)),
+            );
         }
+        entries.extend(
+            cfg.admin_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (format!("server.admin_keys[{i}]"), k.clone(), true)),
+        );
         let mut hashes = Vec::with_capacity(entries.len());
-        for (origin, entry) in entries {
-            hashes.push(parse_key(&entry).map_err(|e| {
+        for (origin, entry, admin) in entries {
+            let hash = parse_key(&entry).map_err(|e| {
                 VidflowError::bad_input(format!("invalid API key in {origin}: {e}"))
-            })?);
+            })?;
+            hashes.push((hash, admin));
         }
         Ok(KeySet {
             hashes: Arc::new(hashes),
@@ -73,13 +89,96 @@ impl KeySet {
     /// The client a presented key belongs to, if it is one of ours. Every stored hash is
     /// compared, in constant time, whatever matches.
     pub fn verify(&self, presented: &str) -> Option<Client> {
+        self.identify(presented).map(|(client, _)| client)
+    }
+
+    /// The client and caller a presented key stands for, if it is one of ours (every
+    /// stored hash compared in constant time). A key listed as admin anywhere is admin.
+    pub fn identify(&self, presented: &str) -> Option<(Client, Caller)> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         let mut found = subtle::Choice::from(0);
-        for h in self.hashes.iter() {
-            found |= h.ct_eq(&digest);
+        let mut admin = subtle::Choice::from(0);
+        for (h, is_admin) in self.hashes.iter() {
+            let hit = h.ct_eq(&digest);
+            found |= hit;
+            admin |= hit & subtle::Choice::from(u8::from(*is_admin));
         }
-        bool::from(found).then(|| Client::Key(digest[..8].try_into().expect("8 bytes")))
+        let prefix: [u8; 8] = digest[..8].try_into().expect("8 bytes");
+        bool::from(found).then(|| {
+            (
+                Client::Key(prefix),
+                Caller {
+                    key_id: Some(hex::encode(prefix)),
+                    admin: bool::from(admin),
+                },
+            )
+        })
     }
+}
+
+/// Who made a request, for job ownership: put on every request that passed
+/// [`require_key`] (routes left open carry none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The key's id: hex of the first 8 bytes of its SHA-256 (never the key). `None` when
+    /// auth is off.
+    pub key_id: Option<String>,
+    /// Sees and manages every job: an admin key, or anyone when auth is off.
+    pub admin: bool,
+}
+
+impl Caller {
+    /// Auth is off: one trust domain, every caller sees every job.
+    pub fn anyone() -> Caller {
+        Caller {
+            key_id: None,
+            admin: true,
+        }
+    }
+
+    /// The owner recorded on jobs this caller submits.
+    pub fn owner(&self) -> Option<String> {
+        self.key_id.clone()
+    }
+
+    /// The owner a job list is narrowed to: `None` for a caller who sees every job.
+    pub fn list_filter(&self) -> Option<String> {
+        if self.admin {
+            None
+        } else {
+            // A non-admin caller always has a key; an impossible id matches nothing.
+            Some(self.key_id.clone().unwrap_or_else(|| "-".into()))
+        }
+    }
+
+    /// True when this caller may read, follow, cancel and download `job`. Jobs with no
+    /// owner (auth was off, or they predate owners) are for admins only.
+    pub fn may_see(&self, job: &vidflow_jobs::Job) -> bool {
+        self.admin || (self.key_id.is_some() && job.owner == self.key_id)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Caller, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(unauthorized)
+    }
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid API key is required: send Authorization: Bearer KEY or X-API-Key: KEY",
+    )
 }
 
 fn read_keys_file(path: &Path) -> Result<Vec<(String, String)>, VidflowError> {
@@ -144,18 +243,19 @@ fn is_open(path: &str, cfg: &ServerConfig) -> bool {
 /// Middleware: 401 without a valid key (when keys are configured); tags the request with
 /// its [`Client`] for the rate limiter.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let client = if state.keys.is_empty() || is_open(req.uri().path(), &state.config.server) {
+    let client = if state.keys.is_empty() {
+        req.extensions_mut().insert(Caller::anyone());
+        None
+    } else if is_open(req.uri().path(), &state.config.server) {
         None
     } else {
-        match presented_key(req.headers()).and_then(|k| state.keys.verify(k)) {
-            Some(client) => Some(client),
+        match presented_key(req.headers()).and_then(|k| state.keys.identify(k)) {
+            Some((client, caller)) => {
+                req.extensions_mut().insert(caller);
+                Some(client)
+            }
             None => {
-                let mut resp = ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "a valid API key is required: send Authorization: Bearer KEY or X-API-Key: KEY",
-                )
-                .into_response();
+                let mut resp = unauthorized().into_response();
                 resp.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"vidflow\""),
