@@ -408,11 +408,13 @@ pub async fn cancel_job(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = SseFrame),
         (status = 401, description = "No valid API key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
+        (status = 429, description = "Too many event streams open (per client or in all)", body = ErrorBody),
     )
 )]
 pub async fn job_events(
     State(s): State<AppState>,
     caller: Caller,
+    client: Option<Extension<crate::auth::Client>>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let watch = s
@@ -421,6 +423,8 @@ pub async fn job_events(
         .await?
         .filter(|w| caller.may_see(&w.job))
         .ok_or_else(|| ApiError::job_not_found(&id))?;
+    let client = client.map_or(crate::auth::Client::Unknown, |Extension(c)| c);
+    let slot = s.streams.take(client)?;
     let mut pending = VecDeque::new();
     pending.push_back(sse_event(
         "state",
@@ -436,6 +440,7 @@ pub async fn job_events(
         shutdown: s.shutdown.clone(),
         runner: s.runner.clone(),
         id,
+        _slot: slot,
     };
     let stream = futures_util::stream::unfold(stream, JobEventStream::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
@@ -449,6 +454,8 @@ struct JobEventStream {
     shutdown: watch::Receiver<bool>,
     runner: Runner,
     id: String,
+    /// Counted among the open streams until this stream is dropped.
+    _slot: crate::streams::StreamSlot,
 }
 
 impl JobEventStream {
