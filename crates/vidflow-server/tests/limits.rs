@@ -121,3 +121,25 @@ async fn event_streams_are_bounded_per_client() {
     drop(reopened);
     svc.stop().await;
 }
+
+#[tokio::test]
+async fn a_script_over_the_narration_limit_is_refused_and_dry_runs_say_so() {
+    let svc = TestService::start(|c| c.video.max_seconds = 10.0).await;
+    let long = "Every word here is one more word to speak. ".repeat(100);
+    for dry_run in [false, true] {
+        let resp = svc
+            .submit(&serde_json::json!({"script": long, "dry_run": dry_run}))
+            .await;
+        assert_eq!(resp.status(), 422, "dry_run {dry_run}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(body.to_string().contains("max_seconds"), "{body}");
+    }
+    // Within the limit, the plan reports it.
+    let resp = svc
+        .submit(&serde_json::json!({"script": "Short.", "dry_run": true}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let plan: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(plan["max_video_seconds"], 10.0);
+    svc.stop().await;
+}
