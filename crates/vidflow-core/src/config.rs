@@ -153,6 +153,13 @@ pub struct ServerConfig {
     pub api_keys: Vec<String>,
     /// A file with one API key (plain or `sha256:<hex>`) per line, `#` comments allowed.
     pub keys_file: Option<PathBuf>,
+    /// Serve on a non-loopback address with no API key configured. Refused otherwise
+    /// (`vidflow serve --insecure` sets it): anyone who can reach the port could submit,
+    /// read and cancel every job. Only for a port published on loopback or a private net.
+    pub insecure: bool,
+    /// Admin keys (plain or `sha256:<hex>`): accepted like `api_keys`, and they see, cancel
+    /// and download every job; any other key sees only the jobs it submitted.
+    pub admin_keys: Vec<String>,
     /// Leave `/health/*` open when auth is on.
     pub open_health: bool,
     /// Leave `/metrics` open when auth is on.
@@ -161,6 +168,16 @@ pub struct ServerConfig {
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate.
     pub rate_limit_burst: u32,
+    /// Wrong or missing API keys a client address may present per minute before it gets
+    /// 429 (guessing keys is throttled even when the rate limit is off); 0 = no limit.
+    pub auth_failures_per_minute: u32,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded` headers
+    /// name the client; empty (the default) trusts no header and uses the peer address.
+    pub trusted_proxies: Vec<String>,
+    /// Event streams (`/v1/jobs/{id}/events`) open at once, in all; more get 429.
+    pub max_event_streams: usize,
+    /// Event streams one client (key, or address without auth) may hold open at once.
+    pub max_event_streams_per_client: usize,
     /// Origins allowed by CORS (`*` for any); none by default.
     pub cors_origins: Vec<String>,
     /// Seconds running jobs get to finish on SIGTERM/SIGINT before they are stopped
@@ -237,10 +254,16 @@ impl Default for ServerConfig {
             max_queued_jobs: 64,
             api_keys: Vec::new(),
             keys_file: None,
+            admin_keys: Vec::new(),
+            insecure: false,
             open_health: true,
             open_metrics: true,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            auth_failures_per_minute: 30,
+            trusted_proxies: Vec::new(),
+            max_event_streams: 1024,
+            max_event_streams_per_client: 16,
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
         }
@@ -248,6 +271,26 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// True when any API key (plain, admin or a keys file) is configured.
+    pub fn has_keys(&self) -> bool {
+        !self.api_keys.is_empty() || !self.admin_keys.is_empty() || self.keys_file.is_some()
+    }
+
+    /// Refuses to expose an open API: a non-loopback `addr` with no API keys, unless
+    /// `insecure` says that is meant.
+    pub fn check_exposure(&self) -> Result<(), VidflowError> {
+        let Ok(addr) = self.addr.parse::<std::net::SocketAddr>() else {
+            return Ok(()); // `validate` names a bad address
+        };
+        if addr.ip().is_loopback() || self.has_keys() || self.insecure {
+            return Ok(());
+        }
+        Err(VidflowError::bad_input(format!(
+            "refusing to serve on {} with no API keys: anyone who can reach it could submit, read and cancel every job. Set server.api_keys or server.keys_file, listen on 127.0.0.1, or pass --insecure (server.insecure = true) if the port is reachable only by trusted clients",
+            self.addr
+        )))
+    }
+
     /// The data folder: the configured one, else `./vidflow-data`.
     pub fn resolved_data_dir(&self) -> PathBuf {
         self.data_dir
@@ -590,6 +633,28 @@ fn toml_string(cfg: &Config) -> String {
 #[allow(clippy::result_large_err)] // figment::Jail's closure type is not ours to change
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_api_on_a_public_address_is_refused_unless_meant() {
+        let mut server = ServerConfig {
+            addr: "0.0.0.0:8080".into(),
+            ..ServerConfig::default()
+        };
+        let err = server.check_exposure().unwrap_err();
+        assert!(err.message.contains("--insecure"), "{}", err.message);
+        server.insecure = true;
+        assert!(server.check_exposure().is_ok());
+        server.insecure = false;
+        server.admin_keys = vec!["k".into()];
+        assert!(server.check_exposure().is_ok());
+        let local = ServerConfig::default();
+        assert!(local.check_exposure().is_ok(), "127.0.0.1 needs no keys");
+        let v6 = ServerConfig {
+            addr: "[::1]:8080".into(),
+            ..ServerConfig::default()
+        };
+        assert!(v6.check_exposure().is_ok());
+    }
 
     #[test]
     fn defaults_validate_and_bad_values_are_named() {

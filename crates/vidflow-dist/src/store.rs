@@ -177,6 +177,7 @@ impl RedisJobStore {
                 .to_string(),
             None => "+inf".to_owned(),
         };
+        let filtered = query.state.is_some() || query.owner.is_some();
         let mut jobs = Vec::new();
         loop {
             let max = if below == "+inf" {
@@ -195,24 +196,20 @@ impl RedisJobStore {
                         .arg("WITHSCORES")
                         .arg("LIMIT")
                         .arg(0)
-                        .arg(if query.state.is_some() {
-                            LIST_BATCH
-                        } else {
-                            limit + 1
-                        }),
+                        .arg(if filtered { LIST_BATCH } else { limit + 1 }),
                 )
                 .await
                 .map_err(shared)?;
-            let exhausted = batch.len()
-                < if query.state.is_some() {
-                    LIST_BATCH
-                } else {
-                    limit + 1
-                };
+            let exhausted = batch.len() < if filtered { LIST_BATCH } else { limit + 1 };
             let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
             let records = self.records(&ids).await?;
             for (job, (_, score)) in records.into_iter().zip(batch.iter()) {
-                if query.state.is_none_or(|s| s == job.state) {
+                if query.state.is_none_or(|s| s == job.state)
+                    && query
+                        .owner
+                        .as_ref()
+                        .is_none_or(|o| job.owner.as_ref() == Some(o))
+                {
                     if jobs.len() == limit {
                         let cursor = jobs
                             .last()

@@ -78,6 +78,21 @@ const TASK_OUTCOMES: [&str; 7] = [
     "dropped",
 ];
 
+/// Refuses a task whose page is a local file: a task comes from Redis, which is a trust
+/// boundary, and a `file://` URL or path there would make the worker read its own files
+/// (clients send local pages inline, and the API refuses them).
+pub fn refuse_local_source(request: &vidflow_core::MakeRequest) -> Result<(), VidflowError> {
+    match &request.source {
+        Some(source @ vidflow_core::Source::Url(input)) if source.local_path().is_some() => {
+            Err(VidflowError::bad_input(format!(
+                "a task from the shared queue names a local file ({}): workers fetch only http(s) pages; send the page's HTML instead",
+                input.chars().take(80).collect::<String>()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker").field("name", &self.name).finish()
@@ -527,6 +542,7 @@ impl Worker {
         cancel: CancelFlag,
     ) -> Result<(), VidflowError> {
         let q = &self.queue;
+        refuse_local_source(&spec.request)?;
         let wf = self.workflow(spec)?;
         let folder = tempfile::tempdir()
             .map_err(|e| VidflowError::internal(format!("cannot create a scratch folder: {e}")))?;
@@ -733,5 +749,41 @@ impl ProgressSink for EventSink {
         if own {
             let _ = self.tx.send(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod local_source_tests {
+    use super::*;
+
+    #[test]
+    fn tasks_naming_local_files_are_refused() {
+        let mut req = vidflow_core::MakeRequest {
+            source: None,
+            script_text: None,
+            workflow: None,
+            avatar: "avatar_1".into(),
+            size: vidflow_core::VideoSize {
+                width: 320,
+                height: 180,
+            },
+            fps: 12,
+            max_seconds: 5.0,
+            voice: "slt".into(),
+            preset: "ultrafast".into(),
+            crf: 30,
+            x264: Default::default(),
+            subtitles: false,
+            stop_after: None,
+            params: Default::default(),
+            output: "/tmp/out.mp4".into(),
+        };
+        for local in ["file:///etc/passwd", "/etc/passwd", "page.html"] {
+            req.source = Some(vidflow_core::Source::Url(local.into()));
+            let err = refuse_local_source(&req).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::BadInput, "{local}");
+        }
+        req.source = Some(vidflow_core::Source::Url("https://example.org/".into()));
+        assert!(refuse_local_source(&req).is_ok());
     }
 }

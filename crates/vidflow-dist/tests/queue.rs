@@ -729,6 +729,7 @@ async fn lists_page_newest_first_with_filters_and_cursors() {
         state: Some(JobState::Failed),
         limit: 2,
         cursor,
+        owner: None,
     };
     let first = s.list(&failed(None)).await.unwrap();
     assert_eq!(ids(&first.jobs), [made[6].id.as_str(), made[3].id.as_str()]);
@@ -740,10 +741,49 @@ async fn lists_page_newest_first_with_filters_and_cursors() {
             state: Some(JobState::Running),
             limit: 10,
             cursor: None,
+            owner: None,
         })
         .await
         .unwrap();
     assert!(running.jobs.is_empty() && running.next_cursor.is_none());
+
+    // Owned: only the jobs of one key, paged like the rest.
+    let mut mine = Vec::new();
+    for i in 0..3 {
+        let mut job = Job::new(serde_json::json!({ "owned": i }), format!("o{i}"), None);
+        job.owner = Some("key-a".into());
+        s.create(&job).await.unwrap();
+        mine.push(job.id);
+    }
+    let owned = s
+        .list(&JobQuery {
+            limit: 2,
+            owner: Some("key-a".into()),
+            ..JobQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&owned.jobs), [mine[2].as_str(), mine[1].as_str()]);
+    let rest = s
+        .list(&JobQuery {
+            limit: 2,
+            owner: Some("key-a".into()),
+            cursor: owned.next_cursor.clone(),
+            ..JobQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest.jobs), [mine[0].as_str()]);
+    assert_eq!(rest.next_cursor, None);
+    let none = s
+        .list(&JobQuery {
+            limit: 10,
+            owner: Some("key-b".into()),
+            ..JobQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.jobs.is_empty());
 
     for bad in ["nope", "-1", ""] {
         match s

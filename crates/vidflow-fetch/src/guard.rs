@@ -24,8 +24,8 @@ pub(crate) const ALLOW_HINT: &str =
 /// (169.254/16, `fe80::/10`), carrier-grade NAT (100.64/10), multicast (224/4, `ff00::/8`),
 /// unspecified (`0.0.0.0`, `::`) and the rest of 0/8, broadcast and the reserved 240/4,
 /// IETF protocol assignments (192.0.0/24), benchmarking (198.18/15), documentation ranges,
-/// IPv6 unique-local (`fc00::/7`), the deprecated site-local `fec0::/10` and the discard
-/// prefix `100::/64`. IPv6 addresses that carry an IPv4 address (IPv4-mapped
+/// IPv6 unique-local (`fc00::/7`), the deprecated site-local `fec0::/10`, the discard
+/// prefix `100::/64`, Teredo `2001::/32` and local-use NAT64 `64:ff9b:1::/48`. IPv6 addresses that carry an IPv4 address (IPv4-mapped
 /// `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`)
 /// are judged by the IPv4 address inside, because that is where the packets end up.
 ///
@@ -88,6 +88,12 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
         0xfc00..=0xfdff => "unique local",
         0xff00..=0xffff => "multicast",
         0x2001 if s[1] == 0x0db8 => "documentation",
+        // Teredo tunnels the packets to an IPv4 host named (obfuscated) inside the
+        // address; nothing a page needs, so the whole 2001::/32 is refused.
+        0x2001 if s[1] == 0 => "Teredo",
+        // Local-use NAT64 (RFC 8215): translated by the operator's own gateway, possibly
+        // into its private networks.
+        0x0064 if s[1] == 0xff9b && s[2] == 1 => "local-use NAT64",
         0x0100 if s[1] == 0 && s[2] == 0 && s[3] == 0 => "discard-only",
         _ => return None,
     };
@@ -386,6 +392,10 @@ mod tests {
             ("ff05::1:3", "multicast"),
             ("2001:db8::1", "documentation"),
             ("100::1", "discard-only"),
+            ("2001::1", "Teredo"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+            ("64:ff9b:1::a00:1", "local-use NAT64"),
+            ("64:ff9b:1:ffff::1", "local-use NAT64"),
         ];
         for (addr, reason) in cases {
             assert_eq!(forbidden_reason(ip(addr)), Some(reason), "{addr}");

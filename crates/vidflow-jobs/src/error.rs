@@ -62,6 +62,12 @@ pub enum SubmitError {
         /// The job that holds it.
         job_id: String,
     },
+    /// The idempotency key belongs to another API key's job (which is not named).
+    #[error("idempotency_key '{idempotency_key}' is already in use; choose another")]
+    KeyTaken {
+        /// The idempotency key.
+        idempotency_key: String,
+    },
     /// The runner is stopping and takes no new jobs.
     #[error("the service is shutting down and takes no new jobs")]
     ShuttingDown,

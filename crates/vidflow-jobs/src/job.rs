@@ -181,6 +181,11 @@ pub struct Job {
     /// across machines. `None` in records written before jobs carried one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The id of the API key that submitted it (never the key itself): only that key and
+    /// admin keys see the job. `None` when auth was off, and in records written before
+    /// jobs had owners (those are shown to admin keys only while auth is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// The stage running now (while running).
     pub stage: Option<StageName>,
     /// Rough share of the whole job done, 0–100 (while running; 100 when succeeded).
@@ -215,6 +220,7 @@ impl Job {
             request_hash: request_hash.into(),
             idempotency_key,
             request_id: None,
+            owner: None,
             stage: None,
             percent: None,
             stages: Vec::new(),

@@ -247,6 +247,21 @@ impl Runner {
         idempotency_key: Option<String>,
         request_id: Option<String>,
     ) -> Result<Submission, SubmitError> {
+        self.submit_owned(request, request_hash, idempotency_key, request_id, None)
+            .await
+    }
+
+    /// Like [`Runner::submit`], for the API key whose id is `owner` ([`Job::owner`]). An
+    /// idempotency key held by another owner's job is a [`SubmitError::Conflict`]: that
+    /// job is never returned to this one.
+    pub async fn submit_owned(
+        &self,
+        request: serde_json::Value,
+        request_hash: String,
+        idempotency_key: Option<String>,
+        request_id: Option<String>,
+        owner: Option<String>,
+    ) -> Result<Submission, SubmitError> {
         let inner = &self.inner;
         if !inner.accepting.load(Ordering::SeqCst) {
             return Err(SubmitError::ShuttingDown);
@@ -255,7 +270,7 @@ impl Runner {
         if let Some(key) = &idempotency_key
             && let Some(existing) = inner.store.by_idempotency_key(key).await?
         {
-            return same_request(existing, &request_hash);
+            return same_owner(existing, &owner).and_then(|j| same_request(j, &request_hash));
         }
         {
             let mut shared = inner.lock();
@@ -272,13 +287,14 @@ impl Runner {
         }
         let mut job = Job::new(request, request_hash, idempotency_key);
         job.request_id = request_id;
+        job.owner = owner;
         let created = inner.store.create(&job).await;
         let mut shared = inner.lock();
         shared.reserved -= 1;
         match created? {
             Created::Existing(existing) => {
                 drop(shared);
-                same_request(*existing, &job.request_hash)
+                same_owner(*existing, &job.owner).and_then(|j| same_request(j, &job.request_hash))
             }
             Created::New => {
                 shared.queue.push_back(job.id.clone());
@@ -490,6 +506,17 @@ impl Inner {
     fn lock(&self) -> MutexGuard<'_, Shared> {
         // A panic elsewhere must not take the whole service down with a poisoned lock.
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The job an idempotency key names, when the submitter owns it.
+fn same_owner(existing: Job, owner: &Option<String>) -> Result<Job, SubmitError> {
+    if existing.owner == *owner {
+        Ok(existing)
+    } else {
+        Err(SubmitError::KeyTaken {
+            idempotency_key: existing.idempotency_key.unwrap_or_default(),
+        })
     }
 }
 

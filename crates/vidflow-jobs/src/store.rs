@@ -29,6 +29,8 @@ pub struct JobQuery {
     pub limit: usize,
     /// Continue after this cursor (from a previous [`JobPage::next_cursor`]).
     pub cursor: Option<String>,
+    /// Only jobs whose [`Job::owner`] is this key id (`None`: every job).
+    pub owner: Option<String>,
 }
 
 /// One page of jobs, newest first.
@@ -263,13 +265,15 @@ impl JobStore for SqliteJobStore {
                 Some(c) => return Err(StoreError::BadCursor(c.clone())),
             };
             let state = query.state.map(JobState::as_str);
+            let owner = query.owner.as_deref();
             let rows: Vec<(i64, String)> = self.read(|conn| {
                 let mut stmt = conn.prepare_cached(
                     "SELECT seq, record FROM jobs
                  WHERE seq < ?1 AND (?2 IS NULL OR state = ?2)
+                   AND (?4 IS NULL OR json_extract(record, '$.owner') = ?4)
                  ORDER BY seq DESC LIMIT ?3",
                 )?;
-                stmt.query_map(params![after, state, (limit + 1) as i64], |r| {
+                stmt.query_map(params![after, state, (limit + 1) as i64, owner], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?
                 .collect()
@@ -396,11 +400,24 @@ mod tests {
                 state: Some(JobState::Failed),
                 limit: 10,
                 cursor: None,
+                owner: None,
             })
             .await
             .unwrap();
         assert_eq!(failed.jobs.len(), 3);
         assert!(failed.next_cursor.is_none());
+        let mut owned = Job::new(serde_json::json!({ "n": "owned" }), "h-owned", None);
+        owned.owner = Some("key-a".into());
+        store.create(&owned).await.unwrap();
+        let of = |owner: &str| JobQuery {
+            limit: 10,
+            owner: Some(owner.into()),
+            ..JobQuery::default()
+        };
+        let mine = store.list(&of("key-a")).await.unwrap();
+        assert_eq!(mine.jobs.len(), 1);
+        assert_eq!(mine.jobs[0].id, owned.id);
+        assert!(store.list(&of("key-b")).await.unwrap().jobs.is_empty());
         assert!(matches!(
             store
                 .list(&JobQuery {

@@ -117,6 +117,7 @@ pub async fn voices() -> Result<Json<Vec<VoiceView>>, ApiError> {
             .into_iter()
             .filter(|v| v.installed)
             .map(|v| VoiceView {
+                sample_url: vidflow_web::assets::voice_sample_url(&v.id),
                 id: v.id,
                 engine: v.engine.to_owned(),
                 language: v.language,

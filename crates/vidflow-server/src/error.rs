@@ -140,7 +140,7 @@ impl From<SubmitError> for ApiError {
                 retry_after: Some(retry_after_s),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", e.to_string())
             },
-            SubmitError::Conflict { .. } => {
+            SubmitError::Conflict { .. } | SubmitError::KeyTaken { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string())
             }
             SubmitError::ShuttingDown => ApiError {

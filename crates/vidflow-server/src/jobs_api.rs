@@ -22,6 +22,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use vidflow_jobs::{JobEvent, JobOutput, JobQuery, JobState, JobUpdate, Runner, VIDEO_FILE};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::request::VideoRequest;
 use crate::request_id::RequestId;
@@ -66,13 +67,20 @@ pub enum VideoOk {
 )]
 pub async fn create_video(
     State(s): State<AppState>,
+    caller: Caller,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_body(&headers, body)?;
     let req = VideoRequest::from_json(&body)?;
-    submit(&s, req, request_id.map(|Extension(RequestId(id))| id)).await
+    submit(
+        &s,
+        &caller,
+        req,
+        request_id.map(|Extension(RequestId(id))| id),
+    )
+    .await
 }
 
 /// The body of a JSON request: 413 over the limit, 415 when it is not JSON.
@@ -121,18 +129,26 @@ pub(crate) fn json_body(
 /// submitting request's, kept with the job for its logs.
 pub(crate) async fn submit(
     s: &AppState,
+    caller: &Caller,
     req: VideoRequest,
     request_id: Option<String>,
 ) -> Result<Response, ApiError> {
     let hash = req.canonical_hash();
     let mut req = req;
-    resolve_encode_profile(s, &mut req).await?;
+    resolve_encode_profile(s, caller, &mut req).await?;
     // Checked against the pipeline before anything is stored: bad input is a 422 now, not
     // a failed job later. The dry run's output path only has to be in an existing folder.
     let make = req.to_make_request(&s.config.video, s.jobs_dir.join(VIDEO_FILE))?;
     check_workflow(s, &make)?;
     if req.dry_run {
         let plan = s.engine.plan(&make).await?;
+        // The cache is shared by every key: whether it holds a stage's output would tell
+        // one key what others fetched and made. Only a caller who sees every job is told.
+        let plan = if caller.admin {
+            plan
+        } else {
+            plan.without_cache_hits()
+        };
         return Ok(Json(VideoOk::Plan(PlanView::from(plan))).into_response());
     }
     s.engine.validate(&make)?;
@@ -144,7 +160,13 @@ pub(crate) async fn submit(
         .map_err(|e| ApiError::internal("cannot store the request", e))?;
     let submitted = s
         .runner
-        .submit(value, hash, req.idempotency_key.clone(), request_id)
+        .submit_owned(
+            value,
+            hash,
+            req.idempotency_key.clone(),
+            request_id,
+            caller.owner(),
+        )
         .await?;
     let id = &submitted.job.id;
     let accepted = Accepted {
@@ -167,7 +189,11 @@ pub(crate) async fn submit(
 /// `options.encode_profile` names a finished encode search: its chosen preset, CRF and
 /// x264 settings fill the options the request leaves out (written into the stored
 /// request, so a rerun after a restart encodes the same way). Anything else is a 422.
-async fn resolve_encode_profile(s: &AppState, req: &mut VideoRequest) -> Result<(), ApiError> {
+async fn resolve_encode_profile(
+    s: &AppState,
+    caller: &Caller,
+    req: &mut VideoRequest,
+) -> Result<(), ApiError> {
     let Some(id) = req.options.encode_profile.clone() else {
         return Ok(());
     };
@@ -177,7 +203,7 @@ async fn resolve_encode_profile(s: &AppState, req: &mut VideoRequest) -> Result<
             message,
         }])
     };
-    let job = s.runner.get(&id).await?.ok_or_else(|| {
+    let job = visible_job(s, caller, &id).await.ok().ok_or_else(|| {
         field(format!(
             "no job '{id}': give the id of a finished POST /v1/tune encode job"
         ))
@@ -275,6 +301,7 @@ pub struct ListParams {
 )]
 pub async fn list_jobs(
     State(s): State<AppState>,
+    caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<Json<JobList>, ApiError> {
     let limit = params.limit.unwrap_or(50);
@@ -291,6 +318,7 @@ pub async fn list_jobs(
             limit: limit as usize,
             // `cursor=` is the same as no cursor: the first page.
             cursor: params.cursor.filter(|c| !c.is_empty()),
+            owner: caller.list_filter(),
         })
         .await?;
     Ok(Json(JobList {
@@ -313,13 +341,10 @@ pub async fn list_jobs(
 )]
 pub async fn get_job(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let job = s
-        .runner
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::job_not_found(&id))?;
+    let job = visible_job(&s, &caller, &id).await?;
     Ok(Json(JobView::from(&job)))
 }
 
@@ -332,6 +357,20 @@ pub struct DeleteParams {
     /// first). Answers 204.
     #[serde(default)]
     pub purge: bool,
+}
+
+/// The job `id` when `caller` may see it; another key's job is a 404 like a missing one,
+/// so ids cannot be probed.
+pub(crate) async fn visible_job(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<vidflow_jobs::Job, ApiError> {
+    s.runner
+        .get(id)
+        .await?
+        .filter(|job| caller.may_see(job))
+        .ok_or_else(|| ApiError::job_not_found(id))
 }
 
 /// Cancel a job: a queued job never starts; a running one stops within a second or two
@@ -353,9 +392,11 @@ pub struct DeleteParams {
 )]
 pub async fn cancel_job(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(params): Query<DeleteParams>,
 ) -> Result<Response, ApiError> {
+    visible_job(&s, &caller, &id).await?;
     if params.purge {
         return if s.runner.delete(&id).await? {
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -388,17 +429,23 @@ pub async fn cancel_job(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = SseFrame),
         (status = 401, description = "No valid API key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
+        (status = 429, description = "Too many event streams open (per client or in all)", body = ErrorBody),
     )
 )]
 pub async fn job_events(
     State(s): State<AppState>,
+    caller: Caller,
+    client: Option<Extension<crate::auth::Client>>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let watch = s
         .runner
         .watch(&id)
         .await?
+        .filter(|w| caller.may_see(&w.job))
         .ok_or_else(|| ApiError::job_not_found(&id))?;
+    let client = client.map_or(crate::auth::Client::Unknown, |Extension(c)| c);
+    let slot = s.streams.take(client)?;
     let mut pending = VecDeque::new();
     pending.push_back(sse_event(
         "state",
@@ -414,6 +461,7 @@ pub async fn job_events(
         shutdown: s.shutdown.clone(),
         runner: s.runner.clone(),
         id,
+        _slot: slot,
     };
     let stream = futures_util::stream::unfold(stream, JobEventStream::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
@@ -427,6 +475,8 @@ struct JobEventStream {
     shutdown: watch::Receiver<bool>,
     runner: Runner,
     id: String,
+    /// Counted among the open streams until this stream is dropped.
+    _slot: crate::streams::StreamSlot,
 }
 
 impl JobEventStream {
@@ -539,10 +589,11 @@ impl ToSchema for BinaryFile {}
 )]
 pub async fn job_video(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    serve_job_file(&s, &id, VIDEO_FILE, "video/mp4", req).await
+    serve_job_file(&s, &caller, &id, VIDEO_FILE, "video/mp4", req).await
 }
 
 /// The job's subtitles as SubRip.
@@ -560,11 +611,13 @@ pub async fn job_video(
 )]
 pub async fn job_srt(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
     serve_job_file(
         &s,
+        &caller,
         &id,
         "video.srt",
         "application/x-subrip; charset=utf-8",
@@ -588,24 +641,30 @@ pub async fn job_srt(
 )]
 pub async fn job_vtt(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    serve_job_file(&s, &id, "video.vtt", "text/vtt; charset=utf-8", req).await
+    serve_job_file(
+        &s,
+        &caller,
+        &id,
+        "video.vtt",
+        "text/vtt; charset=utf-8",
+        req,
+    )
+    .await
 }
 
 async fn serve_job_file(
     s: &AppState,
+    caller: &Caller,
     id: &str,
     file: &str,
     content_type: &'static str,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let job = s
-        .runner
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::job_not_found(id))?;
+    let job = visible_job(s, caller, id).await?;
     if !job.state.is_finished() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -35,6 +35,7 @@ pub mod metrics {
 pub mod request;
 pub mod request_id;
 pub mod status;
+pub mod streams;
 pub mod tune_api;
 pub mod views;
 pub mod web;
@@ -70,7 +71,7 @@ use vidflow_jobs::{
 };
 use vidflow_stages::Engine;
 
-use crate::auth::{ClientKeyExtractor, KeySet};
+use crate::auth::{AuthThrottle, ClientKeyExtractor, KeySet, TrustedProxies};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::request::VideoRequest;
@@ -97,6 +98,14 @@ pub struct Service {
     pub metrics: Arc<Metrics>,
     /// Accepted API keys.
     pub keys: KeySet,
+    /// Wrong keys counted per client address.
+    pub auth_throttle: AuthThrottle,
+    /// Proxies whose forwarding headers name the client.
+    pub proxies: TrustedProxies,
+    /// Open event streams, bounded.
+    pub streams: streams::StreamSlots,
+    /// The last readiness checks and when they ran (see [`status::ready`]).
+    pub readiness: tokio::sync::Mutex<Option<(Instant, Vec<views::HealthCheck>)>>,
     /// When the service started.
     pub started: Instant,
     /// The data folder.
@@ -167,6 +176,7 @@ impl Server {
             ))
         })?;
         let keys = KeySet::from_config(&config.server)?;
+        let proxies = TrustedProxies::from_config(&config.server)?;
         let metrics = Arc::new(Metrics::new()?);
         metrics.watch_cache(cache.clone())?;
         let engine = Arc::new(Engine::with_registry(config.clone(), cache, registry)?);
@@ -227,6 +237,11 @@ impl Server {
         )
         .await?;
         let (stop, shutdown) = watch::channel(false);
+        let auth_throttle = AuthThrottle::new(config.server.auth_failures_per_minute);
+        let streams = streams::StreamSlots::new(
+            config.server.max_event_streams,
+            config.server.max_event_streams_per_client,
+        );
         let state = Arc::new(Service {
             config,
             engine,
@@ -234,6 +249,10 @@ impl Server {
             queue,
             metrics,
             keys,
+            auth_throttle,
+            proxies,
+            streams,
+            readiness: tokio::sync::Mutex::new(None),
             started: Instant::now(),
             data_dir,
             jobs_dir,
@@ -270,7 +289,9 @@ impl Server {
 
     /// The whole router: every route, the docs, and the layers in the order they apply.
     pub fn router(&self) -> Router {
-        let (api, doc) = api_routes().split_for_parts();
+        let (_, doc) = api_routes().split_for_parts();
+        let (api, _) = limited_routes().split_for_parts();
+        let (probes, _) = probe_routes().split_for_parts();
         let mut doc = serde_json::to_value(&doc).unwrap_or_default();
         if let Some(schema) = doc.pointer_mut("/components/schemas/VideoRequest")
             && let (Some(obj), serde_json::Value::Object(rules)) = (
@@ -292,7 +313,10 @@ impl Server {
         if cfg.rate_limit_per_second > 0 {
             router = with_rate_limit(router, cfg.rate_limit_per_second, cfg.rate_limit_burst);
         }
+        // Health probes come often and must never be refused for it: merged after the
+        // rate limit, so it does not count them (auth below still applies).
         router
+            .merge(probes)
             // Runs before the rate limiter: it names the client the limiter counts.
             .layer(middleware::from_fn_with_state(
                 self.state.clone(),
@@ -390,6 +414,18 @@ impl Modify for SecuritySchemes {
 
 /// Every route with its OpenAPI description: the one list both are made from.
 pub fn api_routes() -> OpenApiRouter<AppState> {
+    limited_routes().merge(probe_routes())
+}
+
+/// The health probes, outside the rate limit.
+fn probe_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status::live))
+        .routes(routes!(status::ready))
+}
+
+/// Every route but the health probes: these count against the rate limit.
+fn limited_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(jobs_api::create_video))
         .routes(routes!(tune_api::create_tune))
@@ -407,8 +443,6 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::voices))
         .routes(routes!(catalog::workflows))
         .routes(routes!(status::status))
-        .routes(routes!(status::live))
-        .routes(routes!(status::ready))
         .routes(routes!(status::metrics))
         .routes(routes!(status::openapi_json))
 }

@@ -112,55 +112,20 @@ pub async fn live() -> Response {
     )
 )]
 pub async fn ready(State(s): State<AppState>) -> Response {
-    let data_dir = s.data_dir.clone();
-    let voice = s.config.video.voice.clone();
-    let checks = tokio::task::spawn_blocking(move || {
-        let probe = data_dir.join(format!(".ready-{}", std::process::id()));
-        let dir_check =
-            match std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)) {
-                Ok(()) => HealthCheck {
-                    name: "data_dir".into(),
-                    ok: true,
-                    message: format!("{} is writable", data_dir.display()),
-                },
-                Err(e) => HealthCheck {
-                    name: "data_dir".into(),
-                    ok: false,
-                    message: format!("cannot write to {}: {e}", data_dir.display()),
-                },
-            };
-        let ffmpeg = match vidflow_encode::ffmpeg_version() {
-            Ok(v) => HealthCheck {
-                name: "ffmpeg".into(),
-                ok: true,
-                message: v,
-            },
-            Err(e) => HealthCheck {
-                name: "ffmpeg".into(),
-                ok: false,
-                message: e.to_string(),
-            },
-        };
-        // Resolved, not loaded: a neural voice takes a second or more to load.
-        let speech = match vidflow_speech::resolve(&voice, None) {
-            Ok(choice) => HealthCheck {
-                name: "speech".into(),
-                ok: true,
-                message: match &choice.fallback {
-                    None => format!("voice {voice} is {} ({})", choice.id(), choice.engine()),
-                    Some(why) => why.clone(),
-                },
-            },
-            Err(e) => HealthCheck {
-                name: "speech".into(),
-                ok: false,
-                message: e.message,
-            },
-        };
-        vec![dir_check, ffmpeg, speech]
-    })
-    .await
-    .unwrap_or_default();
+    // Probes come every few seconds from every balancer: the checks (a file write, an
+    // ffmpeg run, a voice load) run at most once per READY_TTL, and a probe that comes
+    // while they run waits for their answer instead of starting more.
+    let checks = {
+        let mut cached = s.readiness.lock().await;
+        match cached.as_ref() {
+            Some((at, checks)) if at.elapsed() < READY_TTL => checks.clone(),
+            _ => {
+                let checks = readiness_checks(&s).await;
+                *cached = Some((std::time::Instant::now(), checks.clone()));
+                checks
+            }
+        }
+    };
     let ok = !checks.is_empty() && checks.iter().all(|c| c.ok);
     let status = if ok {
         StatusCode::OK
@@ -172,6 +137,62 @@ pub async fn ready(State(s): State<AppState>) -> Response {
         checks,
     };
     (status, Json(body)).into_response()
+}
+
+/// How long readiness answers are reused.
+pub const READY_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The readiness facts, measured now. Messages name no paths: the probe is often open.
+async fn readiness_checks(s: &AppState) -> Vec<HealthCheck> {
+    let data_dir = s.data_dir.clone();
+    let voice = s.config.video.voice.clone();
+    tokio::task::spawn_blocking(move || {
+        let probe = data_dir.join(format!(".ready-{}", std::process::id()));
+        let dir_check =
+            match std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)) {
+                Ok(()) => HealthCheck {
+                    name: "data_dir".into(),
+                    ok: true,
+                    message: "the data folder is writable".into(),
+                },
+                Err(e) => HealthCheck {
+                    name: "data_dir".into(),
+                    ok: false,
+                    message: format!("cannot write to the data folder: {}", e.kind()),
+                },
+            };
+        let ffmpeg = match vidflow_encode::ffmpeg_version() {
+            Ok(v) => HealthCheck {
+                name: "ffmpeg".into(),
+                ok: true,
+                message: v,
+            },
+            Err(_) => HealthCheck {
+                name: "ffmpeg".into(),
+                ok: false,
+                message: "ffmpeg cannot be run".into(),
+            },
+        };
+        // Resolved, not loaded: a neural voice takes a second or more to load.
+        let speech = match vidflow_speech::resolve(&voice, None) {
+            Ok(choice) => HealthCheck {
+                name: "speech".into(),
+                ok: true,
+                message: match &choice.fallback {
+                    None => format!("voice {} ({})", choice.id(), choice.engine()),
+                    Some(why) => why.clone(),
+                },
+            },
+            Err(_) => HealthCheck {
+                name: "speech".into(),
+                ok: false,
+                message: "the configured voice cannot be used".into(),
+            },
+        };
+        vec![dir_check, ffmpeg, speech]
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// Prometheus metrics (text exposition format).

@@ -127,6 +127,7 @@ impl TuneRequest {
 )]
 pub async fn create_tune(
     State(s): State<AppState>,
+    caller: crate::auth::Caller,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -136,5 +137,5 @@ pub async fn create_tune(
     let req: TuneRequest =
         serde_path_to_error::deserialize(&mut de).map_err(crate::request::parse_error)?;
     let request_id = request_id.map(|Extension(RequestId(id))| id);
-    submit(&s, req.into_video_request()?, request_id).await
+    submit(&s, &caller, req.into_video_request()?, request_id).await
 }

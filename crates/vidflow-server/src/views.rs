@@ -362,6 +362,8 @@ pub struct VoiceView {
     pub any_use: bool,
     /// What it sounds like.
     pub description: String,
+    /// A short sample of it to listen to (Ogg Opus, served by this server), if there is one.
+    pub sample_url: Option<String>,
 }
 
 /// Each subsystem's state.

@@ -17,12 +17,12 @@ use utoipa::ToSchema;
 use vidflow_avatar::Avatar;
 use vidflow_core::{Article, Progress, Script, StageName};
 use vidflow_jobs::{JobOutput, JobState};
-use vidflow_speech::Voice;
 use vidflow_web::pages::{self, Catalog, Choice};
 
 use crate::AppState;
-use crate::auth::SESSION_COOKIE;
+use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ErrorBody};
+use crate::jobs_api::visible_job;
 
 /// The pages and their assets, each response with the page's security headers.
 pub fn pages() -> Router<AppState> {
@@ -70,13 +70,38 @@ async fn new_video(State(s): State<AppState>) -> Html<String> {
             label: Avatar::builtin(id).map_or_else(|_| (*id).to_owned(), |a| a.name().to_owned()),
         })
         .collect();
-    let voices = Voice::names()
-        .iter()
-        .map(|id| Choice {
-            id: (*id).to_owned(),
-            label: Voice::load(id).map_or_else(|_| String::new(), |v| v.description().to_owned()),
-        })
-        .collect();
+    // The server's own default first (sent as no voice at all), then `auto` and every
+    // installed voice, best first.
+    let default_voice = &s.config.video.voice;
+    let default = match vidflow_speech::resolve(default_voice, None) {
+        Ok(choice) => format!("Server default: {default_voice} (now {})", choice.id()),
+        Err(_) => format!("Server default: {default_voice}"),
+    };
+    let voices = [
+        Choice {
+            id: String::new(),
+            label: default,
+        },
+        Choice {
+            id: "auto".to_owned(),
+            label: "the best installed voice for the page's language".to_owned(),
+        },
+    ]
+    .into_iter()
+    .chain(
+        vidflow_speech::voices()
+            .into_iter()
+            .filter(|v| v.installed)
+            .map(|v| Choice {
+                label: if v.engine == "flite" {
+                    format!("{} (Flite)", v.description)
+                } else {
+                    format!("{} ({})", v.language, v.engine)
+                },
+                id: v.id,
+            }),
+    )
+    .collect();
     let catalog = Catalog {
         avatars,
         voices,
@@ -216,13 +241,10 @@ pub struct JobSource {
 )]
 pub async fn job_source(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<JobSource>, ApiError> {
-    let job = s
-        .runner
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::job_not_found(&id))?;
+    let job = visible_job(&s, &caller, &id).await?;
     if job.state != JobState::Succeeded {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -276,13 +298,10 @@ pub async fn job_source(
 )]
 pub async fn study_chart(
     State(s): State<AppState>,
+    caller: Caller,
     Path((id, chart)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let job = s
-        .runner
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::job_not_found(&id))?;
+    let job = visible_job(&s, &caller, &id).await?;
     let Some(JobOutput::Stage { output, .. }) = &job.result else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

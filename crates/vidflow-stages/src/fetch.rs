@@ -16,6 +16,7 @@ const VERSION: u32 = 1;
 /// Fetches the page.
 pub struct FetchStage {
     fetcher: Fetcher,
+    allow_private_network: bool,
 }
 
 impl FetchStage {
@@ -32,13 +33,19 @@ impl FetchStage {
         };
         Ok(Arc::new(FetchStage {
             fetcher: Fetcher::new(policy)?,
+            allow_private_network: config.allow_private_network,
         }))
     }
 }
 
 /// A page's key: HTML given inline by its bytes, a local file by its bytes (an edit makes
-/// a new key), a remote page by its URL (kept for the cache's TTL).
-pub(crate) fn page_key(source: &Source) -> ContentKey {
+/// a new key), a remote page by its URL (kept for the cache's TTL) and the guard's policy.
+///
+/// The policy is part of a remote page's key because the cache is shared: a page fetched
+/// by a run allowed onto private networks must never answer a run that is not (an API
+/// user would read an intranet page through the cache). Keys chain, so every stage below
+/// is kept apart too.
+pub(crate) fn page_key(source: &Source, allow_private_network: bool) -> ContentKey {
     let key = ContentKey::builder("fetch", VERSION);
     match source {
         Source::Html { html, base_url } => key
@@ -47,10 +54,15 @@ pub(crate) fn page_key(source: &Source) -> ContentKey {
             .build(),
         Source::Url(input) => {
             let mut key = key.param("input", input);
-            if let Some(path) = source.local_path()
-                && let Ok(bytes) = std::fs::read(path)
-            {
-                key = key.bytes("file", &bytes);
+            match source.local_path() {
+                Some(path) => {
+                    if let Ok(bytes) = std::fs::read(path) {
+                        key = key.bytes("file", &bytes);
+                    }
+                }
+                // Public-only keys stay as they were, so existing cache entries still serve.
+                None if allow_private_network => key = key.param("network", "private allowed"),
+                None => {}
             }
             key.build()
         }
@@ -77,7 +89,7 @@ impl Stage for FetchStage {
 
     fn key(&self, request: &MakeRequest, _inputs: InputKeys<'_>) -> ContentKey {
         match &request.source {
-            Some(source) => page_key(source),
+            Some(source) => page_key(source, self.allow_private_network),
             // Refused by `check`; a key that names the absence keeps plans total.
             None => ContentKey::builder("fetch", VERSION).build(),
         }
@@ -163,5 +175,26 @@ impl ImageFetcher {
             Some(p) => self.fetcher.fetch_image_for_page(p, url).await,
             None => self.fetcher.fetch_image(url).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_page_fetched_with_private_networks_allowed_has_its_own_key() {
+        let remote = Source::Url("https://intranet.example/report".into());
+        assert_ne!(
+            page_key(&remote, true),
+            page_key(&remote, false),
+            "a private-network fetch must not answer a public-only run"
+        );
+        // Inline HTML never touches the network: one key whatever the policy.
+        let html = Source::Html {
+            html: "<p>Hi</p>".into(),
+            base_url: "https://example.org/".into(),
+        };
+        assert_eq!(page_key(&html, true), page_key(&html, false));
     }
 }

@@ -69,6 +69,9 @@ impl Stage for ScriptStage {
                 "this workflow narrates a script of your own: give one (--script FILE, or `script` in the API), or choose a workflow that reads a page",
             ));
         }
+        if let Some(text) = &request.script_text {
+            check_script_length(text, request.max_seconds)?;
+        }
         Ok(())
     }
 
@@ -111,6 +114,7 @@ impl Stage for ScriptStage {
             };
             let script = match (&req.script_text, &self.chat, article) {
                 (Some(text), _, _) => {
+                    check_script_length(text, req.max_seconds)?;
                     let title = article.map(|a| a.title.as_str()).filter(|t| !t.is_empty());
                     let mut s = vidflow_script::script_from_text(text, title)?;
                     if let Some(a) = article {
@@ -149,6 +153,25 @@ impl Stage for ScriptStage {
             request.max_seconds / 30.0 + 0.2
         }
     }
+}
+
+/// How far a user's script may run past `max_seconds` at the estimated pace before it is
+/// refused: voices differ in pace, and a script is the user's to word.
+const SCRIPT_SLACK: f64 = 1.2;
+
+/// A user's script must fit the narration budget (`max_seconds`) like a summary does:
+/// unchecked, 100k characters would make a 95-minute job. Judged by words at the
+/// estimated pace (with [`SCRIPT_SLACK`]), before anything is spoken.
+pub fn check_script_length(text: &str, max_seconds: f64) -> Result<(), VidflowError> {
+    let words = text.split_whitespace().count();
+    let allowed = (max_seconds * WORDS_PER_SECOND * SCRIPT_SLACK).floor() as usize;
+    if words > allowed {
+        return Err(VidflowError::bad_input(format!(
+            "the script has {words} words, about {:.0} s spoken; the narration limit (max_seconds) is {max_seconds} s, about {allowed} words: shorten it or raise max_seconds",
+            words as f64 / WORDS_PER_SECOND
+        )));
+    }
+    Ok(())
 }
 
 /// Summarises to fit the time budget as spoken: the word budget is a guess at the voice's
@@ -195,5 +218,20 @@ fn attach_images(script: &mut Script, article: &Article) {
         .zip(0..article.images.len())
     {
         seg.image = Some(i);
+    }
+}
+
+#[cfg(test)]
+mod length_tests {
+    use super::*;
+
+    #[test]
+    fn a_script_longer_than_the_narration_limit_is_refused() {
+        let long = "word ".repeat(1000);
+        let err = check_script_length(&long, 60.0).unwrap_err();
+        assert!(err.message.contains("1000 words"), "{}", err.message);
+        assert!(err.message.contains("max_seconds"), "{}", err.message);
+        assert!(check_script_length(&long, 600.0).is_ok());
+        assert!(check_script_length("A short script.", 4.0).is_ok());
     }
 }

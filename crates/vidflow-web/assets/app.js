@@ -181,7 +181,7 @@ function initNew() {
     if (file) $("#html").value = await file.text();
   });
   $("#video-form").addEventListener("submit", submitVideo);
-  // A voice sample, when the API offers one: /v1/voices/{id}/sample.wav.
+  // A player for the chosen voice's sample (`sample_url` in /v1/voices), when it has one.
   api("/v1/voices").then((voices) => {
     const hook = $("#voice-sample");
     const withSample = voices.filter((v) => v.sample_url);

@@ -165,12 +165,16 @@ pub fn new_video(catalog: &Catalog) -> Markup {
                     label for="voice" { "Voice" }
                     select #voice name="options.voice" data-field="options.voice" {
                         @for v in &catalog.voices {
-                            option value=(v.id) { (v.id) " — " (v.label) }
+                            @if v.id.is_empty() {
+                                option value="" selected { (v.label) }
+                            } @else {
+                                option value=(v.id) { (v.id) " — " (v.label) }
+                            }
                         }
                     }
-                    // The API has no voice samples yet; when it offers
-                    // /v1/voices/{id}/sample.wav the script shows a player here.
-                    p #voice-sample.hint data-sample-hook { "No sample to listen to: the API offers none yet." }
+                    // The script puts a player here for voices with a sample (`sample_url`
+                    // in /v1/voices).
+                    p #voice-sample.hint data-sample-hook {}
                     p.field-error data-error-for="options.voice" role="alert" hidden {}
                 }
                 div.field {

@@ -336,6 +336,10 @@ pub struct ServeArgs {
     /// `queue.redis_url`).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// Serve on a non-loopback address with no API keys (config `server.insecure`);
+    /// refused without it.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// `vidflow extract`.

@@ -17,7 +17,17 @@ pub async fn serve(base: Figment, args: ServeArgs, registry: Registry) -> Result
     if args.allow_private_network {
         fig = settings::flag(fig, "allow_private_network", Some(true));
     }
+    if args.insecure {
+        fig = settings::flag(fig, "server.insecure", Some(true));
+    }
     let cfg = settings::apply_encode_profile(settings::shared_cache(Config::from_figment(&fig)?))?;
+    cfg.server.check_exposure()?;
+    if cfg.server.insecure && !cfg.server.has_keys() {
+        tracing::warn!(
+            "serving with no API keys (server.insecure): every client that reaches {} can submit, read and cancel every job",
+            cfg.server.addr
+        );
+    }
     let addr = cfg.server.addr.clone();
     let data_dir = cfg.server.resolved_data_dir();
     let cache = vidflow_server::open_cache(&cfg)?;

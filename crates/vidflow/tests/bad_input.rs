@@ -131,3 +131,37 @@ fn missing_output_folder_is_bad_input() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("nowhere"));
 }
+
+#[test]
+fn serve_refuses_a_public_address_without_keys_unless_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = vidflow()
+        .current_dir(dir.path())
+        .args(["serve", "--addr", "0.0.0.0:0", "--data-dir", "data"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no API keys") && err.contains("--insecure"),
+        "{err}"
+    );
+    // With a key, or with --insecure, it starts (and is stopped here).
+    for extra in [vec!["--insecure"], vec![]] {
+        let mut child = vidflow()
+            .current_dir(dir.path())
+            .args(["serve", "--addr", "0.0.0.0:0", "--data-dir", "data"])
+            .args(&extra)
+            .env(
+                "VIDFLOW_SERVER__API_KEYS",
+                if extra.is_empty() { "[\"k\"]" } else { "[]" },
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        read_port(&mut child, "listening on http://0.0.0.0:");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

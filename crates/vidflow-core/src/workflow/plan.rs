@@ -35,6 +35,24 @@ pub struct PlannedStage {
     pub backend: Option<String>,
     /// Estimated wall time, seconds (0 when cached).
     pub estimated_seconds: f64,
+    /// Estimated wall time were it not cached (0 for what is never stored).
+    #[serde(skip)]
+    pub uncached_seconds: f64,
+}
+
+impl Plan {
+    /// The plan with what the cache holds left out: `cached` and `backend` unknown, every
+    /// stage costed as if it ran. For a caller of a shared service who must not learn what
+    /// other users fetched or made.
+    pub fn without_cache_hits(mut self) -> Plan {
+        for stage in &mut self.stages {
+            stage.cached = None;
+            stage.backend = None;
+            stage.estimated_seconds = stage.uncached_seconds;
+        }
+        self.estimated_seconds = self.stages.iter().map(|s| s.estimated_seconds).sum();
+        self
+    }
 }
 
 impl Workflow {
@@ -59,12 +77,14 @@ impl Workflow {
                 None
             };
             let cached = backend.is_some();
+            let uncached_seconds = if stores {
+                stage.estimate_seconds(request)
+            } else {
+                0.0
+            };
             stages.push(PlannedStage {
-                estimated_seconds: if cached || !stores {
-                    0.0
-                } else {
-                    stage.estimate_seconds(request)
-                },
+                estimated_seconds: if cached { 0.0 } else { uncached_seconds },
+                uncached_seconds,
                 stage: name,
                 key: Some(key.to_string()),
                 cached: Some(cached),

@@ -46,6 +46,15 @@ impl TestService {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = test_config(dir.path());
         adjust(&mut cfg);
+        Self::start_in(dir, cfg).await
+    }
+
+    /// Starts a server with `cfg` as given (its folders are the caller's to keep).
+    pub async fn start_with_config(cfg: Config) -> TestService {
+        Self::start_in(tempfile::tempdir().unwrap(), cfg).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, cfg: Config) -> TestService {
         let server = Server::start(cfg).await.expect("server starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
