@@ -22,6 +22,32 @@ const RENDER_SCRIPT: &str = "Tuning the render\n\n\
     of the encoder decide how busy the machine stays.\n\n\
     The fastest choice depends on the machine, so vidflow measures it here, on real frames.";
 
+/// [`RENDER_SCRIPT`] cut to what `max_seconds` of narration holds at the estimated pace: a
+/// short video measures the steady rate as well as a long one, and a script of our own must
+/// obey the narration limit like a user's.
+fn render_script(max_seconds: f64) -> String {
+    let allowed = ((max_seconds * vidflow_stages::WORDS_PER_SECOND).floor() as usize).max(2);
+    let mut paragraphs = RENDER_SCRIPT.split("\n\n");
+    let title = paragraphs.next().unwrap_or_default();
+    let mut used = title.split_whitespace().count();
+    let mut out = vec![title.to_owned()];
+    for p in paragraphs {
+        let words: Vec<&str> = p.split_whitespace().collect();
+        if used + words.len() <= allowed {
+            used += words.len();
+            out.push(p.to_owned());
+            continue;
+        }
+        // Nothing but the title fits whole: keep the words that do, as a sentence.
+        if out.len() == 1 && used < allowed {
+            let cut = words[..allowed - used].join(" ");
+            out.push(format!("{}.", cut.trim_end_matches([',', ';', ':'])));
+        }
+        break;
+    }
+    out.join("\n\n")
+}
+
 /// Runs `vidflow tune encode`.
 pub async fn encode(base: Figment, args: TuneEncodeArgs, registry: Registry) -> Result<()> {
     let fig = settings::make_figment(base, &args.options);
@@ -65,7 +91,7 @@ pub async fn render(base: Figment, args: TuneRenderArgs, registry: Registry) -> 
     }
     let mut req = settings::make_request(None, Some("tune-render"), &args.options, &cfg)?;
     if req.script_text.is_none() {
-        req.script_text = Some(RENDER_SCRIPT.into());
+        req.script_text = Some(render_script(cfg.video.max_seconds));
     }
     let defaults = RenderTuning::default();
     let tuning = RenderTuning {
@@ -252,4 +278,22 @@ fn write_config(path: &Path, best: &serde_json::Map<String, serde_json::Value>) 
     // The file must still be a configuration vidflow accepts.
     Config::from_figment(&Config::figment(Some(path))?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_render_script_fits_the_narration_limit() {
+        for max_seconds in [4.0, 8.0, 30.0, 600.0] {
+            let script = render_script(max_seconds);
+            vidflow_stages::script::check_script_length(&script, max_seconds)
+                .unwrap_or_else(|e| panic!("{max_seconds} s: {e}"));
+            assert!(script.starts_with("Tuning the render\n\n"), "{script}");
+            assert!(script.ends_with('.'), "{script}");
+        }
+        assert_eq!(render_script(600.0), RENDER_SCRIPT);
+        assert!(render_script(4.0).split_whitespace().count() <= 11);
+    }
 }
