@@ -10,8 +10,6 @@ use vidflow_core::{
 };
 use vidflow_script::{ChatBackend, ScriptOptions};
 
-use crate::speak::SEGMENT_PAUSE;
-
 const VERSION: u32 = 1;
 
 /// Flite's pace on ordinary prose, words per second (measured with the slt voice).
@@ -137,8 +135,10 @@ impl Stage for ScriptStage {
         })
     }
 
+    /// The extractive summary is fitted by speaking it, which with a neural voice on a busy
+    /// machine can take as long as the speak stage: the longer of the two limits.
     fn timeout(&self, config: &Config) -> Duration {
-        Duration::from_secs(config.timeouts.script)
+        Duration::from_secs(config.timeouts.script.max(config.timeouts.speak))
     }
 
     fn weight(&self) -> f64 {
@@ -149,6 +149,8 @@ impl Stage for ScriptStage {
     fn estimate_seconds(&self, request: &MakeRequest) -> f64 {
         if request.script_text.is_some() {
             0.01
+        } else if vidflow_speech::resolve(&request.voice, None).is_ok_and(|c| c.is_neural()) {
+            request.max_seconds / 7.0 + 0.2
         } else {
             request.max_seconds / 30.0 + 0.2
         }
@@ -191,8 +193,7 @@ async fn fit_summary(
         let spoken = script.clone();
         let choice = voice.clone();
         let seconds = tokio::task::spawn_blocking(move || {
-            let voice = choice.load()?;
-            vidflow_speech::speak_script_with(&spoken, &voice, SEGMENT_PAUSE).map(|s| s.duration())
+            crate::speak::speak_script(&choice, &spoken, true).map(|s| s.duration())
         })
         .await
         .map_err(crate::join_error)??;

@@ -5,12 +5,13 @@
 //! The voice `auto` picks by the page's language (the article, when the workflow connects
 //! it), so the key then includes the article's key and which neural voices are installed.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use vidflow_core::{
     Article, Artifact, BoxFuture, Config, ContentKey, DataType, InputKeys, Inputs, MakeRequest,
-    Port, Script, Stage, StageContext, StageOptions, VidflowError,
+    Port, Script, Speech, Stage, StageContext, StageOptions, VidflowError,
 };
 use vidflow_speech::VoiceChoice;
 
@@ -70,12 +71,9 @@ impl Stage for SpeakStage {
         Box::pin(async move {
             let script: Arc<Script> = inputs.need::<Script>()?.clone();
             let choice = choose_voice(&ctx.request.voice, inputs.get::<Article>().map(|a| &**a))?;
-            let speech = tokio::task::spawn_blocking(move || {
-                let voice = choice.load()?;
-                vidflow_speech::speak_script_with(&script, &voice, SEGMENT_PAUSE)
-            })
-            .await
-            .map_err(crate::join_error)??;
+            let speech = tokio::task::spawn_blocking(move || speak_script(&choice, &script, false))
+                .await
+                .map_err(crate::join_error)??;
             Ok(Artifact::from(speech))
         })
     }
@@ -95,6 +93,61 @@ impl Stage for SpeakStage {
             _ => request.max_seconds / 30.0,
         }
     }
+}
+
+/// Speech the script stage made while fitting a summary to the narration budget, kept for
+/// the speak stage of the same process: a neural voice then speaks the script once, not
+/// twice. Bounded, because a candidate that did not fit is never asked for.
+static SPOKEN: LazyLock<Mutex<VecDeque<Spoken>>> = LazyLock::new(Default::default);
+
+/// How many speeches [`SPOKEN`] holds (about 6 MB per minute of 24 kHz audio).
+const SPOKEN_KEEP: usize = 4;
+
+struct Spoken {
+    voice: String,
+    script: Script,
+    speech: Speech,
+}
+
+/// `script` spoken by `choice` with [`SEGMENT_PAUSE`] between segments: taken from what the
+/// script stage kept when it spoke the same script with the same voice, else spoken now (and,
+/// with `keep`, kept for the speak stage when the voice is a neural one, which is slow).
+pub(crate) fn speak_script(
+    choice: &VoiceChoice,
+    script: &Script,
+    keep: bool,
+) -> Result<Speech, VidflowError> {
+    let voice_key = format!("{:?}", choice.key_params()?);
+    {
+        let mut kept = SPOKEN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = kept
+            .iter()
+            .position(|k| k.voice == voice_key && k.script == *script)
+        {
+            let found = kept.remove(i).expect("a position in range");
+            return Ok(if keep {
+                let speech = found.speech.clone();
+                kept.push_back(found);
+                speech
+            } else {
+                found.speech
+            });
+        }
+    }
+    let voice = choice.load()?;
+    let speech = vidflow_speech::speak_script_with(script, &voice, SEGMENT_PAUSE)?;
+    if keep && choice.is_neural() {
+        let mut kept = SPOKEN.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() == SPOKEN_KEEP {
+            kept.pop_front();
+        }
+        kept.push_back(Spoken {
+            voice: voice_key,
+            script: script.clone(),
+            speech: speech.clone(),
+        });
+    }
+    Ok(speech)
 }
 
 /// Whether this process can speak with `voice`: `auto` always can (it falls back to Flite),
@@ -156,4 +209,52 @@ pub(crate) fn voice_key(
         }
     }
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept_for(script: &Script) -> usize {
+        SPOKEN
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| k.script == *script)
+            .count()
+    }
+
+    /// The script stage's speech of a summary is what the speak stage gets for the same
+    /// script and neural voice, and it is handed over once; Flite's is never kept.
+    #[test]
+    fn speech_spoken_while_fitting_is_handed_to_the_speak_stage_once() {
+        let script = vidflow_script::script_from_text(
+            "Kept speech\n\nThis sentence is spoken while the summary is fitted.",
+            None,
+        )
+        .unwrap();
+        let flite = vidflow_speech::resolve("slt", None).unwrap();
+        speak_script(&flite, &script, true).unwrap();
+        assert_eq!(kept_for(&script), 0, "Flite is fast: nothing kept");
+
+        let neural = match vidflow_speech::resolve("joe", None) {
+            Ok(choice) => choice,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("VIDFLOW_REQUIRE_VOICES").is_none(),
+                    "VIDFLOW_REQUIRE_VOICES is set but joe is not installed: {e}"
+                );
+                eprintln!("skipped: {e}");
+                return;
+            }
+        };
+        let fitted = speak_script(&neural, &script, true).unwrap();
+        assert_eq!(kept_for(&script), 1);
+        let again = speak_script(&neural, &script, true).unwrap();
+        assert_eq!(kept_for(&script), 1, "asked again while fitting: still one");
+        assert_eq!(again, fitted);
+        let spoken = speak_script(&neural, &script, false).unwrap();
+        assert_eq!(spoken, fitted);
+        assert_eq!(kept_for(&script), 0, "the speak stage takes it");
+    }
 }
