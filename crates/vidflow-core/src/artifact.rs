@@ -244,6 +244,17 @@ impl Artifact {
         })
     }
 
+    /// The title it carries, when it is an article or a script with a non-empty one.
+    pub fn title(&self) -> Option<&str> {
+        match self {
+            Artifact::Article(a) => Some(a.title.as_str()),
+            Artifact::Script(s) => Some(s.title.as_str()),
+            _ => None,
+        }
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    }
+
     /// Its size in bytes, as serialised (uncompressed); a video's file size. The
     /// `bytes_in` and `bytes_out` of a stage's metrics.
     pub fn byte_size(&self) -> u64 {

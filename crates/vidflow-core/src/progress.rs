@@ -103,6 +103,10 @@ pub enum Progress {
         bytes_out: u64,
         /// Share of the whole run done, 0–100.
         percent: f64,
+        /// The title of what it produced (an article's or a script's), so that a job list
+        /// can name a job by its page rather than its URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
     },
     /// A trial of a tuning stage ended.
     Trial {

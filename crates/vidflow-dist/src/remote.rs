@@ -169,6 +169,7 @@ pub async fn make_remote(
                                 bytes_in: 0,
                                 bytes_out: bytes,
                                 percent: wf.percent(&chunked, 1.0),
+                                title: None,
                             });
                             reports.push(StageReport {
                                 stage: chunked.clone(),

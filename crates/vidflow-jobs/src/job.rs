@@ -192,6 +192,9 @@ pub struct Job {
     pub percent: Option<f64>,
     /// Finished stages, in order.
     pub stages: Vec<StageTiming>,
+    /// The page's (or the script's) title, once a stage has found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// What it produced (when succeeded).
     pub result: Option<JobOutput>,
     /// Why it failed (when failed).
@@ -224,6 +227,7 @@ impl Job {
             stage: None,
             percent: None,
             stages: Vec::new(),
+            title: None,
             result: None,
             error: None,
             attempts: 0,
@@ -247,8 +251,13 @@ impl Job {
             Progress::StageStarted { stage, .. } | Progress::StageProgress { stage, .. } => {
                 self.stage = Some(stage.clone());
             }
-            Progress::StageFinished { .. } => {
+            Progress::StageFinished { title, .. } => {
                 self.stages.extend(StageTiming::finished(event));
+                // The first title found is the page's; a script's comes later and is
+                // usually the same words.
+                if self.title.is_none() {
+                    self.title.clone_from(title);
+                }
             }
             Progress::Trial { .. } | Progress::Retrying { .. } => {}
         }
@@ -304,7 +313,26 @@ mod tests {
             bytes_in: 0,
             bytes_out: 10,
             percent: 2.0,
+            title: None,
         });
+        assert_eq!(job.title, None);
+        for title in ["Fractals", "A later script title"] {
+            job.apply(&Progress::StageFinished {
+                stage: StageName::EXTRACT,
+                cached: false,
+                backend: None,
+                seconds: 0.1,
+                bytes_in: 10,
+                bytes_out: 10,
+                percent: 4.0,
+                title: Some(title.into()),
+            });
+        }
+        assert_eq!(
+            job.title.as_deref(),
+            Some("Fractals"),
+            "the first title is kept"
+        );
         job.apply(&Progress::StageProgress {
             stage: StageName::RENDER,
             done: 50,
@@ -313,7 +341,7 @@ mod tests {
         });
         assert_eq!(job.stage, Some(StageName::RENDER));
         assert_eq!(job.percent, Some(62.5));
-        assert_eq!(job.stages.len(), 1);
+        assert_eq!(job.stages.len(), 3);
         assert_eq!(job.stages[0].bytes_out, 10);
         assert!(job.stages[0].cached);
     }

@@ -82,7 +82,7 @@ impl From<Plan> for PlanView {
 /// A job.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": "4f7c0e3a9b2d4e6f8a1b2c3d4e5f6a7b", "state": "running", "stage": "render", "percent": 42.5,
-    "workflow_id": "explainer", "source": "https://example.org/article", "idempotency_key": null, "request_id": "0af7651916cd43dd8448eb211c80319c", "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
+    "workflow_id": "explainer", "source": "https://example.org/article", "title": "A Short Guide to Fractals", "idempotency_key": null, "request_id": "0af7651916cd43dd8448eb211c80319c", "attempts": 1, "created_at": "2026-11-26T10:00:00.000Z", "started_at": "2026-11-26T10:00:00.020Z",
     "finished_at": null, "run_seconds": null,
     "stages": [{"stage": "fetch", "cached": true, "backend": "memory", "seconds": 0.001}],
     "result": null, "error": null,
@@ -102,6 +102,8 @@ pub struct JobView {
     /// What it narrates: the page's URL, or `html` or `script` for a pasted page or
     /// script.
     pub source: Option<String>,
+    /// The page's title (or a pasted script's), once the job has found it.
+    pub title: Option<String>,
     /// The idempotency key it was submitted with.
     pub idempotency_key: Option<String>,
     /// The `X-Request-Id` of the request that submitted it (the client's, or the one the
@@ -294,6 +296,7 @@ impl From<&Job> for JobView {
                     (other, Some(_)) => Some((*other).to_owned()),
                 }
             }),
+            title: job.title.clone(),
             idempotency_key: job.idempotency_key.clone(),
             request_id: job.request_id.clone(),
             attempts: job.attempts,

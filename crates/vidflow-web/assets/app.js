@@ -347,8 +347,10 @@ async function initJob() {
 
 const list = { cursors: [""], page: 0 };
 
+// A job is named by its page's title once extraction has found one, else by its URL (or
+// "html"/"script" for a pasted page or script); the URL stays in the cell's tooltip.
 function titleOf(j) {
-  return j.source || "—";
+  return j.title || j.source || "—";
 }
 
 async function loadJobs() {
@@ -370,7 +372,7 @@ async function loadJobs() {
     tbody.append(el("tr", { "data-job": j.id },
       el("td", {}, el("a", { href: `/ui/jobs/${encodeURIComponent(j.id)}`, text: j.id.slice(0, 8) })),
       el("td", { class: `state ${j.state}`, text: j.state }),
-      el("td", { class: "title", text: titleOf(j) }),
+      el("td", { class: "title", text: titleOf(j), title: j.source || "" }),
       el("td", { text: j.result && j.result.duration ? seconds(j.result.duration) : "—" }),
       el("td", { text: when(j.created_at) }),
       el("td", { text: seconds(j.run_seconds) }),

@@ -22,6 +22,8 @@ type Point = (f64, f64, bool);
 struct Plot {
     title: String,
     x_label: &'static str,
+    /// The x values are counts (trials, threads): ticks only at whole numbers.
+    whole_x: bool,
     y_label: &'static str,
     points: Vec<Point>,
     /// Joined by a line, in x order (the front; the best so far).
@@ -61,6 +63,7 @@ pub fn history_svg(report: &Value) -> Option<String> {
     Some(draw(&Plot {
         title: format!("{} trials", points.len()),
         x_label: "trial",
+        whole_x: true,
         y_label,
         points,
         line,
@@ -94,6 +97,7 @@ pub fn front_svg(report: &Value) -> Option<String> {
             Some(draw(&Plot {
                 title: format!("{} on the front of {}", line.len(), points.len()),
                 x_label: "sample size, KiB",
+                whole_x: false,
                 y_label: "SSIM",
                 points,
                 line,
@@ -116,6 +120,7 @@ pub fn front_svg(report: &Value) -> Option<String> {
             Some(draw(&Plot {
                 title: "frames per second by frame threads".into(),
                 x_label: "frame threads",
+                whole_x: true,
                 y_label: "frames per second",
                 points,
                 line: Vec::new(),
@@ -142,7 +147,29 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Where the x axis is labelled: five even steps, or for counts the whole numbers in range
+/// (at most about five of them).
+fn x_ticks(x0: f64, x1: f64, whole: bool) -> Vec<f64> {
+    if !whole {
+        return (0..=4)
+            .map(|i| x0 + (x1 - x0) * f64::from(i) / 4.0)
+            .collect();
+    }
+    // `+ 0.0` turns the -0 that ceil gives for a small negative start into 0.
+    let (lo, hi) = (x0.ceil() + 0.0, x1.floor());
+    if hi < lo {
+        return vec![(x0 + x1) / 2.0];
+    }
+    let step = ((hi - lo) / 4.0).ceil().max(1.0);
+    std::iter::successors(Some(lo), |v| Some(v + step))
+        .take_while(|v| *v <= hi)
+        .collect()
+}
+
 fn label(v: f64) -> String {
+    if v.fract() == 0.0 {
+        return format!("{v:.0}");
+    }
     if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
@@ -176,15 +203,20 @@ fn draw(p: &Plot) -> String {
         b = H - BOTTOM,
         r = W - RIGHT
     );
-    for i in 0..=4 {
-        let f = f64::from(i) / 4.0;
-        let (xv, yv) = (x0 + (x1 - x0) * f, y0 + (y1 - y0) * f);
+    for xv in x_ticks(x0, x1, p.whole_x) {
         let _ = write!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#2b2f36">{}</text><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#2b2f36">{}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#2b2f36">{}</text>"##,
             sx(xv),
             H - BOTTOM + 16.0,
             label(xv),
+        );
+    }
+    for i in 0..=4 {
+        let yv = y0 + (y1 - y0) * f64::from(i) / 4.0;
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#2b2f36">{}</text>"##,
             LEFT - 6.0,
             sy(yv) + 4.0,
             label(yv)
@@ -270,6 +302,16 @@ mod tests {
             .collect();
         assert_eq!(ys.len(), 3);
         assert!(ys.iter().all(|y| *y == ys[0]), "{ys:?}");
+    }
+
+    #[test]
+    fn counts_are_labelled_at_whole_numbers_only() {
+        assert_eq!(x_ticks(-0.1, 2.1, true), [0.0, 1.0, 2.0]);
+        assert_eq!(label(x_ticks(-0.1, 2.1, true)[0]), "0", "not -0");
+        assert_eq!(x_ticks(-2.0, 41.0, true), [-2.0, 9.0, 20.0, 31.0]);
+        assert_eq!(x_ticks(0.4, 0.6, true), [0.5]);
+        assert_eq!(x_ticks(0.0, 1.0, false).len(), 5);
+        assert_eq!(label(3.0), "3");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `chromedriver` from `chromium-driver`) against a real `vidflow serve` with an API key:
 //! log in, submit the bundled sample page, follow it to done, play and seek the video with
 //! its captions, make it again with another presenter (cache reuse shown), cancel a second
-//! job, see a bad URL's error next to its field, list, filter and delete jobs, see the
-//! status. One browser and one server for all of it (CI time).
+//! job, see a bad URL's error next to its field, list (by page title), filter and delete
+//! jobs, see the status, follow a tuning study to its charts and best settings, and read the
+//! job list in the dark scheme. One browser and one server for all of it (CI time).
 //!
 //! Without chromium the test is skipped with the reason printed, unless
 //! `VIDFLOW_REQUIRE_BROWSER=1` (as `scripts/test` sets), where it fails.
@@ -207,6 +208,7 @@ fn the_page_makes_follows_plays_cancels_and_lists_videos_in_a_real_browser() {
     rt.block_on(async {
         let c = connect(&driver, &chromium).await;
         let result = run(&c, &base, &svc, &shots).await;
+        dark_scheme(&c, &driver, base.as_str(), &shots).await;
         let _ = c.close().await;
         result
     });
@@ -233,6 +235,7 @@ async fn run(c: &Client, base: &str, svc: &Service, shots: &Shots) {
     bad_url(c, base, shots).await;
     job_list(c, base, svc, &first, shots).await;
     status(c, base, shots).await;
+    study(c, base, shots).await;
 }
 
 async fn log_in(c: &Client, base: &str, shots: &Shots) {
@@ -619,7 +622,11 @@ async fn job_list(c: &Client, base: &str, svc: &Service, first: &str, shots: &Sh
         .find(|r| r[0] == first)
         .expect("the first job is listed");
     assert_eq!(first_row[1], "succeeded");
-    assert_eq!(first_row[2], "html");
+    // Named by the page's title (from extraction), not by its source ("html").
+    assert_eq!(
+        first_row[2],
+        "Simple Rules, Endless Shapes: A Short Guide to Fractals"
+    );
     shots.take(c, "jobs").await;
     // Filter by state, then delete the cancelled job with its record.
     c.find(Locator::Id("state-filter"))
@@ -680,4 +687,129 @@ async fn status(c: &Client, base: &str, shots: &Shots) {
         .unwrap();
     assert!(cache.contains("hit rate") && cache.contains("%"), "{cache}");
     shots.take(c, "status").await;
+}
+
+/// A small encode study through the API, then its page: both charts drawn by the server,
+/// the best settings and the profile to use.
+async fn study(c: &Client, base: &str, shots: &Shots) {
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{base}/v1/tune"))
+        .bearer_auth(KEY)
+        .json(&json!({
+            "kind": "encode",
+            "script": "Tuning\n\nA short video to tune the encoder on.\n\nIt has two segments.\n",
+            "tune": {"trials": 3, "seconds": 0.5, "target_ssim": 0.95, "seed": 3}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let id = resp.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    goto(c, base, "/ui/studies").await;
+    wait_js(
+        c,
+        &format!("return !!document.querySelector('#studies a[href=\"/ui/studies/{id}\"]')"),
+        30,
+        "the study in the list",
+    )
+    .await;
+    c.find(Locator::Css(&format!(
+        "#studies a[href='/ui/studies/{id}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    // The page shows the study's state as it stands; reload until it has finished.
+    let start = Instant::now();
+    loop {
+        let state = wait_js(
+            c,
+            "const s = document.querySelector('#study-state'); return s && s.textContent !== '…' ? s.textContent : ''",
+            30,
+            "the study's state",
+        )
+        .await;
+        if state == "succeeded" {
+            break;
+        }
+        assert!(
+            ["queued", "running"].contains(&state.as_str().unwrap()),
+            "the study ended {state}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the study did not finish in 300 s"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        c.refresh().await.unwrap();
+    }
+    let charts = wait_js(
+        c,
+        "const i = [...document.querySelectorAll('#chart-history, #chart-front')]; return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0) ? i.map(x => x.naturalWidth) : null",
+        30,
+        "both charts to load",
+    )
+    .await;
+    assert_eq!(charts.as_array().unwrap().len(), 2, "{charts}");
+    let best = wait_js(
+        c,
+        "const p = document.querySelector('#use-profile'); return p && !p.hidden ? [document.querySelector('#best').textContent, document.querySelector('#profile-id').textContent] : null",
+        30,
+        "the best settings and the profile to use",
+    )
+    .await;
+    assert!(best[0].as_str().unwrap().contains('{'), "{best}");
+    assert!(!best[1].as_str().unwrap().is_empty(), "{best}");
+    shots.take(c, "study").await;
+}
+
+/// The reader's dark scheme, asked of the browser through chromedriver's DevTools
+/// passthrough (the page follows `prefers-color-scheme`): the job list stays readable.
+async fn dark_scheme(c: &Client, driver: &Driver, base: &str, shots: &Shots) {
+    let session = c.session_id().await.unwrap().expect("a session");
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            driver.port
+        ))
+        .json(&json!({
+            "cmd": "Emulation.setEmulatedMedia",
+            "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    goto(c, base, "/ui/jobs").await;
+    let colours = wait_js(
+        c,
+        "const b = getComputedStyle(document.body); return matchMedia('(prefers-color-scheme: dark)').matches ? [b.backgroundColor, b.color] : null",
+        30,
+        "the dark scheme",
+    )
+    .await;
+    // Dark background, light text.
+    let lightness = |css: &Value| -> f64 {
+        let nums: Vec<f64> = css
+            .as_str()
+            .unwrap()
+            .trim_start_matches(|ch: char| !ch.is_ascii_digit())
+            .split(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
+            .filter(|s| !s.is_empty())
+            .take(3)
+            .map(|s| s.parse().unwrap())
+            .collect();
+        nums.iter().sum::<f64>() / 3.0
+    };
+    assert!(
+        lightness(&colours[0]) < 80.0 && lightness(&colours[1]) > 170.0,
+        "{colours}"
+    );
+    shots.take(c, "jobs-dark").await;
 }

@@ -415,6 +415,7 @@ impl Workflow {
             bytes_in,
             bytes_out,
             percent: self.percent(&node.name, 1.0),
+            title: value.title().map(str::to_owned),
         });
         StageReport {
             stage: node.name.clone(),
@@ -670,6 +671,7 @@ impl Workflow {
             bytes_in: 0,
             bytes_out: bytes,
             percent: self.percent(name, 1.0),
+            title: None,
         });
         ChunkReport {
             key: key.to_string(),
