@@ -85,7 +85,7 @@ mod tiered;
 pub use disk::{DiskCache, GcReport};
 pub use error::CacheError;
 pub use memory::MemoryCache;
-pub use redis::{RedisCache, RedisHealth, RedisOptions};
+pub use redis::{RedisCache, RedisHealth, RedisOptions, redis_client};
 pub use tiered::{BackendCounters, CacheCounters, Hit, TieredCache};
 
 /// A boxed, sendable future borrowing from its receiver; what [`CacheBackend`] methods return

@@ -27,8 +27,11 @@ const MIN_PART_BYTES: usize = 1024;
 /// How to reach and use a Redis tier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisOptions {
-    /// `redis://[user:password@]host:port/db`.
+    /// `redis://[user:password@]host:port/db`, or `rediss://` for TLS.
     pub url: String,
+    /// For `rediss://`: a PEM file of the certificate authorities to trust instead of the
+    /// system's.
+    pub ca_file: Option<std::path::PathBuf>,
     /// Prefix of every key written; `clear` and `stats` look at keys under it only.
     pub prefix: String,
     /// Largest single Redis value in bytes; bigger entries are split into parts.
@@ -50,6 +53,7 @@ impl RedisOptions {
     pub fn new(url: impl Into<String>) -> Self {
         RedisOptions {
             url: url.into(),
+            ca_file: None,
             prefix: "vidflow:".into(),
             part_bytes: 4 * 1024 * 1024,
             timeout: Duration::from_millis(500),
@@ -71,8 +75,36 @@ impl RedisOptions {
             part_bytes: usize::try_from(cache.redis_part_bytes).unwrap_or(usize::MAX),
             timeout: Duration::from_millis(cache.redis_timeout_ms),
             ttl: (cache.ttl > 0).then(|| Duration::from_secs(cache.ttl)),
+            ca_file: cache.redis_ca_file.clone(),
             ..RedisOptions::new(url)
         })
+    }
+}
+
+/// A client for `url` (`redis://`, or `rediss://` over TLS). With `ca_file`, a `rediss://`
+/// server's certificate must chain to one of the authorities in that PEM file rather than to
+/// the system's; the queue and the cache both connect through this.
+pub fn redis_client(url: &str, ca_file: Option<&std::path::Path>) -> Result<Client, String> {
+    match ca_file {
+        None => Client::open(url).map_err(|e| e.to_string()),
+        Some(ca) => {
+            if !url.trim_start().starts_with("rediss://") {
+                return Err(format!(
+                    "a CA file ({}) applies to rediss:// (TLS) URLs only",
+                    ca.display()
+                ));
+            }
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
+            Client::build_with_tls(
+                url,
+                ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                },
+            )
+            .map_err(|e| format!("the CA file {}: {e}", ca.display()))
+        }
     }
 }
 
@@ -210,7 +242,7 @@ impl RedisCache {
     /// timeout.
     pub fn open(options: RedisOptions) -> Result<Self, CacheError> {
         let server = mask_url_password(&options.url);
-        let client = Client::open(options.url.as_str()).map_err(|e| {
+        let client = redis_client(&options.url, options.ca_file.as_deref()).map_err(|e| {
             CacheError::RedisSettings(format!("invalid cache.redis_url '{server}': {e}"))
         })?;
         if options.prefix.is_empty() {

@@ -370,3 +370,39 @@ async fn a_redis_hit_fills_the_local_tiers_of_another_cache() {
         "clear emptied Redis under the prefix"
     );
 }
+
+#[tokio::test]
+async fn a_rediss_url_with_the_servers_ca_round_trips_over_tls_and_a_wrong_ca_fails() {
+    let redis = TestRedis::start_tls().unwrap();
+    let url = redis.tls_url().unwrap();
+    let mut o = RedisOptions::new(&url);
+    o.prefix = unique_prefix("tls");
+    o.ca_file = redis.ca_file();
+    let cache = RedisCache::open(o.clone()).unwrap();
+    let k = key("speak", 7);
+    let value = noise(5000);
+    cache.put(&k, &value).await.unwrap();
+    assert_eq!(cache.get(&k).await.unwrap(), Some(value));
+    // The value really went through the TLS listener: the plain port sees it too.
+    let mut con = raw(&redis);
+    assert!(!keys_under(&mut con, &o.prefix).is_empty());
+
+    // Trusting the system's authorities instead, the test CA's certificate is refused: a
+    // miss, never a connection to a server nobody vouched for.
+    let mut system = o.clone();
+    system.ca_file = None;
+    system.prefix = unique_prefix("tls-system");
+    let untrusted = RedisCache::open(system).unwrap();
+    assert_eq!(untrusted.get(&k).await.unwrap(), None);
+    let health = untrusted.health();
+    assert!(!health.reachable && health.failures > 0, "{health:?}");
+    // A CA file on a plain URL, or one that does not exist, is a settings error.
+    let mut plain = RedisOptions::new(redis.url());
+    plain.ca_file = redis.ca_file();
+    let err = RedisCache::open(plain).unwrap_err().to_string();
+    assert!(err.contains("rediss://"), "{err}");
+    let mut missing = RedisOptions::new(&url);
+    missing.ca_file = Some("/no/such/ca.pem".into());
+    let err = RedisCache::open(missing).unwrap_err().to_string();
+    assert!(err.contains("/no/such/ca.pem"), "{err}");
+}

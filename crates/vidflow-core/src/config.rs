@@ -49,8 +49,11 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// The Redis holding the task stream (`redis://host:6379/0`). Also the shared cache's
-    /// Redis when `cache.redis_url` is unset.
+    /// Redis when `cache.redis_url` is unset. `rediss://` connects over TLS.
     pub redis_url: Option<String>,
+    /// For a `rediss://` URL: a PEM file of the certificate authorities to trust instead of
+    /// the system's (a managed Redis's own CA).
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every queue and job key.
     pub prefix: String,
     /// Tasks a worker runs at once.
@@ -75,6 +78,7 @@ impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
             redis_url: None,
+            redis_ca_file: None,
             // Apart from the cache's `vidflow:`, so that `cache clear` never empties the queue.
             prefix: "vidflow-queue:".into(),
             concurrency: 1,
@@ -127,8 +131,12 @@ pub struct CacheConfig {
     pub max_bytes: u64,
     /// Bound on the in-memory tier in bytes.
     pub memory_max_bytes: u64,
-    /// Shared Redis tier after memory and disk (`redis://host:6379/0`); off when unset.
+    /// Shared Redis tier after memory and disk (`redis://host:6379/0`, or `rediss://` for
+    /// TLS); off when unset.
     pub redis_url: Option<String>,
+    /// For a `rediss://` URL: a PEM file of the certificate authorities to trust instead of
+    /// the system's (a managed Redis's own CA).
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every Redis key this cache writes.
     pub redis_prefix: String,
     /// Largest single Redis value in bytes; bigger entries are split into parts.
@@ -183,6 +191,13 @@ pub struct ServerConfig {
     /// Seconds running jobs get to finish on SIGTERM/SIGINT before they are stopped
     /// (and re-queued for the next start).
     pub shutdown_grace_seconds: u64,
+    /// Finished jobs (records and files) are deleted this many days after they ended;
+    /// 0 keeps them until deleted by hand.
+    pub retention_days: f64,
+    /// While finished jobs' files take more than this many bytes, the oldest are deleted;
+    /// 0 sets no bound. Queued and running jobs, and files being downloaded, are never
+    /// touched.
+    pub retention_max_bytes: u64,
 }
 
 /// Defaults for `make`.
@@ -266,6 +281,8 @@ impl Default for ServerConfig {
             max_event_streams_per_client: 16,
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
+            retention_days: 30.0,
+            retention_max_bytes: 0,
         }
     }
 }
@@ -321,6 +338,7 @@ impl Default for CacheConfig {
             max_bytes: 4 * 1024 * 1024 * 1024,
             memory_max_bytes: 128 * 1024 * 1024,
             redis_url: None,
+            redis_ca_file: None,
             redis_prefix: "vidflow:".into(),
             redis_part_bytes: 4 * 1024 * 1024,
             redis_timeout_ms: 500,
@@ -540,6 +558,12 @@ impl Config {
                 "server.max_concurrent_jobs must be at least 1",
             ));
         }
+        let days = self.server.retention_days;
+        if !(days.is_finite() && days >= 0.0) {
+            return Err(VidflowError::bad_input(format!(
+                "server.retention_days must be 0 (keep finished jobs) or a positive number of days, not {days}"
+            )));
+        }
         if self.server.addr.parse::<std::net::SocketAddr>().is_err() {
             return Err(VidflowError::bad_input(format!(
                 "invalid server.addr '{}': use host:port with an IP address, like 127.0.0.1:8080",
@@ -561,6 +585,26 @@ impl Config {
                 "invalid queue.redis_url '{}': use redis://host:port/db",
                 mask_url_password(url)
             )));
+        }
+        for (what, url, ca) in [
+            ("cache", &self.cache.redis_url, &self.cache.redis_ca_file),
+            ("queue", &self.queue.redis_url, &self.queue.redis_ca_file),
+        ] {
+            let Some(ca) = ca else { continue };
+            if !url
+                .as_deref()
+                .is_some_and(|u| u.trim().starts_with("rediss://"))
+            {
+                return Err(VidflowError::bad_input(format!(
+                    "{what}.redis_ca_file is set but {what}.redis_url is not a rediss:// (TLS) URL"
+                )));
+            }
+            if !ca.is_file() {
+                return Err(VidflowError::bad_input(format!(
+                    "{what}.redis_ca_file {} does not exist or is not a file",
+                    ca.display()
+                )));
+            }
         }
         if self.queue.concurrency == 0 {
             return Err(VidflowError::bad_input(

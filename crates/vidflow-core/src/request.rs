@@ -9,6 +9,11 @@ use crate::error::VidflowError;
 use crate::progress::StageName;
 use crate::timeline::VideoSize;
 
+/// Base URL for HTML given without one. The `.invalid` domain never resolves (RFC 6761),
+/// so relative links and images in such a page are left out (the extract stage counts them
+/// in a warning), never fetched from somewhere unintended.
+pub const NO_BASE_URL: &str = "https://page.invalid/";
+
 /// Where the article comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Source {

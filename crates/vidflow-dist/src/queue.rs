@@ -143,7 +143,7 @@ impl TaskQueue {
         if config.prefix.is_empty() {
             return Err(DistError::Settings("queue.prefix must not be empty".into()));
         }
-        let client = Client::open(url)
+        let client = vidflow_cache::redis_client(url, config.redis_ca_file.as_deref())
             .map_err(|e| DistError::Settings(format!("queue.redis_url '{server}': {e}")))?;
         let conn = ConnectionManager::new_with_config(
             client.clone(),

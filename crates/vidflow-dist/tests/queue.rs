@@ -872,3 +872,28 @@ async fn an_unreadable_entry_goes_to_the_dead_letters_as_such() {
     assert_eq!(dead[0].error, why);
     assert_eq!(q.status().await.unwrap().figures.pending, 0);
 }
+
+#[tokio::test]
+async fn the_queue_works_over_tls_with_the_servers_ca() {
+    let redis = TestRedis::start_tls().unwrap();
+    let config = QueueConfig {
+        redis_url: redis.tls_url(),
+        redis_ca_file: redis.ca_file(),
+        prefix: unique_prefix("tls"),
+        ..QueueConfig::default()
+    };
+    let q = TaskQueue::connect(&config).await.unwrap();
+    q.enqueue(&[task("job", TaskKind::Chunk(1))]).await.unwrap();
+    let got = q.read("a", BLOCK).await.unwrap().expect("a task over TLS");
+    assert_eq!(got.task, Ok(task("job", TaskKind::Chunk(1))));
+    // Without the CA the server's certificate is not trusted: connecting fails, naming it.
+    let untrusted = QueueConfig {
+        redis_ca_file: None,
+        ..config
+    };
+    let err = TaskQueue::connect(&untrusted)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("localhost"), "{err}");
+}

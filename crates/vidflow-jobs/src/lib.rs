@@ -74,5 +74,8 @@ pub use error::{CancelError, StoreError, SubmitError};
 pub use event::{JobEvent, JobUpdate};
 pub use executor::{JobExecutor, JobOutcome, RequestBuilder, VIDEO_FILE};
 pub use job::{Job, JobFailure, JobOutput, JobState, StageTiming, now_ms};
-pub use runner::{JobObserver, Load, NoObserver, Runner, RunnerConfig, Submission, Watch};
+pub use runner::{
+    FileLease, JobObserver, Load, NoObserver, PruneReport, Retention, Runner, RunnerConfig,
+    Submission, Watch,
+};
 pub use store::{Created, JobPage, JobQuery, JobStore, MAX_PAGE, SqliteJobStore};

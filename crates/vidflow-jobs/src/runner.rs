@@ -1,6 +1,10 @@
 //! The local runner: a bounded pool of workers over a bounded queue, with cancellation,
 //! restart recovery and a live event stream per job.
 
+mod retention;
+
+pub use retention::{FileLease, PruneReport, Retention};
+
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,6 +143,8 @@ struct Shared {
     finished: FinishedJobs,
     /// Smoothed wall time of finished jobs, for `Retry-After`.
     job_seconds: Option<f64>,
+    /// Jobs whose files are being downloaded, with how many downloads: retention waits.
+    reading: HashMap<String, usize>,
 }
 
 struct Live {

@@ -294,3 +294,82 @@ async fn the_observer_hears_which_stage_failed_and_how() {
         runner.shutdown(Duration::from_secs(5)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_old_and_oversize_finished_jobs_but_not_ones_being_downloaded() {
+    use vidflow_jobs::Retention;
+    let dir = tempfile::tempdir().unwrap();
+    let runner = start(dir.path()).await;
+    let mut ids = Vec::new();
+    for (i, script) in [
+        "One\n\nFirst words.",
+        "Two\n\nSecond words.",
+        "Three\n\nThird.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sub = runner
+            .submit(
+                serde_json::json!({ "script": script }),
+                format!("hash-r{i}"),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let mut job = wait_finished(&runner, &sub.job.id).await;
+        // Each job's files: 1,000 bytes; each finished a day after the one before.
+        let files = dir.path().join("jobs").join(&job.id);
+        std::fs::create_dir_all(&files).unwrap();
+        std::fs::write(files.join("video.mp4"), vec![0u8; 1000]).unwrap();
+        job.finished_at_ms = Some(vidflow_jobs::now_ms() - (40 - 10 * i as u64) * 86_400_000);
+        runner.store().save(&job).await.unwrap();
+        ids.push(job.id);
+    }
+    let gone = |id: &str| {
+        let id = id.to_owned();
+        let runner = runner.clone();
+        let dir = dir.path().join("jobs").join(&id);
+        async move { runner.store().get(&id).await.unwrap().is_none() && !dir.exists() }
+    };
+    // Kept forever when unbounded.
+    let report = runner.prune(Retention::default()).await.unwrap();
+    assert_eq!((report.jobs_deleted, report.bytes_kept), (0, 3000));
+    // 35 days: the one that ended 40 days ago goes (30 and 20 days ago stay).
+    let month = Retention {
+        max_age: Some(Duration::from_secs(35 * 86_400)),
+        max_bytes: None,
+    };
+    let report = runner.prune(month).await.unwrap();
+    assert_eq!(report.jobs_deleted, 1, "{report:?}");
+    assert_eq!((report.bytes_freed, report.bytes_kept), (1000, 2000));
+    assert!(gone(&ids[0]).await);
+    assert!(!gone(&ids[1]).await && !gone(&ids[2]).await);
+    // 1,500 bytes at most: the oldest left would go, but a download is reading it, so the
+    // next one goes instead; once the download ends, the old one goes too.
+    let lease = runner.lease_files(&ids[1]);
+    let small = Retention {
+        max_age: None,
+        max_bytes: Some(1500),
+    };
+    let report = runner.prune(small).await.unwrap();
+    assert_eq!((report.jobs_deleted, report.in_use), (1, 1), "{report:?}");
+    assert!(!gone(&ids[1]).await && gone(&ids[2]).await);
+    let report = runner.prune(small).await.unwrap();
+    assert_eq!(report.jobs_deleted, 0, "still being read: {report:?}");
+    drop(lease);
+    let report = runner
+        .prune(Retention {
+            max_age: None,
+            max_bytes: Some(500),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.jobs_deleted, report.bytes_kept),
+        (1, 0),
+        "{report:?}"
+    );
+    assert!(gone(&ids[1]).await);
+}

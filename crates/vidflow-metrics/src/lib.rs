@@ -84,6 +84,9 @@ pub struct Metrics {
     encode_speed: Gauge,
     render_frames: IntCounter,
     memory_limit: IntGauge,
+    retention_jobs: IntCounter,
+    retention_bytes: IntCounter,
+    job_files_bytes: IntGauge,
     /// Whether the stages of the jobs this process follows (through [`JobObserver`]) count
     /// in the stage and render figures: not where they run on workers, which count them.
     stages_run_here: AtomicBool,
@@ -197,6 +200,18 @@ impl Metrics {
             "vidflow_memory_limit_bytes",
             "Memory this process may use: its cgroup's limit, else the machine's RAM",
         )?;
+        let retention_jobs = IntCounter::new(
+            "vidflow_retention_deleted_jobs_total",
+            "Finished jobs the retention sweep deleted (records and files)",
+        )?;
+        let retention_bytes = IntCounter::new(
+            "vidflow_retention_freed_bytes_total",
+            "Bytes of job files the retention sweep deleted",
+        )?;
+        let job_files_bytes = IntGauge::new(
+            "vidflow_job_files_bytes",
+            "Bytes the jobs' files take in the server's data folder, at the last sweep",
+        )?;
         let tune_trials = IntCounterVec::new(
             Opts::new(
                 "vidflow_tune_trials_total",
@@ -242,6 +257,9 @@ impl Metrics {
         registry.register(Box::new(encode_speed.clone()))?;
         registry.register(Box::new(render_frames.clone()))?;
         registry.register(Box::new(memory_limit.clone()))?;
+        registry.register(Box::new(retention_jobs.clone()))?;
+        registry.register(Box::new(retention_bytes.clone()))?;
+        registry.register(Box::new(job_files_bytes.clone()))?;
         registry.register(Box::new(tune_trials.clone()))?;
         registry.register(Box::new(tune_best.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
@@ -271,6 +289,9 @@ impl Metrics {
             encode_speed,
             render_frames,
             memory_limit,
+            retention_jobs,
+            retention_bytes,
+            job_files_bytes,
             stages_run_here: AtomicBool::new(true),
             tune_trials,
             tune_best,
@@ -314,6 +335,14 @@ impl Metrics {
 
     fn stages_run_here(&self) -> bool {
         self.stages_run_here.load(Ordering::Relaxed)
+    }
+
+    /// Counts one retention sweep: jobs and bytes it deleted, bytes the jobs' files take now.
+    pub fn observe_retention(&self, jobs_deleted: u64, bytes_freed: u64, bytes_kept: u64) {
+        self.retention_jobs.inc_by(jobs_deleted);
+        self.retention_bytes.inc_by(bytes_freed);
+        self.job_files_bytes
+            .set(i64::try_from(bytes_kept).unwrap_or(i64::MAX));
     }
 
     /// Counts one render (or render chunk) this process ran: `frames` frames making

@@ -7,6 +7,10 @@
 //! [`pause`](TestRedis::pause) it with SIGSTOP (a server that accepts connections but never
 //! answers).
 //!
+//! [`TestRedis::start_tls`] starts one that also listens for TLS, with a throwaway
+//! certificate authority made by the `openssl` program; its [`tls_url`](TestRedis::tls_url)
+//! is `rediss://localhost:PORT/` and [`ca_file`](TestRedis::ca_file) the CA to trust.
+//!
 //! When `VIDFLOW_TEST_REDIS_URL` is set (CI with a Redis service, say), nothing is started:
 //! [`url`](TestRedis::url) is that URL, and stopping or pausing is refused with
 //! [`TestRedisError::Uncontrolled`]; tests that need those start their own server with
@@ -93,6 +97,8 @@ pub struct TestRedis {
 #[derive(Debug)]
 struct OwnServer {
     port: u16,
+    /// The TLS port, when started with [`TestRedis::start_tls`].
+    tls_port: Option<u16>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     paused: bool,
@@ -116,19 +122,38 @@ impl TestRedis {
     /// Starts a `redis-server` of this test's own whatever [`URL_ENV`] says: for tests
     /// that stop, restart or pause the server, which must run (never skip) everywhere.
     pub fn start_own() -> Result<TestRedis, TestRedisError> {
+        Self::start_own_with(false)
+    }
+
+    /// Starts a `redis-server` of this test's own that also accepts TLS on a second port,
+    /// with a certificate for `localhost` signed by a throwaway CA (made with `openssl`).
+    pub fn start_tls() -> Result<TestRedis, TestRedisError> {
+        Self::start_own_with(true)
+    }
+
+    fn start_own_with(tls: bool) -> Result<TestRedis, TestRedisError> {
         let dir = tempfile::Builder::new()
             .prefix("vidflow-redis-")
             .tempdir()
             .map_err(TestRedisError::Setup)?;
+        if tls {
+            make_certificates(dir.path())?;
+        }
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port().map_err(TestRedisError::Setup)?;
-            match spawn_ready(port, dir.path()) {
+            let tls_port = if tls {
+                Some(free_port().map_err(TestRedisError::Setup)?)
+            } else {
+                None
+            };
+            match spawn_ready(port, tls_port, dir.path()) {
                 Ok(child) => {
                     return Ok(TestRedis {
                         url: format!("redis://127.0.0.1:{port}/"),
                         own: Some(OwnServer {
                             port,
+                            tls_port,
                             dir,
                             child: Some(child),
                             paused: false,
@@ -146,6 +171,19 @@ impl TestRedis {
     /// `redis://127.0.0.1:PORT/` (or the external URL).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `rediss://localhost:PORT/` for a server started with [`start_tls`](Self::start_tls).
+    pub fn tls_url(&self) -> Option<String> {
+        let port = self.own.as_ref()?.tls_port?;
+        Some(format!("rediss://localhost:{port}/"))
+    }
+
+    /// The PEM file of the CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> Option<std::path::PathBuf> {
+        let own = self.own.as_ref()?;
+        own.tls_port?;
+        Some(own.dir.path().join("ca.crt"))
     }
 
     /// The port of a server this crate started.
@@ -185,7 +223,11 @@ impl TestRedis {
     pub fn start_again(&mut self) -> Result<(), TestRedisError> {
         let server = self.own_mut("restart")?;
         if server.child.is_none() {
-            server.child = Some(spawn_ready(server.port, server.dir.path())?);
+            server.child = Some(spawn_ready(
+                server.port,
+                server.tls_port,
+                server.dir.path(),
+            )?);
         }
         Ok(())
     }
@@ -282,9 +324,101 @@ fn kill_and_reap(child: &mut Child) -> Result<(), TestRedisError> {
     Ok(())
 }
 
-fn spawn_ready(port: u16, dir: &Path) -> Result<Child, TestRedisError> {
+/// A CA and a `localhost` server certificate it signed, in `dir`: `ca.crt`, `server.crt`,
+/// `server.key`.
+fn make_certificates(dir: &Path) -> Result<(), TestRedisError> {
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .map_err(TestRedisError::Setup)?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=vidflow test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| {
+                TestRedisError::Setup(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot run openssl (scripts/install-deps installs it): {e}"),
+                ))
+            })?;
+        if !out.status.success() {
+            return Err(TestRedisError::Setup(std::io::Error::other(format!(
+                "openssl {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ))));
+        }
+    }
+    Ok(())
+}
+
+fn spawn_ready(port: u16, tls_port: Option<u16>, dir: &Path) -> Result<Child, TestRedisError> {
     let log = dir.join(format!("redis-{port}.log"));
-    let mut child = Command::new("redis-server")
+    let mut command = Command::new("redis-server");
+    if let Some(tls) = tls_port {
+        command
+            .args(["--tls-port", &tls.to_string(), "--tls-auth-clients", "no"])
+            .arg("--tls-cert-file")
+            .arg(dir.join("server.crt"))
+            .arg("--tls-key-file")
+            .arg(dir.join("server.key"))
+            .arg("--tls-ca-cert-file")
+            .arg(dir.join("ca.crt"));
+    }
+    let mut child = command
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .arg("--dir")
@@ -383,6 +517,7 @@ mod tests {
             url: "redis://10.0.0.1:6379/".into(),
             own: None,
         };
+        assert_eq!(external.tls_url(), None);
         assert!(external.uncontrolled_reason().is_some());
         assert!(matches!(
             external.stop(),

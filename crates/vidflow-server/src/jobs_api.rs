@@ -19,7 +19,9 @@ use tower_http::services::ServeFile;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
-use vidflow_jobs::{JobEvent, JobOutput, JobQuery, JobState, JobUpdate, Runner, VIDEO_FILE};
+use vidflow_jobs::{
+    FileLease, JobEvent, JobOutput, JobQuery, JobState, JobUpdate, Runner, VIDEO_FILE,
+};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -691,6 +693,8 @@ async fn serve_job_file(
             tracing::warn!(job = %job.id, "cannot restore the job's files: {}", e.message);
         }
     }
+    // Retention leaves the job alone while its file is being sent.
+    let lease = s.runner.lease_files(&job.id);
     let mut req = req;
     // A Range header that is not a byte range is ignored (RFC 9110 §14.2), not refused.
     if req
@@ -711,10 +715,42 @@ async fn serve_job_file(
             format!("the {file} of job {id} is no longer on the server"),
         ));
     }
-    let mut resp = resp.map(Body::new);
+    let mut resp = resp.map(|body| {
+        Body::new(LeasedBody {
+            body: Body::new(body),
+            _lease: lease,
+        })
+    });
     if resp.status().is_success() {
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     Ok(resp)
+}
+
+/// A file's body holding the job's [`FileLease`] until the last byte is sent (or the client
+/// goes), so that retention does not delete what a download is reading.
+struct LeasedBody {
+    body: Body,
+    _lease: FileLease,
+}
+
+impl http_body::Body for LeasedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -34,6 +34,7 @@ pub mod metrics {
 }
 pub mod request;
 pub mod request_id;
+pub mod retention;
 pub mod status;
 pub mod streams;
 pub mod tune_api;
@@ -260,6 +261,7 @@ impl Server {
             openapi_json: OnceLock::new(),
             previews: Mutex::new(HashMap::new()),
         });
+        retention::spawn(state.clone());
         Ok(Server { state, stop })
     }
 

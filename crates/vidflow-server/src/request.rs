@@ -21,10 +21,7 @@ const MAX_HTML: usize = 1024 * 1024;
 const MAX_SCRIPT: usize = 100_000;
 /// Frame rates a video may have.
 const FPS: [u32; 4] = [24, 25, 30, 60];
-/// Base URL for `html` given without one. The `.invalid` domain never resolves (RFC 6761),
-/// so relative links and images in such a page are left out, never fetched from somewhere
-/// unintended.
-const NO_BASE: &str = "https://page.invalid/";
+use vidflow_core::request::NO_BASE_URL as NO_BASE;
 
 /// A video to make: exactly one of `url`, `html` or `script`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
@@ -51,7 +48,8 @@ pub struct VideoRequest {
     #[schema(max_length = 1048576, min_length = 1)]
     pub html: Option<String>,
     /// URL that relative links and images in `html` resolve against (`http(s)://`); only
-    /// used with `html`.
+    /// used with `html`. Without it, relative images are skipped (the job's log says how
+    /// many).
     #[garde(custom(web_url))]
     #[schema(
         max_length = 2048,

@@ -492,3 +492,53 @@ async fn a_finished_job_is_deleted_with_its_files_and_its_source_and_charts_are_
     assert_ne!(again, id, "the idempotency key was released");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_finished_jobs_over_the_bound_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = test_config(dir.path());
+    let svc = TestService::start_with_config(cfg.clone()).await;
+    let id = svc
+        .submit_ok(&serde_json::json!({
+            "script": "Retention\n\nOld videos make room for new ones."
+        }))
+        .await;
+    let job = svc
+        .wait_for(&id, "the video", |j| j["state"] == "succeeded")
+        .await;
+    // The page names the job by its script's title.
+    assert_eq!(job["title"], "Retention", "{job}");
+    let files = cfg.server.resolved_data_dir().join("jobs").join(&id);
+    assert!(files.join("video.mp4").is_file());
+    svc.stop().await;
+
+    // Restarted with room for one byte of job files: the sweep at start deletes the job.
+    let mut small = cfg;
+    small.server.retention_max_bytes = 1;
+    let svc = TestService::start_with_config(small).await;
+    let mut status = 0;
+    // The record goes first, then the files: wait for both.
+    for _ in 0..200 {
+        status = svc.get_json(&format!("/v1/jobs/{id}")).await.0;
+        if status == 404 && !files.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 404, "the finished job was deleted");
+    assert!(!files.exists(), "with its files");
+    let metrics = svc
+        .client
+        .get(svc.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("vidflow_retention_deleted_jobs_total 1"),
+        "{metrics}"
+    );
+    svc.stop().await;
+}

@@ -239,6 +239,10 @@ pub struct MakeOptions {
     /// Allow loopback and private-network addresses (for pages on your own machine or LAN).
     #[arg(long)]
     pub allow_private_network: bool,
+    /// For a saved local page: resolve its relative links and images against this http(s)
+    /// URL (where the page came from) instead of the file's folder.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     /// Frame workers (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -368,6 +372,20 @@ pub enum CacheAction {
     },
     /// Remove every entry.
     Clear,
+    /// Remove the disk tier's entries older than the cache's TTL (`cache.ttl`) and, oldest
+    /// written first, those over its size bound (`cache.max_bytes`), and files no entry
+    /// refers to; safe while other vidflow processes use the cache.
+    Prune {
+        /// Remove entries older than this many days (instead of `cache.ttl`).
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<f64>,
+        /// Keep the disk tier under this many bytes (instead of `cache.max_bytes`).
+        #[arg(long, value_name = "BYTES")]
+        max_bytes: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `vidflow config …`.

@@ -19,6 +19,18 @@ pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
         Command::Make(args) => make(base, *args, registry).await,
         Command::Run(args) => run_file(base, *args, registry).await,
         Command::Extract(args) => extract(base, args).await,
+        Command::Cache {
+            action:
+                CacheAction::Prune {
+                    max_age_days,
+                    max_bytes,
+                    json,
+                },
+            cache,
+        } => {
+            let cfg = Config::from_figment(&settings::cache_flags(base, &cache))?;
+            prune_cache(&cfg, max_age_days, max_bytes, json).await
+        }
         Command::Cache { action, cache } => {
             let cfg = Config::from_figment(&settings::cache_flags(base, &cache))?;
             let store = settings::open_cache(&cfg)?;
@@ -48,6 +60,7 @@ pub async fn run(cli: Cli, registry: Registry) -> Result<()> {
                     println!("cache cleared: {}", cfg.cache.resolved_dir().display());
                     Ok(())
                 }
+                CacheAction::Prune { .. } => unreachable!("matched above"),
             }
         }
         Command::Config {
@@ -269,6 +282,51 @@ async fn extract(base: figment::Figment, args: ExtractArgs) -> Result<()> {
         }
         println!();
         println!("{}", article.text);
+    }
+    Ok(())
+}
+
+/// `vidflow cache prune`: one garbage-collection pass of the disk tier with the config's
+/// bounds, or the flags' instead.
+async fn prune_cache(
+    cfg: &Config,
+    max_age_days: Option<f64>,
+    max_bytes: Option<u64>,
+    json: bool,
+) -> Result<()> {
+    let ttl = match max_age_days {
+        Some(d) if !(d.is_finite() && d > 0.0) => {
+            return Err(vidflow_core::VidflowError::bad_input(format!(
+                "--max-age-days must be a positive number of days, not {d}"
+            ))
+            .into());
+        }
+        Some(d) => Some(std::time::Duration::from_secs_f64(d * 86_400.0)),
+        None => (cfg.cache.ttl > 0).then(|| std::time::Duration::from_secs(cfg.cache.ttl)),
+    };
+    let bound = max_bytes.or((cfg.cache.max_bytes > 0).then_some(cfg.cache.max_bytes));
+    let dir = cfg.cache.resolved_dir();
+    if !dir.exists() {
+        return Err(vidflow_core::VidflowError::bad_input(format!(
+            "there is no cache at {}",
+            dir.display()
+        ))
+        .into());
+    }
+    let disk = vidflow_cache::DiskCache::open(&dir, ttl, bound)
+        .map_err(vidflow_core::VidflowError::from)?;
+    let report = disk.gc().await.map_err(vidflow_core::VidflowError::from)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "cache pruned: {}: {} expired, {} evicted, {} orphaned files, {} bytes freed",
+            dir.display(),
+            report.expired,
+            report.evicted,
+            report.orphans,
+            report.bytes_freed
+        );
     }
     Ok(())
 }

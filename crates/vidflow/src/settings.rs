@@ -78,6 +78,7 @@ pub fn make_figment(fig: Figment, args: &MakeOptions) -> Figment {
 pub fn shared_cache(mut cfg: Config) -> Config {
     if cfg.cache.redis_url.is_none() && cfg.queue.redis_url.is_some() {
         cfg.cache.redis_url = cfg.queue.redis_url.clone();
+        cfg.cache.redis_ca_file = cfg.queue.redis_ca_file.clone();
     }
     cfg
 }
@@ -133,8 +134,19 @@ pub fn make_request(
         cfg.video.crf,
         cfg.video.x264.clone(),
     );
+    let source = match (input, &args.base_url) {
+        (None, Some(_)) => {
+            return Err(VidflowError::bad_input(
+                "--base-url needs a local page to read (a path or file:// URL)",
+            )
+            .into());
+        }
+        (None, None) => None,
+        (Some(i), None) => Some(Source::Url(i.to_owned())),
+        (Some(i), Some(base)) => Some(with_base_url(i, base)?),
+    };
     Ok(MakeRequest {
-        source: input.map(|i| Source::Url(i.to_owned())),
+        source,
         script_text,
         workflow: workflow.map(str::to_owned),
         avatar: cfg.video.avatar.clone(),
@@ -149,6 +161,30 @@ pub fn make_request(
         stop_after,
         params: Default::default(),
         output,
+    })
+}
+
+/// A local page read here, its relative addresses resolved against `base` (`--base-url`).
+fn with_base_url(input: &str, base: &str) -> Result<Source> {
+    let parsed = reqwest::Url::parse(base)
+        .map_err(|e| VidflowError::bad_input(format!("invalid --base-url {base:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(VidflowError::bad_input(format!(
+            "invalid --base-url {base:?}: it must be an http(s) URL"
+        ))
+        .into());
+    }
+    let Some(path) = vidflow_core::request::local_path(input) else {
+        return Err(VidflowError::bad_input(format!(
+            "--base-url applies to a local page; {input:?} is fetched from its own address"
+        ))
+        .into());
+    };
+    let bytes = std::fs::read(&path)
+        .map_err(|e| VidflowError::bad_input(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Source::Html {
+        html: String::from_utf8_lossy(&bytes).into_owned(),
+        base_url: parsed.into(),
     })
 }
 

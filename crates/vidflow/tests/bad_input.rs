@@ -112,6 +112,60 @@ fn bad_files_and_options() {
         &["no-such-script.txt"],
     );
     fails_cleanly(&[], 2, &["nothing to make"]);
+    fails_cleanly(
+        &[page, "--base-url", "ftp://example.org/"],
+        2,
+        &["--base-url", "http(s)"],
+    );
+    fails_cleanly(
+        &[
+            "https://example.org/post",
+            "--base-url",
+            "https://example.org/",
+        ],
+        2,
+        &["--base-url", "local page"],
+    );
+    fails_cleanly(&["--base-url", "https://example.org/"], 2, &["--base-url"]);
+}
+
+#[test]
+fn a_saved_page_reads_its_images_from_the_base_url() {
+    let page = sample_dir().join("index.html");
+    let dir = tempfile::tempdir().unwrap();
+    let images = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "make",
+            page.to_str().unwrap(),
+            "--stop-after",
+            "extract",
+            "--no-cache",
+        ];
+        args.extend(extra);
+        let o = run_in(dir.path(), &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["url"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Without it, relative images sit beside the file; with it, on the page's own site.
+    let local = images(&[]);
+    assert!(
+        local
+            .iter()
+            .any(|u| u.starts_with("file://") && u.ends_with("/mandelbrot.jpg")),
+        "{local:?}"
+    );
+    let remote = images(&["--base-url", "https://journal.example/fractals/"]);
+    assert!(
+        remote.contains(&"https://journal.example/fractals/mandelbrot.jpg".to_owned()),
+        "{remote:?}"
+    );
+    assert_eq!(local.len(), remote.len());
 }
 
 #[test]

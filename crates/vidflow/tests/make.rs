@@ -261,6 +261,29 @@ fn cache_reuses_stages_and_survives_corruption() {
     // And the recomputed entries are good again.
     let fourth = json_stdout(&run_in(dir.path(), &args));
     assert!(stages(&fourth).iter().all(|(_, cached)| *cached));
+
+    // Pruning: a bad bound is refused; entries younger than a day stay; a size bound of
+    // 0 bytes empties the disk tier, and the next run recomputes everything.
+    let prune = |extra: &[&str]| {
+        let mut a = vec!["cache", "prune", "--cache-dir", "cache", "--json"];
+        a.extend(extra);
+        run_in(dir.path(), &a)
+    };
+    let bad = prune(&["--max-age-days", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--max-age-days"), "{}", stderr(&bad));
+    let kept = json_stdout(&prune(&["--max-age-days", "1"]));
+    assert_eq!(kept["expired"], 0, "{kept}");
+    assert_eq!(kept["evicted"], 0, "{kept}");
+    let emptied = json_stdout(&prune(&["--max-bytes", "0"]));
+    assert!(emptied["evicted"].as_u64().unwrap() >= 6, "{emptied}");
+    assert!(emptied["bytes_freed"].as_u64().unwrap() > 0, "{emptied}");
+    let fifth = json_stdout(&run_in(dir.path(), &args));
+    assert!(
+        stages(&fifth).iter().all(|(_, cached)| !cached),
+        "{:?}",
+        stages(&fifth)
+    );
 }
 
 #[test]
