@@ -643,16 +643,17 @@ fn check_file_nesting(path: &Path) -> Result<(), VidflowError> {
 }
 
 /// Refuses a `VIDFLOW_*` variable nested deeper than [`MAX_CONFIG_NESTING`]: its name by
-/// `__`-separated levels, its value by brackets. figment's value syntax differs from TOML's
+/// levels separated by `__` or `.`, its value by brackets. figment's value syntax differs from TOML's
 /// in its quoting, so every `[` and `{` counts, quoted or not: a bound that cannot be
 /// dodged, and no real setting comes near it.
 fn check_env_nesting(name: &str, key: &str, value: &str) -> Result<(), VidflowError> {
-    let key_depth = key.split("__").count();
+    // figment nests at `.` in a variable's name as well as at `__`.
+    let key_depth: usize = key.split("__").map(|part| part.split('.').count()).sum();
     let value_depth = value.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
     let depth = key_depth + value_depth;
     if depth > MAX_CONFIG_NESTING {
         return Err(VidflowError::bad_input(format!(
-            "invalid configuration: environment variable {name} nests {depth} levels deep (name parts split by __ plus [ and {{ in the value); at most {MAX_CONFIG_NESTING} are allowed"
+            "invalid configuration: environment variable {name:.80} nests {depth} levels deep (name parts split by __ or . plus [ and {{ in the value); at most {MAX_CONFIG_NESTING} are allowed"
         )));
     }
     Ok(())
@@ -887,6 +888,13 @@ mod tests {
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env(format!("VIDFLOW_CACHE{}", "__X".repeat(5_000)), "1");
+            let err = Config::figment(None).unwrap_err();
+            assert!(err.message.contains("at most 32"), "{}", err.message);
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            // Found by fuzzing: figment also nests at dots in a variable's name.
+            jail.set_env(format!("VIDFLOW_CACHE__R{}", ".a".repeat(100_000)), "1");
             let err = Config::figment(None).unwrap_err();
             assert!(err.message.contains("at most 32"), "{}", err.message);
             Ok(())
