@@ -27,6 +27,56 @@ const RAW_TEXT: &[&str] = &[
     "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
 ];
 
+/// HTML elements whose start tag ends SVG or MathML content (the parser's list, plus
+/// `font`, which does so with some attributes).
+const BREAKS_OUT_OF_FOREIGN: &[&str] = &[
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "listing",
+    "menu",
+    "meta",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "ruby",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "strike",
+    "sub",
+    "sup",
+    "table",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
+
 /// Elements that a start tag of the same name closes (`<p>a<p>b` are siblings), so they do
 /// not nest when written without end tags.
 const SELF_CLOSING_SIBLINGS: &[&str] = &[
@@ -106,7 +156,16 @@ impl<'a> Scan<'a> {
             match self.bytes.get(start + 1) {
                 Some(b'!') => self.skip_markup_declaration(start),
                 Some(b'?') => self.skip_past(b">"),
-                Some(b'/') => self.end_tag(start),
+                Some(b'/')
+                    if self
+                        .bytes
+                        .get(start + 2)
+                        .is_some_and(u8::is_ascii_alphabetic) =>
+                {
+                    self.end_tag(start)
+                }
+                // `</` and anything but a letter is a bogus comment, up to the next `>`.
+                Some(b'/') => self.skip_past(b">"),
                 Some(c) if c.is_ascii_alphabetic() => self.start_tag(start),
                 // A lone `<` is text.
                 _ => {}
@@ -116,12 +175,30 @@ impl<'a> Scan<'a> {
 
     /// Skips a comment (`<!-- ... -->`), a doctype or a CDATA section.
     fn skip_markup_declaration(&mut self, start: usize) {
-        if self.bytes[start..].starts_with(b"<!--") {
-            self.pos = start + 4;
-            self.skip_past(b"-->");
-        } else {
+        let rest = &self.bytes[start..];
+        if !rest.starts_with(b"<!--") {
             self.skip_past(b">");
+            return;
         }
+        // `<!-->` and `<!--->` are whole (empty) comments; otherwise the comment ends at the
+        // first `-->` or `--!>`, whichever comes first.
+        if rest[4..].starts_with(b">") {
+            self.pos = start + 5;
+            return;
+        }
+        if rest[4..].starts_with(b"->") {
+            self.pos = start + 6;
+            return;
+        }
+        let body = &rest[4..];
+        let end = [
+            find(body, b"-->").map(|i| i + 3),
+            find(body, b"--!>").map(|i| i + 4),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        self.pos = end.map_or(self.bytes.len(), |e| start + 4 + e);
     }
 
     /// Moves past the next `needle`, or to the end when there is none.
@@ -145,26 +222,51 @@ impl<'a> Scan<'a> {
         (name, end)
     }
 
-    /// Moves past the `>` that ends a tag, skipping quoted attribute values; says whether the
-    /// tag ended with `/>`.
+    /// Moves past the `>` that ends a tag; says whether the tag ended with `/>`. Follows the
+    /// tokenizer's attribute states, because a quote starts a value only right after `=`:
+    /// in `<p a="x"b"c">` the second and third quotes are part of an attribute's name, and
+    /// toggling on every quote would hide everything after from the count.
     fn finish_tag(&mut self, from: usize) -> bool {
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            BeforeName,
+            Name,
+            AfterName,
+            BeforeValue,
+            Quoted(u8),
+            Unquoted,
+            AfterQuoted,
+            SelfClosing,
+        }
+        let mut state = State::BeforeName;
         let mut i = from;
-        let mut quote: Option<u8> = None;
-        let mut last = 0u8;
         while let Some(&b) = self.bytes.get(i) {
-            match quote {
-                Some(q) if b == q => quote = None,
-                Some(_) => {}
-                None if b == b'"' || b == b'\'' => quote = Some(b),
-                None if b == b'>' => {
+            let space = b.is_ascii_whitespace();
+            state = match (state, b) {
+                (State::Quoted(q), c) if c == q => State::AfterQuoted,
+                (State::Quoted(q), _) => State::Quoted(q),
+                (State::SelfClosing, b'>') => {
                     self.pos = i + 1;
-                    return last == b'/';
+                    return true;
                 }
-                None => {}
-            }
-            if !b.is_ascii_whitespace() {
-                last = b;
-            }
+                (_, b'>') => {
+                    self.pos = i + 1;
+                    return false;
+                }
+                (State::Unquoted, _) if space => State::BeforeName,
+                (State::Unquoted, _) => State::Unquoted,
+                (State::BeforeValue, b'"' | b'\'') => State::Quoted(b),
+                (State::BeforeValue, _) if space => State::BeforeValue,
+                (State::BeforeValue, _) => State::Unquoted,
+                (State::Name | State::AfterName, b'=') => State::BeforeValue,
+                (_, b'/') => State::SelfClosing,
+                (State::Name, _) if space => State::AfterName,
+                (State::Name, _) => State::Name,
+                (State::AfterName, _) if space => State::AfterName,
+                (_, _) if space => State::BeforeName,
+                // Anything else starts an attribute name (quotes and `=` included).
+                (_, _) => State::Name,
+            };
             i += 1;
         }
         self.pos = self.bytes.len();
@@ -177,14 +279,16 @@ impl<'a> Scan<'a> {
         if VOID.contains(&name.as_ref()) {
             return;
         }
-        if RAW_TEXT.contains(&name.as_ref()) {
+        let foreign = self.in_foreign();
+        // Inside SVG and MathML, `<title>`, `<style>` and `<script>` are ordinary elements.
+        if !foreign && RAW_TEXT.contains(&name.as_ref()) {
             self.skip_raw_text(&name);
             return;
         }
-        if self_closed {
-            // `<div/>` opens a div in HTML, but in SVG and MathML (where deep nesting is no
-            // more likely) it is empty; counting it as empty only ever under-counts by the
-            // rare HTML misuse.
+        // `/>` closes an element only in SVG and MathML; `<div/>` opens a div, even there
+        // (HTML elements break out of foreign content). Counting one as open that is not
+        // over-counts, which is safe; the reverse would let nesting past the cap.
+        if self_closed && foreign && !BREAKS_OUT_OF_FOREIGN.contains(&name.as_ref()) {
             return;
         }
         if SELF_CLOSING_SIBLINGS.contains(&name.as_ref()) {
@@ -231,6 +335,13 @@ impl<'a> Scan<'a> {
                 self.pop();
             }
         }
+    }
+
+    /// Whether an `<svg>` or `<math>` is open.
+    fn in_foreign(&self) -> bool {
+        ["svg", "math"]
+            .iter()
+            .any(|n| self.open_count.get(*n).copied().unwrap_or(0) > 0)
     }
 
     fn pop(&mut self) -> Option<Open<'a>> {
@@ -336,6 +447,36 @@ mod tests {
         // Stray end tags are ignored and cost nothing.
         let stray = format!("<div>{}</div>", "</b>".repeat(10_000));
         assert!(matches!(cap_depth(&stray), Cow::Borrowed(_)));
+    }
+
+    /// Each of these hid deep nesting from an earlier scan that the parser still built.
+    #[test]
+    fn nesting_cannot_hide_from_the_scan() {
+        let divs = "<div>".repeat(MAX_DEPTH * 4);
+        for html in [
+            // Found by fuzzing: a stray quote in an attribute name flipped quote parity.
+            format!("<p a=\"x\"b\"c\">{divs}"),
+            format!("<td align=\"right\" Odd\">{divs}"),
+            format!("<!-->{divs}-->"),
+            format!("<!--->{divs}-->"),
+            format!("<!-- x --!>{divs}-->"),
+            "<div/>".repeat(MAX_DEPTH * 4),
+            format!("<svg><title>{divs}</title></svg>"),
+            format!("<svg>{}", "<div/>".repeat(MAX_DEPTH * 4)),
+            format!("</ \"{divs}\">"),
+            format!("<a href=/x/>{divs}"),
+        ] {
+            let capped = cap_depth(&html);
+            assert!(matches!(capped, Cow::Owned(_)), "{html:.60}");
+            // (One `<div` may be text inside a comment.)
+            assert!(
+                capped.matches("<div").count() <= MAX_DEPTH + 1,
+                "{html:.60}"
+            );
+        }
+        // Self-closing foreign elements are empty and do not nest.
+        let icons = format!("<svg>{}</svg>", "<path d='M0 0'/>".repeat(MAX_DEPTH * 4));
+        assert!(matches!(cap_depth(&icons), Cow::Borrowed(_)));
     }
 
     #[test]
