@@ -33,6 +33,21 @@ pub enum AvatarError {
         dir: PathBuf,
     },
 
+    /// A key of `avatar.toml` names a file outside the pack folder (an absolute path, or one
+    /// that climbs out with `..` or through a link): a pack may only use its own files.
+    #[error(
+        "sprite pack {}: avatar.toml key `{key}` names \"{file}\", which is outside the pack folder; name a file inside it, like \"base.png\"",
+        dir.display()
+    )]
+    OutsidePack {
+        /// The key (`base`, `eyes_open`, `mouths.A`, ...).
+        key: String,
+        /// The file name as written in `avatar.toml`.
+        file: String,
+        /// The pack folder.
+        dir: PathBuf,
+    },
+
     /// A file of the pack could not be read.
     #[error("sprite pack: cannot read {}: {source}", path.display())]
     Read {

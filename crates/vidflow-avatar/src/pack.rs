@@ -103,7 +103,7 @@ impl SpritePack {
         hasher.update(b"vidflow sprite pack v1\0");
         hasher.update(&text);
         let mut read = |key: &str, file: &str| -> Result<Pixmap, AvatarError> {
-            let path = dir.join(file);
+            let path = inside_pack(dir, key, file)?;
             let bytes = std::fs::read(&path).map_err(|source| {
                 if source.kind() == std::io::ErrorKind::NotFound {
                     AvatarError::MissingImage {
@@ -366,6 +366,37 @@ fn opaque_bounds(p: &Pixmap) -> Option<(u32, u32, u32, u32)> {
         });
     }
     b
+}
+
+/// The path of `file`, named by `key` in the manifest, if it lies inside the pack `dir`.
+///
+/// A pack may come from someone else, and the server loads packs by folder; a manifest that
+/// names `/etc/passwd` or `../../secret.png` must not read (and report on) files outside it.
+/// Names are checked as written (no absolute paths, no `..`), and then the resolved path
+/// must still be inside the folder, which catches links that point out of it.
+fn inside_pack(dir: &Path, key: &str, file: &str) -> Result<PathBuf, AvatarError> {
+    use std::path::Component;
+    let outside = || AvatarError::OutsidePack {
+        key: key.to_string(),
+        file: file.to_string(),
+        dir: dir.to_path_buf(),
+    };
+    let relative = Path::new(file);
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !plain {
+        return Err(outside());
+    }
+    let path = dir.join(relative);
+    // A missing file is reported as missing by the read that follows; only a file that
+    // exists can be a link out of the pack.
+    if let (Ok(real_dir), Ok(real)) = (dir.canonicalize(), path.canonicalize())
+        && !real.starts_with(&real_dir)
+    {
+        return Err(outside());
+    }
+    Ok(path)
 }
 
 /// Decodes PNG, JPEG, GIF or WebP into a premultiplied pixmap.

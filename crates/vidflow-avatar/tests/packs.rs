@@ -354,3 +354,62 @@ fn a_path_that_is_not_a_folder() {
     let err = Avatar::from_pack(&dir.path().join("absent")).unwrap_err();
     assert!(err.to_string().contains("absent"));
 }
+
+#[test]
+fn files_outside_the_pack_are_refused() {
+    // A valid image next to the pack folder, which a manifest must not be able to reach.
+    let root = tempfile::tempdir().unwrap();
+    let pack = root.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    write_pack(&pack, &nine());
+    std::fs::copy(pack.join("mouth_A.png"), root.path().join("secret.png")).unwrap();
+    let secret = root.path().join("secret.png").display().to_string();
+    for (key, file) in [
+        ("base", "../secret.png".to_string()),
+        ("base", "./../pack/../secret.png".to_string()),
+        ("base", secret.clone()),
+        ("eyes_open", "../secret.png".to_string()),
+        ("mouths.A", "../secret.png".to_string()),
+    ] {
+        write_pack(&pack, &nine());
+        set_manifest(&pack, |t| match key {
+            "base" => t.replace("base = \"base.png\"", &format!("base = {file:?}")),
+            "eyes_open" => t.replace(
+                "eyes_open = \"eyes_open.png\"",
+                &format!("eyes_open = {file:?}"),
+            ),
+            _ => t.replace("A = \"mouth_A.png\"", &format!("A = {file:?}")),
+        });
+        let err = Avatar::from_pack(&pack).unwrap_err();
+        assert!(
+            matches!(err, AvatarError::OutsidePack { .. }),
+            "{file}: {err}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("`{key}`")) && msg.contains("outside the pack"),
+            "{msg}"
+        );
+        let as_core: VidflowError = err.into();
+        assert_eq!(as_core.kind, ErrorKind::BadInput);
+    }
+    // A link inside the pack that points out of it is refused too.
+    #[cfg(unix)]
+    {
+        write_pack(&pack, &nine());
+        std::os::unix::fs::symlink(root.path().join("secret.png"), pack.join("link.png")).unwrap();
+        set_manifest(&pack, |t| {
+            t.replace("base = \"base.png\"", "base = \"link.png\"")
+        });
+        let err = Avatar::from_pack(&pack).unwrap_err();
+        assert!(matches!(err, AvatarError::OutsidePack { .. }), "{err}");
+    }
+    // Sub-folders inside the pack are fine.
+    write_pack(&pack, &nine());
+    std::fs::create_dir(pack.join("parts")).unwrap();
+    std::fs::copy(pack.join("base.png"), pack.join("parts/base.png")).unwrap();
+    set_manifest(&pack, |t| {
+        t.replace("base = \"base.png\"", "base = \"parts/base.png\"")
+    });
+    Avatar::from_pack(&pack).unwrap();
+}

@@ -80,6 +80,7 @@ mod entry;
 mod error;
 mod memory;
 mod redis;
+pub mod stored;
 mod tiered;
 
 pub use disk::{DiskCache, GcReport};

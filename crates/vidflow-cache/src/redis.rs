@@ -1,7 +1,7 @@
 //! The shared tier: Redis, with checked, compressed, split values, and a breaker that keeps
 //! an unreachable Redis from slowing jobs down.
 
-mod frame;
+pub(crate) mod frame;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

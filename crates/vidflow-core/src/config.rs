@@ -477,22 +477,37 @@ impl Config {
                     path.display()
                 )));
             }
+            check_file_nesting(path)?;
             fig = fig.merge(Toml::file_exact(path));
         } else if let Some(found) = Self::default_files().into_iter().find(|p| p.is_file()) {
+            check_file_nesting(&found)?;
             fig = fig.merge(Toml::file_exact(found));
         }
         // Only keys that name a config field: other VIDFLOW_* variables (VIDFLOW_LOG,
         // VIDFLOW_TEST_REDIS_URL, ...) are not configuration and must not trip validation.
-        Ok(
-            fig.merge(Env::prefixed("VIDFLOW_").split("__").filter(|key| {
-                let key = key.as_str().to_ascii_lowercase();
-                Self::TOP_LEVEL_KEYS.iter().any(|k| {
-                    key == *k
-                        || key.starts_with(&format!("{k}."))
-                        || key.starts_with(&format!("{k}__"))
-                })
-            })),
-        )
+        for (name, value) in std::env::vars_os() {
+            let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+                continue; // figment skips variables that are not Unicode, and so do we
+            };
+            if let Some(key) = name.strip_prefix("VIDFLOW_")
+                && Self::is_config_key(key)
+            {
+                check_env_nesting(name, key, value)?;
+            }
+        }
+        Ok(fig.merge(
+            Env::prefixed("VIDFLOW_")
+                .split("__")
+                .filter(|key| Self::is_config_key(key.as_str())),
+        ))
+    }
+
+    /// Whether `key` (a `VIDFLOW_*` name without the prefix) names a config field.
+    fn is_config_key(key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        Self::TOP_LEVEL_KEYS.iter().any(|k| {
+            key == *k || key.starts_with(&format!("{k}.")) || key.starts_with(&format!("{k}__"))
+        })
     }
 
     /// Top-level keys, the only ones read from the environment.
@@ -649,6 +664,109 @@ impl Config {
     }
 }
 
+/// The deepest nesting of tables, arrays and dotted keys a config file or a `VIDFLOW_*`
+/// variable may have. vidflow's own settings nest three deep. figment's parser of variable
+/// values recurses once per level with no limit, so thousands of levels overflowed the
+/// stack and killed the process instead of being an error.
+pub const MAX_CONFIG_NESTING: usize = 32;
+
+/// Refuses a config file nested deeper than [`MAX_CONFIG_NESTING`], before it is parsed. A
+/// file that cannot be read is left to the parser, which names the problem.
+fn check_file_nesting(path: &Path) -> Result<(), VidflowError> {
+    let Ok(text) = std::fs::read(path) else {
+        return Ok(());
+    };
+    let depth = toml_nesting(&String::from_utf8_lossy(&text));
+    if depth > MAX_CONFIG_NESTING {
+        return Err(VidflowError::bad_input(format!(
+            "invalid configuration: config file {} nests tables, arrays or dotted keys {depth} deep; at most {MAX_CONFIG_NESTING} levels are allowed",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a `VIDFLOW_*` variable nested deeper than [`MAX_CONFIG_NESTING`]: its name by
+/// levels separated by `__` or `.`, its value by brackets. figment's value syntax differs from TOML's
+/// in its quoting, so every `[` and `{` counts, quoted or not: a bound that cannot be
+/// dodged, and no real setting comes near it.
+fn check_env_nesting(name: &str, key: &str, value: &str) -> Result<(), VidflowError> {
+    // figment nests at `.` in a variable's name as well as at `__`.
+    let key_depth: usize = key.split("__").map(|part| part.split('.').count()).sum();
+    let value_depth = value.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    let depth = key_depth + value_depth;
+    if depth > MAX_CONFIG_NESTING {
+        return Err(VidflowError::bad_input(format!(
+            "invalid configuration: environment variable {name:.80} nests {depth} levels deep (name parts split by __ or . plus [ and {{ in the value); at most {MAX_CONFIG_NESTING} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// How deeply a TOML document nests: open brackets and braces plus the dots of the key
+/// being read, at the deepest point. Strings and comments are skipped as TOML reads them.
+/// Dots in numbers and dates count too, which over-counts by one at most.
+fn toml_nesting(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut brackets, mut dots, mut deepest) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                i = skip_toml_string(b, i, q);
+                continue;
+            }
+            b'[' | b'{' => {
+                brackets += 1;
+                dots = 0;
+            }
+            b']' | b'}' => {
+                brackets = brackets.saturating_sub(1);
+                dots = 0;
+            }
+            b'.' => dots += 1,
+            b'\n' | b',' | b'=' => dots = 0,
+            _ => {}
+        }
+        // A key `a.b.c` is as deep as the table it opens: one more than its dots.
+        deepest = deepest.max(brackets + dots + 1);
+        i += 1;
+    }
+    deepest
+}
+
+/// The index just past the string starting with quote `q` at `start`: basic (`"`, with
+/// escapes) or literal (`'`), single-line or triple-quoted multi-line. An unterminated
+/// single-line string ends at the line's end, as the TOML parser gives up there.
+fn skip_toml_string(b: &[u8], start: usize, q: u8) -> usize {
+    let triple = [q, q, q];
+    let multi = b[start..].starts_with(&triple);
+    let mut i = start + if multi { 3 } else { 1 };
+    while i < b.len() {
+        match b[i] {
+            b'\\' if q == b'"' => i += 1,
+            b'\n' if !multi => return i,
+            c if c == q && (!multi || b[i..].starts_with(&triple)) => {
+                // A multi-line string may end with up to two more quotes before the closing three.
+                let mut end = i + if multi { 3 } else { 1 };
+                while multi && end < b.len() && b[end] == q && end < i + 5 {
+                    end += 1;
+                }
+                return end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
 /// `redis://user:secret@host/0` → `redis://user:********@host/0`; other strings unchanged.
 pub fn mask_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -739,6 +857,100 @@ mod tests {
             "{shown}"
         );
         assert_eq!(mask_url_password("redis://localhost"), "redis://localhost");
+    }
+
+    #[test]
+    fn nesting_is_measured_past_strings_and_comments() {
+        assert_eq!(toml_nesting(""), 0);
+        assert_eq!(toml_nesting("threads = 3\n[video]\nfps = 25\n"), 2);
+        assert_eq!(toml_nesting("[video.x264]\ntune = \"film\"\n"), 3);
+        assert_eq!(toml_nesting("a.b.c = 1"), 3);
+        assert_eq!(toml_nesting("a = [[1, 2], [3]]"), 3);
+        let deep = "[".repeat(100);
+        for quoted in [
+            format!("a = \"{deep}\""),
+            format!("a = '{deep}'"),
+            format!("a = \"\"\"\n{deep}\n\"\"\""),
+            format!("a = '''\n{deep}\n'''"),
+            format!("a = \"\\\"{deep}\""),
+            format!("# {deep}\na = 1"),
+        ] {
+            assert!(toml_nesting(&quoted) <= 2, "{quoted}");
+        }
+        assert!(toml_nesting(&format!("a = \"x\"\nb = {deep}")) > 100);
+        assert!(toml_nesting(&format!("a = \"\"\"x\"\"\"\"\nb = {deep}")) > 100);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        // The TOML parser refuses these past its own recursion limit, with an error quoting
+        // a line of brackets; the check names the limit and does not depend on that parser.
+        let cases = [
+            format!("a = {}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("a = {}", "{b=".repeat(100_000)),
+            format!("{} = 1", vec!["video"; 100_000].join(".")),
+            format!("[{}]", vec!["t"; 100_000].join(".")),
+        ];
+        for text in cases {
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("deep.toml", &text)?;
+                let err = Config::figment(Some(Path::new("deep.toml"))).unwrap_err();
+                assert_eq!(err.kind, crate::ErrorKind::BadInput);
+                assert!(
+                    err.message.contains("deep.toml") && err.message.contains("at most 32"),
+                    "{}",
+                    err.message
+                );
+                Ok(())
+            });
+        }
+        let legit = format!(
+            "[video.x264]\ntune = \"film\"\n[server]\napi_keys = [{}]\n",
+            vec!["\"k\""; 500].join(",")
+        );
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("ok.toml", &legit)?;
+            Config::from_figment(&Config::figment(Some(Path::new("ok.toml"))).unwrap()).unwrap();
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn deeply_nested_environment_values_are_refused() {
+        // Before the check, both of these overflowed a 2 MiB stack (a tokio worker's) and
+        // killed the process: figment's value parser and its key nesting have no limit.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("VIDFLOW_SERVER__API_KEYS", "[".repeat(100_000));
+            let err = Config::figment(None).unwrap_err();
+            assert!(
+                err.message.contains("VIDFLOW_SERVER__API_KEYS")
+                    && err.message.contains("at most 32"),
+                "{}",
+                err.message
+            );
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(format!("VIDFLOW_CACHE{}", "__X".repeat(5_000)), "1");
+            let err = Config::figment(None).unwrap_err();
+            assert!(err.message.contains("at most 32"), "{}", err.message);
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            // Found by fuzzing: figment also nests at dots in a variable's name.
+            jail.set_env(format!("VIDFLOW_CACHE__R{}", ".a".repeat(100_000)), "1");
+            let err = Config::figment(None).unwrap_err();
+            assert!(err.message.contains("at most 32"), "{}", err.message);
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            // Variables that are not configuration are not ours to judge.
+            jail.set_env("VIDFLOW_LOG", "[".repeat(100));
+            jail.set_env("VIDFLOW_SERVER__API_KEYS", "[\"a\", \"b\"]");
+            let cfg = Config::from_figment(&Config::figment(None).unwrap()).unwrap();
+            assert_eq!(cfg.server.api_keys, ["a", "b"]);
+            Ok(())
+        });
     }
 
     #[test]

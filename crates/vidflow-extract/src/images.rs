@@ -126,13 +126,15 @@ fn widest_candidate(srcset: &str) -> Option<String> {
             .next()
             .and_then(|d| {
                 let d = d.to_ascii_lowercase();
-                let (n, unit) = d.split_at(d.len().saturating_sub(1));
-                let n: f64 = n.parse().ok()?;
+                // The unit is the last character, which in a hostile page need not be ASCII:
+                // split at a character boundary, never a byte count.
+                let unit = d.chars().next_back()?;
+                let n: f64 = d[..d.len() - unit.len_utf8()].parse().ok()?;
                 match unit {
                     // Densities are made comparable with widths by assuming a 1x image is
                     // about 1000 px wide; only the order matters.
-                    "x" => Some(n * 1000.0),
-                    "w" => Some(n),
+                    'x' => Some(n * 1000.0),
+                    'w' => Some(n),
                     _ => None,
                 }
             })
@@ -320,6 +322,28 @@ mod tests {
         let html = r#"<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/real.png">"#;
         let img = first_img(html, "https://ex.org/p").unwrap();
         assert_eq!(img.url, "https://ex.org/real.png");
+    }
+
+    #[test]
+    fn srcset_descriptor_ending_in_non_ascii_is_ignored_not_a_panic() {
+        // Found by fuzzing: the unit was split off at a byte count, inside the last character.
+        assert_eq!(
+            widest_candidate("/a.jpg 2\u{e9}, /b.jpg 100w").as_deref(),
+            Some("/a.jpg")
+        );
+        assert_eq!(
+            widest_candidate("/c.jpg 1\u{65e5}, /d.jpg 2x").as_deref(),
+            Some("/d.jpg")
+        );
+        assert_eq!(
+            widest_candidate("/e.jpg \u{1f600}").as_deref(),
+            Some("/e.jpg")
+        );
+        let html = "<img srcset=\"/x.jpg 3\u{fc}\">";
+        assert_eq!(
+            first_img(html, "https://ex.org/").unwrap().url,
+            "https://ex.org/x.jpg"
+        );
     }
 
     #[test]

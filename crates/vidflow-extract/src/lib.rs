@@ -25,10 +25,12 @@
 //! assert_eq!(article.images[0].near_paragraph, 0);
 //! ```
 //!
-//! [`eval`] measures the extractor on pages with known answers.
+//! [`eval`] measures the extractor on pages with known answers; [`depth`] keeps hostile
+//! nesting from costing more than a real page.
 
 mod blocks;
 mod decode;
+pub mod depth;
 pub mod eval;
 mod images;
 mod lang;
@@ -116,6 +118,10 @@ pub(crate) fn read_article_with_rule(
     let page_url = Url::parse(base_url).map_err(|e| {
         VidflowError::bad_input(format!("base URL {base_url:?} is not an absolute URL: {e}"))
     })?;
+    // Before either parser sees it: both slow down with nesting depth, and a hostile page
+    // can nest without limit.
+    let html = depth::cap_depth(html);
+    let html = html.as_ref();
     let doc = Html::parse_document(html);
     let base = document_base(&doc, &page_url);
     let page_meta = meta::read_meta(&doc);

@@ -196,3 +196,29 @@ fn whole_page_text_scores_worse_than_extraction() {
         "whole-page text scored {mean:.3}; the metric does not discriminate"
     );
 }
+
+/// The nesting cap must leave real pages alone: every fixture passes through it unchanged
+/// (borrowed, not rebuilt), so the extractor's output on them is byte-identical to what it
+/// was before the cap.
+#[test]
+fn nesting_cap_leaves_every_fixture_unchanged() {
+    let dir = fixture_dir();
+    let mut pages = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let source = entry.unwrap().path().join("source.html");
+        let Ok(bytes) = std::fs::read(&source) else {
+            continue;
+        };
+        let html = vidflow_extract::decode_body(&bytes, None);
+        assert!(
+            matches!(
+                vidflow_extract::depth::cap_depth(&html),
+                std::borrow::Cow::Borrowed(_)
+            ),
+            "{} was changed by the nesting cap",
+            source.display()
+        );
+        pages += 1;
+    }
+    assert!(pages >= 50, "only {pages} fixture pages found");
+}
