@@ -20,17 +20,14 @@ pub struct FetchStage {
 }
 
 impl FetchStage {
-    /// The registry's factory: no options; limits come from the configuration.
+    /// The registry's factory: no options; limits come from the configuration (`[limits]`
+    /// and `timeouts.fetch`).
     pub fn build(
         options: StageOptions<'_>,
         config: &Config,
     ) -> Result<Arc<dyn Stage>, VidflowError> {
         options.none()?;
-        let policy = FetchPolicy {
-            allow_private_network: config.allow_private_network,
-            timeout: Duration::from_secs(config.timeouts.fetch),
-            ..FetchPolicy::default()
-        };
+        let policy = FetchPolicy::from_config(config);
         Ok(Arc::new(FetchStage {
             fetcher: Fetcher::new(policy)?,
             allow_private_network: config.allow_private_network,
@@ -155,11 +152,7 @@ pub(crate) struct ImageFetcher {
 
 impl ImageFetcher {
     pub(crate) fn new(config: &Config) -> Result<ImageFetcher, VidflowError> {
-        let policy = FetchPolicy {
-            allow_private_network: config.allow_private_network,
-            timeout: Duration::from_secs(config.timeouts.fetch),
-            ..FetchPolicy::default()
-        };
+        let policy = FetchPolicy::from_config(config);
         Ok(ImageFetcher {
             fetcher: Fetcher::new(policy)?,
         })
