@@ -83,12 +83,16 @@ pub async fn create_video(
     .await
 }
 
-/// The body of a JSON request: 413 over the limit, 415 when it is not JSON.
+/// The body of a JSON request: 413 over the limit, 408 when it came too slowly, 415 when
+/// it is not JSON or is compressed.
 pub(crate) fn json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Bytes, ApiError> {
     let body = body.map_err(|r| {
+        if let Some(timeout) = crate::connections::body_deadline_answer(&r) {
+            return timeout;
+        }
         let status = r.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "payload_too_large"
@@ -120,6 +124,21 @@ pub(crate) fn json_body(
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ));
+    }
+    // The server decodes no compression; compressed bytes read as JSON would only fail
+    // later with a confusing message (and decoding them would invite bombs).
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let encoding = String::from_utf8_lossy(encoding.as_bytes());
+        if !encoding.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "Content-Encoding {:?} is not supported: send the body uncompressed",
+                    encoding.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
     }
     Ok(body)
 }

@@ -133,9 +133,7 @@ pub async fn create_tune(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_body(&headers, body)?;
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    let req: TuneRequest =
-        serde_path_to_error::deserialize(&mut de).map_err(crate::request::parse_error)?;
+    let req: TuneRequest = crate::request::parse_json(&body)?;
     let request_id = request_id.map(|Extension(RequestId(id))| id);
     submit(&s, &caller, req.into_video_request()?, request_id).await
 }
