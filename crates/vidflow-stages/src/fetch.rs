@@ -13,6 +13,9 @@ use vidflow_fetch::{FetchPolicy, Fetcher};
 /// Version of the stage's output; bump it to invalidate its cache entries.
 const VERSION: u32 = 1;
 
+/// How much longer the stage's time limit is than the fetcher's deadline.
+const FETCH_BACKSTOP: Duration = Duration::from_secs(5);
+
 /// Fetches the page.
 pub struct FetchStage {
     fetcher: Fetcher,
@@ -125,7 +128,9 @@ impl Stage for FetchStage {
     }
 
     fn timeout(&self, config: &Config) -> Duration {
-        Duration::from_secs(config.timeouts.fetch)
+        // The fetcher's own deadline (`timeouts.fetch`, the whole body included) ends a slow
+        // server first and names the page; this one is the backstop.
+        Duration::from_secs(config.timeouts.fetch) + FETCH_BACKSTOP
     }
 
     fn weight(&self) -> f64 {
