@@ -31,6 +31,9 @@ pub struct Config {
     pub allow_private_network: bool,
     /// Per-stage time limits.
     pub timeouts: Timeouts,
+    /// Size and count limits on what strangers send: pages, images, redirects, and
+    /// requests to `vidflow serve`.
+    pub limits: Limits,
     /// The stage cache.
     pub cache: CacheConfig,
     /// Defaults for the video a `make` produces.
@@ -115,6 +118,63 @@ pub struct Timeouts {
     pub storyboard: u64,
     /// Rendering and encoding the video.
     pub render: u64,
+}
+
+/// Limits on what a page, its images and an API client may make vidflow read or hold.
+/// The fetch's time limit is `timeouts.fetch`, which bounds the whole fetch (every
+/// redirect and the body), so a server trickling a byte a second is cut off too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest page body read, in bytes (after any gzip decoding); more is refused.
+    pub max_page_bytes: u64,
+    /// Largest image read, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest image by its declared width × height; a bigger one (a decompression bomb,
+    /// a few KB that would decode to gigabytes) is refused before it is decoded.
+    pub max_decoded_pixels: u64,
+    /// Redirects a fetch follows before giving up.
+    pub max_redirects: usize,
+    /// `vidflow serve`: seconds a client gets to send a request's headers; a slower one
+    /// gets 408 and is disconnected.
+    pub request_header_seconds: u64,
+    /// `vidflow serve`: seconds a client gets to send a request's whole body; a slower
+    /// one gets 408 and is disconnected.
+    pub request_body_seconds: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_page_bytes: 10 * 1024 * 1024,
+            max_image_bytes: 8 * 1024 * 1024,
+            // 40 megapixels (an 8000 × 5000 photo): 160 MB decoded as RGBA.
+            max_decoded_pixels: 40_000_000,
+            max_redirects: 5,
+            request_header_seconds: 10,
+            request_body_seconds: 30,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks that every limit lets something through.
+    pub fn check(&self) -> Result<(), VidflowError> {
+        for (name, value) in [
+            ("max_page_bytes", self.max_page_bytes),
+            ("max_image_bytes", self.max_image_bytes),
+            ("max_decoded_pixels", self.max_decoded_pixels),
+            ("request_header_seconds", self.request_header_seconds),
+            ("request_body_seconds", self.request_body_seconds),
+        ] {
+            if value == 0 {
+                return Err(VidflowError::bad_input(format!(
+                    "limits.{name} must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The stage cache.
@@ -251,6 +311,7 @@ impl Default for Config {
             retry_backoff_ms: 500,
             allow_private_network: false,
             timeouts: Timeouts::default(),
+            limits: Limits::default(),
             cache: CacheConfig::default(),
             video: VideoDefaults::default(),
             llm: LlmConfig::default(),
@@ -511,7 +572,7 @@ impl Config {
     }
 
     /// Top-level keys, the only ones read from the environment.
-    pub const TOP_LEVEL_KEYS: [&'static str; 12] = [
+    pub const TOP_LEVEL_KEYS: [&'static str; 13] = [
         "threads",
         "chunk_frames",
         "render_ahead",
@@ -519,6 +580,7 @@ impl Config {
         "retry_backoff_ms",
         "allow_private_network",
         "timeouts",
+        "limits",
         "cache",
         "video",
         "llm",
@@ -562,6 +624,7 @@ impl Config {
         }
         check_encoder(&self.video.preset, self.video.crf)?;
         self.video.x264.check()?;
+        self.limits.check()?;
         if self.chunk_frames == 0 {
             return Err(VidflowError::bad_input("chunk_frames must be at least 1"));
         }

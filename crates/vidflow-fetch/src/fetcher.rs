@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, LOCATION};
 use url::{Host, Url};
-use vidflow_core::{Page, VidflowError};
+use vidflow_core::{Config, Page, VidflowError};
 
 use crate::data_url::{abbreviate, decode_data_url};
 use crate::guard::{AddressGuard, ForbiddenAddress, GuardedResolver, LookupFailure};
@@ -40,6 +40,9 @@ pub struct FetchPolicy {
     pub max_bytes: u64,
     /// Largest image read (default 8 MiB).
     pub max_image_bytes: u64,
+    /// Largest image by the width × height its header declares (default 40 megapixels).
+    /// Checked before anything decodes it: a few KB can declare gigapixels.
+    pub max_decoded_pixels: u64,
     /// `User-Agent` sent with every request.
     pub user_agent: String,
 }
@@ -52,12 +55,37 @@ impl Default for FetchPolicy {
             timeout: Duration::from_secs(20),
             max_bytes: 10 * 1024 * 1024,
             max_image_bytes: 8 * 1024 * 1024,
+            max_decoded_pixels: 40_000_000,
             user_agent: concat!(
                 "vidflow/",
                 env!("CARGO_PKG_VERSION"),
                 " (+https://example.invalid/vidflow)"
             )
             .to_owned(),
+        }
+    }
+}
+
+impl FetchPolicy {
+    /// The policy `config` sets: its `[limits]`, `timeouts.fetch` and
+    /// `allow_private_network`.
+    ///
+    /// ```
+    /// let mut config = vidflow_core::Config::default();
+    /// config.limits.max_redirects = 2;
+    /// let policy = vidflow_fetch::FetchPolicy::from_config(&config);
+    /// assert_eq!(policy.max_redirects, 2);
+    /// ```
+    pub fn from_config(config: &Config) -> FetchPolicy {
+        let limits = &config.limits;
+        FetchPolicy {
+            allow_private_network: config.allow_private_network,
+            max_redirects: limits.max_redirects,
+            timeout: Duration::from_secs(config.timeouts.fetch),
+            max_bytes: limits.max_page_bytes,
+            max_image_bytes: limits.max_image_bytes,
+            max_decoded_pixels: limits.max_decoded_pixels,
+            ..FetchPolicy::default()
         }
     }
 }
@@ -237,7 +265,16 @@ impl Fetcher {
     ///
     /// `file://` URLs are read as given. Image URLs taken from a page should go through
     /// [`Fetcher::fetch_image_for_page`], which refuses local files for remote pages.
+    ///
+    /// An image whose header declares more than [`FetchPolicy::max_decoded_pixels`] is
+    /// refused, naming its size, whatever its scheme.
     pub async fn fetch_image(&self, url: &str) -> Result<Vec<u8>, VidflowError> {
+        let bytes = self.fetch_image_bytes(url).await?;
+        check_declared_pixels(&bytes, self.policy.max_decoded_pixels, url)?;
+        Ok(bytes)
+    }
+
+    async fn fetch_image_bytes(&self, url: &str) -> Result<Vec<u8>, VidflowError> {
         let trimmed = url.trim();
         if trimmed.is_empty() {
             return Err(VidflowError::bad_input("no image given: the URL is empty"));
@@ -461,6 +498,21 @@ impl Fetcher {
                     )));
                 }
             };
+            // reqwest decodes gzip and then drops the header; any encoding still named here
+            // is one it did not decode (brotli, say, sent unasked), whose bytes are not the
+            // page and may be a bomb for whoever decodes them later.
+            if let Some(encoding) = response.headers().get(CONTENT_ENCODING) {
+                let encoding = String::from_utf8_lossy(encoding.as_bytes())
+                    .trim()
+                    .to_owned();
+                if !encoding.eq_ignore_ascii_case("identity") {
+                    return Err(VidflowError::bad_input(format!(
+                        "{place} is sent with Content-Encoding '{}', which vidflow does not \
+                         decode (it asks for gzip or none)",
+                        abbreviate(&encoding)
+                    )));
+                }
+            }
             let limit = match what {
                 Resource::Page => self.policy.max_bytes,
                 Resource::Image => self.policy.max_image_bytes,
@@ -594,6 +646,28 @@ async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Refuses an image whose header declares more pixels than `max`: decoding it would need
+/// width × height × 4 bytes whatever its file size. Formats whose size cannot be read from
+/// the header (SVG) pass; the decoder's own limits stand behind this check.
+fn check_declared_pixels(bytes: &[u8], max: u64, url: &str) -> Result<(), VidflowError> {
+    let Ok(size) = imagesize::blob_size(bytes) else {
+        return Ok(());
+    };
+    let pixels = (size.width as u64).saturating_mul(size.height as u64);
+    if pixels > max {
+        return Err(VidflowError::bad_input(format!(
+            "image {} declares {} × {} pixels ({:.1} megapixels), over the limit of {:.1} \
+             megapixels (limits.max_decoded_pixels); it is not decoded",
+            abbreviate(url.trim()),
+            size.width,
+            size.height,
+            pixels as f64 / 1e6,
+            max as f64 / 1e6
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses a body with nothing in it.
@@ -745,7 +819,55 @@ mod tests {
         assert_eq!(p.timeout, Duration::from_secs(20));
         assert_eq!(p.max_bytes, 10 * 1024 * 1024);
         assert_eq!(p.max_image_bytes, 8 * 1024 * 1024);
+        assert_eq!(p.max_decoded_pixels, 40_000_000);
         assert!(p.user_agent.starts_with("vidflow/"));
+    }
+
+    #[test]
+    fn the_config_sets_the_limits() {
+        let mut config = Config::default();
+        config.limits.max_page_bytes = 1000;
+        config.limits.max_image_bytes = 2000;
+        config.limits.max_decoded_pixels = 3000;
+        config.limits.max_redirects = 1;
+        config.timeouts.fetch = 7;
+        config.allow_private_network = true;
+        let p = FetchPolicy::from_config(&config);
+        assert_eq!(
+            (p.max_bytes, p.max_image_bytes, p.max_decoded_pixels),
+            (1000, 2000, 3000)
+        );
+        assert_eq!(p.max_redirects, 1);
+        assert_eq!(p.timeout, Duration::from_secs(7));
+        assert!(p.allow_private_network);
+        // The defaults agree, so a config left alone changes nothing.
+        let d = FetchPolicy::from_config(&Config::default());
+        assert_eq!(d.max_bytes, FetchPolicy::default().max_bytes);
+        assert_eq!(d.max_image_bytes, FetchPolicy::default().max_image_bytes);
+        assert_eq!(d.max_redirects, FetchPolicy::default().max_redirects);
+    }
+
+    /// A PNG header declaring `w` × `h` (the rest of the file need not exist: the check
+    /// reads the header only).
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&w.to_be_bytes());
+        png.extend_from_slice(&h.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        png
+    }
+
+    #[test]
+    fn images_declaring_too_many_pixels_are_refused_before_decoding() {
+        let bomb = png_header(100_000, 100_000);
+        let e =
+            check_declared_pixels(&bomb, 40_000_000, "https://example.org/bomb.png").unwrap_err();
+        assert_eq!(e.kind, vidflow_core::ErrorKind::BadInput);
+        assert!(e.message.contains("100000 × 100000"), "{}", e.message);
+        assert!(e.message.contains("max_decoded_pixels"), "{}", e.message);
+        check_declared_pixels(&png_header(4000, 3000), 40_000_000, "x").unwrap();
+        // What the header cannot size passes to the decoder's own limits.
+        check_declared_pixels(b"<svg width='9e9'/>", 1, "x").unwrap();
     }
 
     #[test]

@@ -7,8 +7,13 @@
 //!   the client's resolver, see [`GuardedResolver`]), for IP-literal hosts before
 //!   connecting, and again on every redirect hop. [`FetchPolicy::allow_private_network`]
 //!   (`--allow-private-network`) lifts it for local use. The rule is [`is_forbidden_ip`].
-//! - **Limits**: at most 5 redirects (followed by hand, each re-checked), 20 s per fetch in
-//!   all, 10 MiB per page and 8 MiB per image, read as a stream and abandoned at the limit.
+//! - **Limits** (defaults; the config's `[limits]` and `timeouts.fetch` set them, see
+//!   [`FetchPolicy::from_config`]): at most 5 redirects (followed by hand, each
+//!   re-checked), 20 s per fetch in all (the body included, so a server trickling a byte a
+//!   second is cut off), 10 MiB per page after gzip decoding and 8 MiB per image, read as a
+//!   stream and abandoned at the limit; images declaring over 40 megapixels are refused
+//!   before anything decodes them. A body in a `Content-Encoding` vidflow did not ask for
+//!   (brotli, say) is refused.
 //! - **Types**: pages must be HTML, XHTML or plain text; images must be images.
 //! - **Errors** say what failed and why, and are classified: the user's fault is
 //!   [`ErrorKind::BadInput`](vidflow_core::ErrorKind::BadInput); timeouts, dropped

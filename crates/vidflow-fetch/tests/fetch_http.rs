@@ -259,6 +259,44 @@ async fn non_html_content_is_refused() {
 }
 
 #[tokio::test]
+async fn bodies_in_an_encoding_not_asked_for_are_refused() {
+    let server = TestServer::start().await;
+    let url = server.url("/brotli");
+    let err = local_fetcher().fetch_page(&url).await.unwrap_err();
+    assert_error(
+        &err,
+        ErrorKind::BadInput,
+        &[&format!("page at {url} is sent with Content-Encoding 'br'")],
+    );
+}
+
+#[tokio::test]
+async fn a_body_trickling_in_is_cut_off_at_the_fetch_deadline() {
+    let server = TestServer::start().await;
+    let fetcher = Fetcher::new(FetchPolicy {
+        allow_private_network: true,
+        timeout: Duration::from_secs(1),
+        ..FetchPolicy::default()
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = fetcher
+        .fetch_page(&server.url("/trickle"))
+        .await
+        .unwrap_err();
+    assert_error(
+        &err,
+        ErrorKind::Transient,
+        &["did not finish loading within 1 s"],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn empty_pages_are_refused() {
     let server = TestServer::start().await;
     let url = server.url("/empty");

@@ -185,7 +185,9 @@ async fn bad_local_inputs_fail_clearly() {
 #[tokio::test]
 async fn local_images_are_read_from_file_urls() {
     let dir = tempfile::tempdir().unwrap();
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-rest-of-image".to_vec();
+    // A PNG header declaring 2 × 2 pixels (the fetcher reads the header only; its size is
+    // checked against limits.max_decoded_pixels).
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x02\0\0\0\x02\x08\x06\0\0\0-rest".to_vec();
     let path = saved_page(dir.path(), "figure.png", &png);
     let f = fetcher();
     assert_eq!(f.fetch_image(&file_url(&path)).await.unwrap(), png);

@@ -56,11 +56,12 @@ pub enum VideoOk {
         (status = 202, description = "Job accepted", body = Accepted,
             headers(("Location" = String, description = "The job's URL"))),
         (status = 200, description = "The plan (dry run), or the existing job for this idempotency_key", body = VideoOk),
-        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 400, description = "Not JSON, or more after the JSON value", body = ErrorBody),
         (status = 401, description = "No valid API key", body = ErrorBody),
         (status = 409, description = "idempotency_key already used with a different body", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within limits.request_body_seconds", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
-        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 415, description = "Not application/json, or compressed (Content-Encoding)", body = ErrorBody),
         (status = 422, description = "Invalid fields (all of them listed)", body = ErrorBody),
         (status = 429, description = "Queue full or rate limited", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -85,12 +86,16 @@ pub async fn create_video(
     .await
 }
 
-/// The body of a JSON request: 413 over the limit, 415 when it is not JSON.
+/// The body of a JSON request: 413 over the limit, 408 when it came too slowly, 415 when
+/// it is not JSON or is compressed.
 pub(crate) fn json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Bytes, ApiError> {
     let body = body.map_err(|r| {
+        if let Some(timeout) = crate::connections::body_deadline_answer(&r) {
+            return timeout;
+        }
         let status = r.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "payload_too_large"
@@ -122,6 +127,21 @@ pub(crate) fn json_body(
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ));
+    }
+    // The server decodes no compression; compressed bytes read as JSON would only fail
+    // later with a confusing message (and decoding them would invite bombs).
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let encoding = String::from_utf8_lossy(encoding.as_bytes());
+        if !encoding.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "Content-Encoding {:?} is not supported: send the body uncompressed",
+                    encoding.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
     }
     Ok(body)
 }

@@ -4,7 +4,8 @@
 //! One process both answers requests and runs the jobs it accepts (a bounded pool over a
 //! bounded queue, kept in SQLite in the data folder, rerun after a restart). The router is
 //! built in one place, [`Server::router`], where every layer is visible: HTTP metrics,
-//! CORS, one JSON error shape for every error, API keys, rate limits, a 1 MiB body limit.
+//! CORS, one JSON error shape for every error, API keys, rate limits, a 1 MiB body limit,
+//! and deadlines for a request's headers and body ([`connections`]: a slow client gets 408).
 //! Routes and the OpenAPI 3.1 document come from the same handler annotations, so they
 //! cannot drift apart; the document is at `/openapi.json` and a Swagger UI, served from the
 //! binary, at `/docs`.
@@ -26,6 +27,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod connections;
 pub mod error;
 pub mod jobs_api;
 /// The Prometheus metrics (the `vidflow-metrics` crate, shared with the worker).
@@ -43,7 +45,6 @@ pub mod web;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -330,13 +331,19 @@ impl Server {
                 self.state.clone(),
                 track_http,
             ))
+            // Before anything reads the body: a body that never finishes ends in 408.
+            .layer(middleware::from_fn_with_state(
+                Duration::from_secs(self.state.config.limits.request_body_seconds),
+                connections::bound_body,
+            ))
             // Outermost: every response, errors from the layers above included, carries
             // the request's id.
             .layer(middleware::from_fn(request_id::assign))
             .with_state(self.state.clone())
     }
 
-    /// Serves on `listener` until `signal` resolves; then stops accepting, ends event
+    /// Serves on `listener` (HTTP/1.1, under the request deadlines of [`connections`])
+    /// until `signal` resolves; then stops accepting, ends event
     /// streams, gives running jobs `server.shutdown_grace_seconds` to finish, puts those
     /// still running back in the queue for the next start, and returns.
     pub async fn serve(
@@ -353,12 +360,8 @@ impl Server {
             );
             let _ = stop.send(true);
         };
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(graceful)
-        .await?;
+        let header_deadline = Duration::from_secs(self.state.config.limits.request_header_seconds);
+        connections::serve(listener, router, header_deadline, graceful).await?;
         let grace = Duration::from_secs(self.state.config.server.shutdown_grace_seconds);
         self.state.runner.shutdown(grace).await;
         tracing::info!("stopped");

@@ -510,8 +510,7 @@ impl VideoRequest {
     /// Parses a JSON body: syntax errors are 400; unknown fields and wrong types are 422
     /// naming the field; then every rule is checked and all invalid fields are reported.
     pub fn from_json(body: &Bytes) -> Result<VideoRequest, ApiError> {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let req: VideoRequest = serde_path_to_error::deserialize(&mut de).map_err(parse_error)?;
+        let req: VideoRequest = parse_json(body)?;
         req.check()?;
         Ok(req)
     }
@@ -623,17 +622,42 @@ impl VideoRequest {
     }
 }
 
-/// A body that does not parse: syntax errors are 400, unknown fields and wrong types 422
-/// naming the field.
+/// Parses a whole JSON body as `T`: one JSON value and nothing after it but white space
+/// (trailing bytes would be a second request smuggled past whoever logs the first).
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(parse_error)?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body has more after its JSON value: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// A body that does not parse: syntax errors are 400 (naming the field where the parser
+/// had reached one: a number too large for any type, say), unknown fields and wrong types
+/// 422 naming the field.
 pub(crate) fn parse_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     if inner.is_syntax() || inner.is_eof() {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("the body is not valid JSON: {inner}"),
-        );
+        let at_field = !(path.is_empty() || path == "." || path == "?");
+        let message = if at_field {
+            format!("the body is not valid JSON at {path}: {inner}")
+        } else {
+            format!("the body is not valid JSON: {inner}")
+        };
+        return ApiError {
+            fields: if at_field {
+                vec![serde_field_error(&path, &inner.to_string())]
+            } else {
+                Vec::new()
+            },
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+        };
     }
     ApiError::invalid_fields(vec![serde_field_error(&path, &inner.to_string())])
 }
@@ -768,6 +792,32 @@ mod tests {
         assert_eq!((ok.options.crf, ok.options.fps), (Some(20), Some(25)));
         let err = parse(r#"{"html": "#).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn trailing_bytes_and_huge_numbers_are_refused_by_name() {
+        let err = parse(r#"{"html": "<p>x</p>"} {"html": "<p>y</p>"}"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(
+            err.message.contains("more after its JSON"),
+            "{}",
+            err.message
+        );
+        let err = parse(r#"{"html": "<p>x</p>"}garbage"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        // White space after the value is no garbage.
+        parse("{\"html\": \"<p>x</p>\"}\n\t ").unwrap();
+        // Too large for any number type: the parser names where it was.
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"crf": 1e999}}"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(fields(&err), ["options.crf"], "{}", err.message);
+        // Too large for the field's type: a field error.
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"fps": 99999999999999999999999}}"#)
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(&err), ["options.fps"]);
+        let err = parse(r#"{"html": "<p>x</p>", "options": {"max_seconds": 1e300}}"#).unwrap_err();
+        assert_eq!(fields(&err), ["options.max_seconds"]);
     }
 
     #[test]

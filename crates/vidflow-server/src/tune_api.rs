@@ -114,11 +114,12 @@ impl TuneRequest {
         (status = 202, description = "Search accepted", body = Accepted,
             headers(("Location" = String, description = "The job's URL"))),
         (status = 200, description = "The plan (dry run), or the existing job for this idempotency_key", body = VideoOk),
-        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 400, description = "Not JSON, or more after the JSON value", body = ErrorBody),
         (status = 401, description = "No valid API key", body = ErrorBody),
         (status = 409, description = "idempotency_key already used with a different body", body = ErrorBody),
+        (status = 408, description = "The body did not arrive within limits.request_body_seconds", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
-        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 415, description = "Not application/json, or compressed (Content-Encoding)", body = ErrorBody),
         (status = 422, description = "Invalid fields (all of them listed)", body = ErrorBody),
         (status = 429, description = "Queue full or rate limited", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -133,9 +134,7 @@ pub async fn create_tune(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_body(&headers, body)?;
-    let mut de = serde_json::Deserializer::from_slice(&body);
-    let req: TuneRequest =
-        serde_path_to_error::deserialize(&mut de).map_err(crate::request::parse_error)?;
+    let req: TuneRequest = crate::request::parse_json(&body)?;
     let request_id = request_id.map(|Extension(RequestId(id))| id);
     submit(&s, &caller, req.into_video_request()?, request_id).await
 }

@@ -13,6 +13,9 @@ use vidflow_fetch::{FetchPolicy, Fetcher};
 /// Version of the stage's output; bump it to invalidate its cache entries.
 const VERSION: u32 = 1;
 
+/// How much longer the stage's time limit is than the fetcher's deadline.
+const FETCH_BACKSTOP: Duration = Duration::from_secs(5);
+
 /// Fetches the page.
 pub struct FetchStage {
     fetcher: Fetcher,
@@ -20,17 +23,14 @@ pub struct FetchStage {
 }
 
 impl FetchStage {
-    /// The registry's factory: no options; limits come from the configuration.
+    /// The registry's factory: no options; limits come from the configuration (`[limits]`
+    /// and `timeouts.fetch`).
     pub fn build(
         options: StageOptions<'_>,
         config: &Config,
     ) -> Result<Arc<dyn Stage>, VidflowError> {
         options.none()?;
-        let policy = FetchPolicy {
-            allow_private_network: config.allow_private_network,
-            timeout: Duration::from_secs(config.timeouts.fetch),
-            ..FetchPolicy::default()
-        };
+        let policy = FetchPolicy::from_config(config);
         Ok(Arc::new(FetchStage {
             fetcher: Fetcher::new(policy)?,
             allow_private_network: config.allow_private_network,
@@ -128,7 +128,9 @@ impl Stage for FetchStage {
     }
 
     fn timeout(&self, config: &Config) -> Duration {
-        Duration::from_secs(config.timeouts.fetch)
+        // The fetcher's own deadline (`timeouts.fetch`, the whole body included) ends a slow
+        // server first and names the page; this one is the backstop.
+        Duration::from_secs(config.timeouts.fetch) + FETCH_BACKSTOP
     }
 
     fn weight(&self) -> f64 {
@@ -155,11 +157,7 @@ pub(crate) struct ImageFetcher {
 
 impl ImageFetcher {
     pub(crate) fn new(config: &Config) -> Result<ImageFetcher, VidflowError> {
-        let policy = FetchPolicy {
-            allow_private_network: config.allow_private_network,
-            timeout: Duration::from_secs(config.timeouts.fetch),
-            ..FetchPolicy::default()
-        };
+        let policy = FetchPolicy::from_config(config);
         Ok(ImageFetcher {
             fetcher: Fetcher::new(policy)?,
         })

@@ -43,7 +43,12 @@ pub fn main_with(registry: Registry) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli, registry)) {
+    let result = runtime.block_on(commands::run(cli, registry));
+    // Dropping the runtime would wait for every blocking task, among them the work of a
+    // stage that timed out (a page that takes the extractor minutes): the answer is known,
+    // so give such work a moment and leave it behind.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if progress::json_logs() {

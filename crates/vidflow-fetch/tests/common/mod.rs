@@ -189,6 +189,24 @@ async fn respond(stream: &mut TcpStream, path: &str, port: u16) -> std::io::Resu
                 stream.write_all(&chunk).await?;
             }
         }
+        "/brotli" => {
+            // Brotli that was never asked for (the fetcher asks for gzip only).
+            let body = [0x1b, 0x03, 0x00, 0xf8, 0x25, 0x00, 0xa2, 0x40];
+            send(stream, "200 OK", &[HTML, ("Content-Encoding", "br")], &body).await
+        }
+        "/trickle" => {
+            // Headers at once, then the body a byte at a time, 200 ms apart: each read
+            // makes progress, so only a deadline on the whole fetch ends it.
+            stream
+                .write_all(&head("200 OK", &[HTML], Some(PAGE_HTML.len() * 100)))
+                .await?;
+            for b in PAGE_HTML.repeat(100).bytes() {
+                stream.write_all(&[b]).await?;
+                stream.flush().await?;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(())
+        }
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             send(stream, "200 OK", &[HTML], PAGE_HTML.as_bytes()).await
