@@ -893,6 +893,30 @@ mod tests {
     }
 
     #[test]
+    fn limits_default_sensibly_and_refuse_zero() {
+        let l = Limits::default();
+        assert_eq!(l.max_page_bytes, 10 * 1024 * 1024);
+        assert_eq!(l.max_decoded_pixels, 40_000_000);
+        assert_eq!(l.max_redirects, 5);
+        for set in [
+            |l: &mut Limits| l.max_page_bytes = 0,
+            |l: &mut Limits| l.max_image_bytes = 0,
+            |l: &mut Limits| l.max_decoded_pixels = 0,
+            |l: &mut Limits| l.request_header_seconds = 0,
+            |l: &mut Limits| l.request_body_seconds = 0,
+        ] {
+            let mut c = Config::default();
+            set(&mut c.limits);
+            let e = c.validate().unwrap_err();
+            assert!(e.message.starts_with("limits."), "{}", e.message);
+        }
+        // No redirects at all is a policy, not a mistake.
+        let mut c = Config::default();
+        c.limits.max_redirects = 0;
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn file_then_env_layering() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("vidflow.toml", "threads = 3\n[video]\nfps = 25\n")?;
