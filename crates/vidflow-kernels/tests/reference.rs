@@ -734,7 +734,7 @@ proptest! {
     #![proptest_config(cfg(24))]
 
     #[test]
-    fn resize_within_one_of_reference(
+    fn resize_within_two_of_reference(
         (sw, sh) in size(),
         (dw, dh) in size(),
         extra in 0usize..9,
@@ -748,11 +748,17 @@ proptest! {
         let mut dst = frame(format, dw, dh, extra + 1, seed ^ 1);
         kernels::resize(&src.view(), &mut dst.view_mut(), filter).unwrap();
         let cpp = if planar { 1 } else { 4 };
+        // The kernel resizes in two passes with fixed-point weights and a rounded 8-bit
+        // result after each (and Lanczos clamps its negative lobes there); the reference
+        // rounds once in each pass from exact weights. Two roundings can part by 2: seen for
+        // Lanczos enlarging 3 px to 22 and for bilinear 28 × 19 to 45 × 26 (both kept in the
+        // regressions file), about once in a thousand cases.
+        let tolerance = 2;
         for (p, (s, d)) in rows(&src).iter().zip(rows(&dst)).enumerate() {
             let e = resize_reference(s, cpp, d[0].len() / cpp, d.len(), filter);
             for (y, (gr, er)) in d.iter().zip(&e).enumerate() {
                 for (i, (&g, &e)) in gr.iter().zip(er).enumerate() {
-                    prop_assert!((g as i32 - e as i32).abs() <= 1, "plane {} row {} sample {}: {} vs {}", p, y, i, g, e);
+                    prop_assert!((g as i32 - e as i32).abs() <= tolerance, "plane {} row {} sample {}: {} vs {}", p, y, i, g, e);
                 }
             }
         }
