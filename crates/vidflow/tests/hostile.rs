@@ -9,7 +9,7 @@
 mod common;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -483,21 +483,7 @@ every few hours through the night, and a great glass lens gathered the weak flam
 beam that could be seen thirty kilometres out to sea.</p>";
 
 fn serve(mut stream: TcpStream, port: u16, stopped: &AtomicBool) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_owned();
+    let path = request_path(&stream)?;
     match path.as_str() {
         "/nested.html" => {
             let depth = 100_000;

@@ -106,7 +106,8 @@ fn respond(
     stream.flush()
 }
 
-fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
+/// Reads a request's line and headers from `stream` (made blocking) and returns its path.
+pub fn request_path(stream: &TcpStream) -> std::io::Result<String> {
     stream.set_nonblocking(false)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
@@ -117,11 +118,15 @@ fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
             break;
         }
     }
-    let path = request_line
+    Ok(request_line
         .split_whitespace()
         .nth(1)
         .unwrap_or("/")
-        .to_string();
+        .to_owned())
+}
+
+fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
+    let path = request_path(&stream)?;
     let sample = sample_dir();
     match path.as_str() {
         "/article.html" => {
