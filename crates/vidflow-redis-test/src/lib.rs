@@ -99,6 +99,8 @@ struct OwnServer {
     port: u16,
     /// The TLS port, when started with [`TestRedis::start_tls`].
     tls_port: Option<u16>,
+    /// Whether every write goes to an append-only file first ([`TestRedis::start_persistent`]).
+    persistent: bool,
     dir: tempfile::TempDir,
     child: Option<Child>,
     paused: bool,
@@ -122,16 +124,24 @@ impl TestRedis {
     /// Starts a `redis-server` of this test's own whatever [`URL_ENV`] says: for tests
     /// that stop, restart or pause the server, which must run (never skip) everywhere.
     pub fn start_own() -> Result<TestRedis, TestRedisError> {
-        Self::start_own_with(false)
+        Self::start_own_with(false, false)
     }
 
     /// Starts a `redis-server` of this test's own that also accepts TLS on a second port,
     /// with a certificate for `localhost` signed by a throwaway CA (made with `openssl`).
     pub fn start_tls() -> Result<TestRedis, TestRedisError> {
-        Self::start_own_with(true)
+        Self::start_own_with(true, false)
     }
 
-    fn start_own_with(tls: bool) -> Result<TestRedis, TestRedisError> {
+    /// Starts a `redis-server` of this test's own that appends every write to its AOF and
+    /// fsyncs it before answering (`appendonly yes`, `appendfsync always`), as an operator
+    /// who must not lose queued work runs it: after [`stop`](Self::stop) (a crash) and
+    /// [`start_again`](Self::start_again) it holds every write it acknowledged.
+    pub fn start_persistent() -> Result<TestRedis, TestRedisError> {
+        Self::start_own_with(false, true)
+    }
+
+    fn start_own_with(tls: bool, persistent: bool) -> Result<TestRedis, TestRedisError> {
         let dir = tempfile::Builder::new()
             .prefix("vidflow-redis-")
             .tempdir()
@@ -147,13 +157,14 @@ impl TestRedis {
             } else {
                 None
             };
-            match spawn_ready(port, tls_port, dir.path()) {
+            match spawn_ready(port, tls_port, persistent, dir.path()) {
                 Ok(child) => {
                     return Ok(TestRedis {
                         url: format!("redis://127.0.0.1:{port}/"),
                         own: Some(OwnServer {
                             port,
                             tls_port,
+                            persistent,
                             dir,
                             child: Some(child),
                             paused: false,
@@ -218,14 +229,16 @@ impl TestRedis {
         Ok(())
     }
 
-    /// Starts the server again on the same port (with an empty data set, as nothing is
-    /// persisted) and waits until it answers. Does nothing when it is running.
+    /// Starts the server again on the same port and waits until it answers: with an empty
+    /// data set, or for a [`start_persistent`](Self::start_persistent) server with what its
+    /// AOF holds. Does nothing when it is running.
     pub fn start_again(&mut self) -> Result<(), TestRedisError> {
         let server = self.own_mut("restart")?;
         if server.child.is_none() {
             server.child = Some(spawn_ready(
                 server.port,
                 server.tls_port,
+                server.persistent,
                 server.dir.path(),
             )?);
         }
@@ -405,7 +418,12 @@ fn make_certificates(dir: &Path) -> Result<(), TestRedisError> {
     Ok(())
 }
 
-fn spawn_ready(port: u16, tls_port: Option<u16>, dir: &Path) -> Result<Child, TestRedisError> {
+fn spawn_ready(
+    port: u16,
+    tls_port: Option<u16>,
+    persistent: bool,
+    dir: &Path,
+) -> Result<Child, TestRedisError> {
     let log = dir.join(format!("redis-{port}.log"));
     let mut command = Command::new("redis-server");
     if let Some(tls) = tls_port {
@@ -420,7 +438,12 @@ fn spawn_ready(port: u16, tls_port: Option<u16>, dir: &Path) -> Result<Child, Te
     }
     let mut child = command
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--save", "", "--daemonize", "no"])
+        .args(if persistent {
+            ["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            ["--appendonly", "no", "--appendfsync", "everysec"]
+        })
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")

@@ -701,3 +701,89 @@ fn a_worker_without_the_requested_voice_refuses_its_task_naming_both() {
     assert!(started.elapsed() < Duration::from_secs(60));
     assert!(!dir.path().join("out.mp4").exists());
 }
+
+#[test]
+fn a_redis_crash_and_restart_under_the_workers_loses_no_task() {
+    // Redis run as an operator who must not lose queued work runs it: every write in the AOF,
+    // fsynced before it is acknowledged. It is killed (a crash) while a worker renders a
+    // chunk, and started again on the same port a few seconds later.
+    let mut redis = TestRedis::start_persistent().unwrap();
+    let url = redis.url().to_owned();
+    let prefix = unique_prefix("restart");
+    let env = shared_env(&prefix);
+    let pages = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut workers = vec![
+        start_worker(&url, &env, &dir.path().join("w1"), &[]),
+        start_worker(&url, &env, &dir.path().join("w2"), &[]),
+    ];
+    let out = dir.path().join("out.mp4");
+    let started = Instant::now();
+    let client = remote_make(
+        &pages.url("/article.html"),
+        "10",
+        &url,
+        &env,
+        dir.path(),
+        &out,
+    )
+    .arg("--json")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+
+    let mut con = redis_connection(&url);
+    let RunningChunk { job, index, .. } = wait_for_running_chunk(&mut con, &prefix, true);
+    drop(con);
+    redis.stop().unwrap(); // SIGKILL
+    let down = Duration::from_secs(3);
+    std::thread::sleep(down);
+    redis.start_again().unwrap();
+
+    let result = client.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "make --remote: {}",
+        stderr(&result)
+    );
+    let took = started.elapsed().as_secs_f64();
+    // The workers rode it out: still running, not restarted by anyone.
+    for w in &mut workers {
+        assert!(
+            w.child.try_wait().unwrap().is_none(),
+            "a worker exited when Redis went away"
+        );
+    }
+    let mut con = redis_connection(&url);
+    let events = job_events(&mut con, &prefix, &job);
+    let planned = events
+        .iter()
+        .find(|e| e["type"] == "planned")
+        .expect("planned");
+    let chunks = planned["chunks"].as_u64().unwrap();
+    for i in 0..chunks {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["type"] == "chunk_done" && e["index"] == i),
+            "chunk {i} never done: {events:?}"
+        );
+    }
+    // Nothing left pending, nothing in the dead letters, every frame once.
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(format!("{prefix}q:tasks"))
+        .arg("workers")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(pending.count(), 0, "tasks still pending");
+    let dead: usize = con.xlen(format!("{prefix}q:dead")).unwrap();
+    assert_eq!(dead, 0, "tasks in the dead letters");
+    let expected = planned["frames"].as_u64().unwrap();
+    assert_eq!(frames(&out), expected);
+    println!(
+        "HARDEN\tfault: Redis killed and restarted under 2 workers (AOF, fsync always)\tworkers reconnect, no task lost, job done\tRedis down {:.0} s while chunk {index} of {chunks} rendered; workers reconnected, all {chunks} chunks done, {expected} frames, 0 pending, 0 dead letters ({took:.1} s)\tpass",
+        down.as_secs_f64()
+    );
+    drop(workers);
+}
