@@ -6,12 +6,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use cacache::{Algorithm, Integrity, Metadata, RemoveOpts, WriteOpts};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
-use vidflow_core::ContentKey;
+use vidflow_core::{Clock, ContentKey};
 
 use crate::entry;
 use crate::{BackendStats, BoxFuture, CacheBackend, CacheError};
@@ -75,19 +75,14 @@ struct DiskStore {
     dir: PathBuf,
     ttl: Option<Duration>,
     max_bytes: Option<u64>,
+    /// What "now" is for write times, expiry and eviction order.
+    clock: Clock,
     stripes: Vec<Mutex<()>>,
     /// One maintenance pass (eviction, gc, clear) at a time.
     maintenance: Mutex<()>,
     /// Running estimate of the bytes stored, to decide when a put must walk the index and
     /// evict. Only a trigger: every pass recomputes the exact figure.
     approx_bytes: AtomicU64,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The guards protect no data, only ordering, so a poisoned lock is still usable.
@@ -110,6 +105,17 @@ impl DiskCache {
         ttl: Option<Duration>,
         max_bytes: Option<u64>,
     ) -> Result<Self, CacheError> {
+        Self::open_with_clock(dir, ttl, max_bytes, Clock::system())
+    }
+
+    /// [`open`](Self::open) with the clock that dates entries and decides their expiry and
+    /// eviction order (a test's manual [`Clock`] moves time without waiting for it).
+    pub fn open_with_clock(
+        dir: &Path,
+        ttl: Option<Duration>,
+        max_bytes: Option<u64>,
+        clock: Clock,
+    ) -> Result<Self, CacheError> {
         let directory_error = |source| CacheError::Directory {
             dir: dir.to_path_buf(),
             source,
@@ -125,6 +131,7 @@ impl DiskCache {
             dir: dir.to_path_buf(),
             ttl,
             max_bytes,
+            clock,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             maintenance: Mutex::new(()),
             approx_bytes: AtomicU64::new(0),
@@ -227,7 +234,7 @@ impl DiskStore {
             let reason = match cacache::read_hash_sync(&self.dir, &meta.integrity) {
                 Ok(blob) => match entry::decode(blob, key) {
                     Ok(verified) => {
-                        if self.expired(verified.created_ms, now_ms()) {
+                        if self.expired(verified.created_ms, self.clock.now_ms()) {
                             debug!(key, dir = %self.dir.display(), "disk cache entry expired");
                             self.discard(key, &meta.integrity, true);
                             return Ok(None);
@@ -368,7 +375,7 @@ impl DiskStore {
     fn maintain(&self, sweep_orphans: bool) -> Result<GcReport, CacheError> {
         let _maintenance = lock(&self.maintenance);
         let mut report = GcReport::default();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut live = Vec::new();
         for meta in self.list()? {
             if self.expired(meta.time as u64, now) {
@@ -526,7 +533,7 @@ impl CacheBackend for DiskCache {
         Box::pin(async move {
             let s = &self.store;
             Ok(s.metadata(key.as_str())?
-                .is_some_and(|m| !s.expired(m.time as u64, now_ms())))
+                .is_some_and(|m| !s.expired(m.time as u64, s.clock.now_ms())))
         })
     }
 
@@ -544,7 +551,7 @@ impl CacheBackend for DiskCache {
         value: &'a [u8],
     ) -> BoxFuture<'a, Result<(), CacheError>> {
         let key = key.as_str().to_owned();
-        let created_ms = now_ms();
+        let created_ms = self.store.clock.now_ms();
         // Encoding copies the value once into the owned blob the blocking task needs anyway.
         let blob = entry::encode(&key, value, created_ms);
         Box::pin(self.blocking("write", move |s| s.put(&key, blob, created_ms)))

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
-use vidflow_core::ContentKey;
+use vidflow_core::{Clock, ContentKey};
 
 use crate::{BackendStats, BoxFuture, CacheBackend, CacheError};
 
@@ -18,9 +18,19 @@ use crate::{BackendStats, BoxFuture, CacheBackend, CacheError};
 /// which would refuse a fresh entry in favour of older, more often read ones.
 #[derive(Clone)]
 pub struct MemoryCache {
-    entries: Cache<ContentKey, Arc<[u8]>>,
+    entries: Cache<ContentKey, Stored>,
     max_bytes: u64,
     ttl: Option<Duration>,
+    clock: Clock,
+}
+
+/// A value and when it was written, by the cache's [`Clock`]: moka's own time-to-live runs on
+/// a clock nobody can move, so it only frees memory, and expiry as readers see it is decided
+/// here.
+#[derive(Clone)]
+struct Stored {
+    written_ms: u64,
+    value: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for MemoryCache {
@@ -34,8 +44,8 @@ impl std::fmt::Debug for MemoryCache {
 }
 
 /// Bytes an entry counts against the bound: its key and its value.
-fn weight(key: &ContentKey, value: &Arc<[u8]>) -> u32 {
-    let bytes = key.as_str().len() as u64 + value.len() as u64;
+fn weight(key: &ContentKey, stored: &Stored) -> u32 {
+    let bytes = key.as_str().len() as u64 + stored.value.len() as u64;
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
@@ -43,6 +53,12 @@ impl MemoryCache {
     /// A cache holding at most `max_bytes` of keys and values, each entry living at most
     /// `ttl` after it was written (`None`: until evicted).
     pub fn new(max_bytes: u64, ttl: Option<Duration>) -> Self {
+        Self::with_clock(max_bytes, ttl, Clock::system())
+    }
+
+    /// [`new`](Self::new) with the clock that dates entries and decides their expiry (a
+    /// test's manual [`Clock`] moves time without waiting for it).
+    pub fn with_clock(max_bytes: u64, ttl: Option<Duration>, clock: Clock) -> Self {
         let mut builder = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(weight)
@@ -54,7 +70,20 @@ impl MemoryCache {
             entries: builder.build(),
             max_bytes,
             ttl,
+            clock,
         }
+    }
+
+    /// The entry under `key` unless it has outlived the TTL by the cache's clock (then it is
+    /// dropped).
+    fn live(&self, key: &ContentKey) -> Option<Arc<[u8]>> {
+        let stored = self.entries.get(key)?;
+        let age = self.clock.now_ms().saturating_sub(stored.written_ms);
+        if self.ttl.is_some_and(|ttl| u128::from(age) >= ttl.as_millis()) {
+            self.entries.invalidate(key);
+            return None;
+        }
+        Some(stored.value)
     }
 
     /// The bound this cache was built with.
@@ -64,13 +93,17 @@ impl MemoryCache {
 
     /// Looks `key` up without going through a future.
     pub fn get_now(&self, key: &ContentKey) -> Option<Vec<u8>> {
-        self.entries.get(key).map(|v| v.to_vec())
+        self.live(key).map(|v| v.to_vec())
     }
 
     /// Stores `value` under `key` without going through a future. A value larger than the
     /// whole bound is not kept.
     pub fn put_now(&self, key: &ContentKey, value: &[u8]) {
-        self.entries.insert(key.clone(), Arc::from(value));
+        let stored = Stored {
+            written_ms: self.clock.now_ms(),
+            value: Arc::from(value),
+        };
+        self.entries.insert(key.clone(), stored);
     }
 
     /// Entries and bytes held now, after moka has applied pending evictions and expiries.
@@ -90,7 +123,7 @@ impl CacheBackend for MemoryCache {
     }
 
     fn contains<'a>(&'a self, key: &'a ContentKey) -> BoxFuture<'a, Result<bool, CacheError>> {
-        let found = self.entries.contains_key(key);
+        let found = self.live(key).is_some();
         Box::pin(async move { Ok(found) })
     }
 
@@ -164,7 +197,10 @@ mod tests {
     #[test]
     fn weight_counts_key_and_value() {
         let k = key(1);
-        let v: Arc<[u8]> = Arc::from(&b"abc"[..]);
+        let v = Stored {
+            written_ms: 0,
+            value: Arc::from(&b"abc"[..]),
+        };
         assert_eq!(weight(&k, &v) as usize, k.as_str().len() + 3);
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use vidflow_cache::{CacheBackend, CacheError, DiskCache};
-use vidflow_core::{ContentKey, ErrorKind, VidflowError};
+use vidflow_core::{Clock, ContentKey, ErrorKind, VidflowError};
 
 fn key(n: u32) -> ContentKey {
     ContentKey::builder("speak", 1)
@@ -161,25 +161,34 @@ async fn blob_with_valid_cacache_hash_but_bad_header_is_refused() {
 #[tokio::test]
 async fn expired_entries_are_misses_and_are_deleted() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = DiskCache::open(dir.path(), Some(Duration::from_millis(300)), None).unwrap();
+    // Time moves only when the test moves it, so no margin for a loaded machine is needed.
+    let (clock, hand) = Clock::manual();
+    let ttl = Duration::from_secs(60);
+    let disk = DiskCache::open_with_clock(dir.path(), Some(ttl), None, clock.clone()).unwrap();
     disk.put(&key(1), b"short-lived").await.unwrap();
+    hand.advance(ttl - Duration::from_millis(1));
     assert_eq!(disk.get(&key(1)).await.unwrap().unwrap(), b"short-lived");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(disk.contains(&key(1)).await.unwrap());
+    hand.advance(Duration::from_millis(1));
+    assert!(!disk.contains(&key(1)).await.unwrap());
     assert_eq!(disk.get(&key(1)).await.unwrap(), None);
     assert!(content_files(dir.path()).is_empty());
     assert_eq!(disk.stats().await.unwrap().entries, 0);
 
-    // gc removes expired entries nobody asked for.
+    // gc removes expired entries nobody asked for, and keeps the rest.
     disk.put(&key(2), b"also short-lived").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    hand.advance(ttl / 2);
+    disk.put(&key(4), b"younger").await.unwrap();
+    hand.advance(ttl / 2);
     let report = disk.gc().await.unwrap();
     assert_eq!(report.expired, 1);
-    assert!(content_files(dir.path()).is_empty());
+    assert_eq!(content_files(dir.path()).len(), 1);
+    assert_eq!(disk.get(&key(4)).await.unwrap().unwrap(), b"younger");
 
     // The same store opened without a TTL keeps entries.
-    let forever = DiskCache::open(dir.path(), None, None).unwrap();
+    let forever = DiskCache::open_with_clock(dir.path(), None, None, clock).unwrap();
     forever.put(&key(3), b"kept").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    hand.advance(ttl * 1000);
     assert_eq!(forever.get(&key(3)).await.unwrap().unwrap(), b"kept");
 }
 
@@ -187,12 +196,13 @@ async fn expired_entries_are_misses_and_are_deleted() {
 async fn max_bytes_evicts_least_recently_written() {
     let dir = tempfile::tempdir().unwrap();
     let max = 10_000;
-    let disk = DiskCache::open(dir.path(), None, Some(max)).unwrap();
+    let (clock, hand) = Clock::manual();
+    let disk = DiskCache::open_with_clock(dir.path(), None, Some(max), clock).unwrap();
     let value = vec![1u8; 2_000];
     for n in 0..12 {
         disk.put(&key(n), &value).await.unwrap();
         // Distinct write times, so "least recently written" is unambiguous.
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        hand.advance(Duration::from_secs(1));
         let stats = disk.stats().await.unwrap();
         assert!(stats.bytes <= max, "after put {n}: {stats:?}");
     }
@@ -217,12 +227,13 @@ async fn max_bytes_evicts_least_recently_written() {
 #[tokio::test]
 async fn bound_is_enforced_for_a_store_filled_before_opening() {
     let dir = tempfile::tempdir().unwrap();
-    let unbounded = DiskCache::open(dir.path(), None, None).unwrap();
+    let (clock, hand) = Clock::manual();
+    let unbounded = DiskCache::open_with_clock(dir.path(), None, None, clock.clone()).unwrap();
     for n in 0..10 {
         unbounded.put(&key(n), &[5u8; 1_000]).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        hand.advance(Duration::from_secs(1));
     }
-    let bounded = DiskCache::open(dir.path(), None, Some(5_000)).unwrap();
+    let bounded = DiskCache::open_with_clock(dir.path(), None, Some(5_000), clock).unwrap();
     bounded.put(&key(10), &[5u8; 1_000]).await.unwrap();
     let stats = bounded.stats().await.unwrap();
     assert!(stats.bytes <= 5_000, "{stats:?}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use vidflow_cache::{
     BackendStats, BoxFuture, CacheBackend, CacheError, DiskCache, MemoryCache, TieredCache,
 };
-use vidflow_core::ContentKey;
+use vidflow_core::{Clock, ContentKey};
 
 fn key(n: u32) -> ContentKey {
     ContentKey::builder("extract", 1)
@@ -38,10 +38,15 @@ async fn memory_round_trip_remove_clear_stats() {
 
 #[tokio::test]
 async fn memory_entries_expire() {
-    let memory = MemoryCache::new(1 << 20, Some(Duration::from_millis(200)));
+    let (clock, hand) = Clock::manual();
+    let ttl = Duration::from_secs(60);
+    let memory = MemoryCache::with_clock(1 << 20, Some(ttl), clock);
     memory.put(&key(1), b"soon gone").await.unwrap();
+    hand.advance(ttl - Duration::from_millis(1));
     assert!(memory.get(&key(1)).await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(memory.contains(&key(1)).await.unwrap());
+    hand.advance(Duration::from_millis(1));
+    assert!(!memory.contains(&key(1)).await.unwrap());
     assert_eq!(memory.get(&key(1)).await.unwrap(), None);
 }
 

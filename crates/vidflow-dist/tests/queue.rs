@@ -15,17 +15,24 @@ use vidflow_dist::{
     WorkerInfo,
 };
 use vidflow_jobs::{Created, Job, JobQuery, JobState, JobStore, StoreError};
-use vidflow_redis_test::{TestRedis, unique_prefix};
+use vidflow_redis_test::{RedisClock, TestRedis, unique_prefix};
 use vidflow_stages::{ChunkPlan, MakeRequest, Source};
 
-/// Short, so that lease tests take a second or two; waits below are fractions and
-/// multiples of it with wide margins for a loaded machine.
-const LEASE: Duration = Duration::from_millis(400);
+/// A lease as long as a real one: lease tests move Redis's clock past it with
+/// [`RedisClock::advance`] instead of sleeping, so a loaded machine cannot make them flake.
+const LEASE: Duration = Duration::from_secs(30);
 /// How long a read waits for a task that should be there at once (or should not be).
 const BLOCK: Duration = Duration::from_millis(100);
 
 async fn queue(redis: &TestRedis, label: &str) -> TaskQueue {
     queue_at(redis, unique_prefix(label)).await
+}
+
+/// A queue and a clock for its keys.
+async fn queue_and_clock(redis: &TestRedis, label: &str) -> (TaskQueue, RedisClock) {
+    let prefix = unique_prefix(label);
+    let clock = RedisClock::new(redis.url(), &prefix).unwrap();
+    (queue_at(redis, prefix).await, clock)
 }
 
 /// A queue under a given prefix (two of them on one prefix are two servers).
@@ -166,7 +173,7 @@ async fn dispatch_stores_the_spec_and_queues_the_first_task_once() {
 #[tokio::test]
 async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
     let redis = TestRedis::start().unwrap();
-    let q = queue(&redis, "lease").await;
+    let (q, clock) = queue_and_clock(&redis, "lease").await;
     q.enqueue(&[task("job", TaskKind::Chunk(3))]).await.unwrap();
 
     let got = q.read("a", BLOCK).await.unwrap().expect("a task");
@@ -176,7 +183,7 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
 
     // Fresh: nobody may take it over yet.
     assert!(q.reclaim("b", LEASE).await.unwrap().is_none());
-    tokio::time::sleep(LEASE + LEASE / 2).await;
+    clock.advance(LEASE + LEASE / 2).unwrap();
     let second = q.reclaim("b", LEASE).await.unwrap().expect("taken over");
     assert_eq!(
         (second.id.as_str(), second.deliveries),
@@ -185,13 +192,13 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
     assert_eq!(second.task, got.task);
     // The claim just taken is fresh again.
     assert!(q.reclaim("c", LEASE).await.unwrap().is_none());
-    tokio::time::sleep(LEASE + LEASE / 2).await;
+    clock.advance(LEASE + LEASE / 2).unwrap();
     let third = q.reclaim("c", LEASE).await.unwrap().expect("taken over");
     assert_eq!((third.id.as_str(), third.deliveries), (got.id.as_str(), 3));
 
     // Renewing for longer than the lease keeps the janitors off, and is not a delivery.
     for _ in 0..6 {
-        tokio::time::sleep(LEASE / 4).await;
+        clock.advance(LEASE / 4).unwrap();
         assert!(
             q.renew("c", &got.id).await.unwrap(),
             "the claim is still ours"
@@ -201,7 +208,7 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
         q.reclaim("a", LEASE).await.unwrap().is_none(),
         "a renewed task was taken over"
     );
-    tokio::time::sleep(LEASE + LEASE / 2).await;
+    clock.advance(LEASE + LEASE / 2).unwrap();
     let fourth = q.reclaim("a", LEASE).await.unwrap().expect("taken over");
     assert_eq!(
         (fourth.id.as_str(), fourth.deliveries),
@@ -215,7 +222,7 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
     assert!(q.renew("a", &got.id).await.unwrap(), "the new owner renews");
 
     q.ack(&got.id).await.unwrap();
-    tokio::time::sleep(LEASE + LEASE / 2).await;
+    clock.advance(LEASE + LEASE / 2).unwrap();
     assert!(
         q.reclaim("b", LEASE).await.unwrap().is_none(),
         "acknowledged"
@@ -226,7 +233,7 @@ async fn a_task_is_read_once_and_reclaimed_only_after_its_lease() {
 #[tokio::test]
 async fn an_abandoned_task_behind_many_renewed_ones_is_reclaimed() {
     let redis = TestRedis::start().unwrap();
-    let q = queue(&redis, "behind").await;
+    let (q, clock) = queue_and_clock(&redis, "behind").await;
     // More live tasks ahead of the abandoned one than one XAUTOCLAIM call looks at.
     let tasks: Vec<Task> = (0..25).map(|i| task("job", TaskKind::Chunk(i))).collect();
     q.enqueue(&tasks).await.unwrap();
@@ -236,7 +243,7 @@ async fn an_abandoned_task_behind_many_renewed_ones_is_reclaimed() {
     }
     assert_eq!(ids.len(), tasks.len());
 
-    tokio::time::sleep(LEASE + LEASE / 2).await;
+    clock.advance(LEASE + LEASE / 2).unwrap();
     let (abandoned, live) = ids.split_last().unwrap();
     for id in live {
         assert!(q.renew("a", id).await.unwrap(), "the claim is still ours");
@@ -255,7 +262,7 @@ async fn an_abandoned_task_behind_many_renewed_ones_is_reclaimed() {
 #[tokio::test]
 async fn dead_letters_keep_the_task_and_its_last_error_and_acknowledge_it() {
     let redis = TestRedis::start().unwrap();
-    let q = queue(&redis, "dead").await;
+    let (q, clock) = queue_and_clock(&redis, "dead").await;
     q.enqueue(&[
         task("job-x", TaskKind::Chunk(2)),
         task("job-y", TaskKind::Stage(StageName::SPEAK)),
@@ -319,7 +326,7 @@ async fn dead_letters_keep_the_task_and_its_last_error_and_acknowledge_it() {
     );
     assert_eq!(q.dead_letters(1).await.unwrap().len(), 1);
     // Acknowledged: no janitor brings a dead task back.
-    tokio::time::sleep(LEASE + LEASE / 2).await;
+    clock.advance(LEASE + LEASE / 2).unwrap();
     assert!(q.reclaim("other", LEASE).await.unwrap().is_none());
 }
 
@@ -455,7 +462,7 @@ async fn plans_and_cancellations_are_per_job() {
 #[tokio::test]
 async fn status_counts_the_stream_and_lists_live_workers() {
     let redis = TestRedis::start().unwrap();
-    let q = queue(&redis, "status").await;
+    let (q, clock) = queue_and_clock(&redis, "status").await;
     let mut con = raw(&redis).await;
     let empty = q.status().await.unwrap();
     assert_eq!(empty.figures, Default::default());
@@ -473,12 +480,12 @@ async fn status_counts_the_stream_and_lists_live_workers() {
     assert_eq!(f.oldest_pending_seconds, 0.0);
 
     let d = q.read("w", BLOCK).await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    clock.advance(Duration::from_secs(5)).unwrap();
     let f = q.status().await.unwrap().figures;
     assert_eq!((f.stream_length, f.pending, f.lag), (3, 1, 2), "{f:?}");
     assert!(
-        (0.6..30.0).contains(&f.oldest_pending_seconds),
-        "idle for 0.6 s: {f:?}"
+        (5.0..30.0).contains(&f.oldest_pending_seconds),
+        "idle for 5 s: {f:?}"
     );
     assert!(
         q.renew("w", &d.id).await.unwrap(),
@@ -495,15 +502,13 @@ async fn status_counts_the_stream_and_lists_live_workers() {
     let now = vidflow_jobs::now_ms();
     let short = worker("w-short", now);
     let long = worker("w-long", now + 1);
-    q.heartbeat(&short, Duration::from_millis(500))
-        .await
-        .unwrap();
+    q.heartbeat(&short, Duration::from_secs(20)).await.unwrap();
     q.heartbeat(&long, Duration::from_secs(60)).await.unwrap();
     let mut seen = q.status().await.unwrap().workers;
     seen.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(seen, [long.clone(), short.clone()]);
 
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    clock.advance(Duration::from_secs(30)).unwrap();
     assert_eq!(q.workers().await.unwrap(), std::slice::from_ref(&long));
     // The expired worker is dropped from the set of names too, not only hidden.
     let names: Vec<String> = redis::cmd("ZRANGE")

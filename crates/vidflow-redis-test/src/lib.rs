@@ -18,6 +18,11 @@
 //! Because such a Redis is shared, every test should keep its keys under its own
 //! [`unique_prefix`].
 //!
+//! Redis keeps time for leases (a pending entry's idle time) and heartbeats (a key's TTL) on
+//! its own clock, which no test can set. [`RedisClock::advance`] moves it for one prefix's
+//! keys instead: it ages every pending stream entry and shortens every TTL under the prefix,
+//! so lease and expiry tests need neither sleeps nor margins for a loaded machine.
+//!
 //! ```no_run
 //! use vidflow_redis_test::{TestRedis, unique_prefix};
 //!
@@ -34,6 +39,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +57,15 @@ const PORT_ATTEMPTS: usize = 5;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TestRedisError {
+    /// A command of [`RedisClock::advance`] failed.
+    #[error("cannot move the test Redis's clock ({what}): {source}")]
+    Clock {
+        /// What was being done.
+        what: &'static str,
+        /// The Redis error.
+        #[source]
+        source: redis::RedisError,
+    },
     /// `redis-server` could not be run at all.
     #[error("cannot run redis-server (install the redis-server package): {0}")]
     Spawn(#[source] std::io::Error),
@@ -548,4 +563,137 @@ mod tests {
         ));
         assert!(external.is_running());
     }
+}
+
+/// Redis's clock as the keys under one prefix see it, moved by hand: see
+/// [`advance`](Self::advance).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use vidflow_redis_test::{RedisClock, TestRedis, unique_prefix};
+///
+/// let redis = TestRedis::start().unwrap();
+/// let prefix = unique_prefix("lease");
+/// let clock = RedisClock::new(redis.url(), &prefix).unwrap();
+/// // ... a consumer reads a task under `prefix` and stalls ...
+/// clock.advance(Duration::from_secs(90)).unwrap(); // its lease has now run out
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisClock {
+    client: redis::Client,
+    prefix: String,
+}
+
+impl RedisClock {
+    /// A clock for the keys starting with `prefix` on the Redis at `url`.
+    pub fn new(url: &str, prefix: &str) -> Result<RedisClock, TestRedisError> {
+        let client = redis::Client::open(url).map_err(|source| TestRedisError::Clock {
+            what: "open the URL",
+            source,
+        })?;
+        Ok(RedisClock {
+            client,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// Moves time forward by `by` for the prefix's keys, as if that much had passed with
+    /// nobody touching them: every pending entry of every stream's consumer groups is that
+    /// much more idle (its consumer and delivery count unchanged), and every key with a TTL
+    /// has that much less of it (or is gone, when it had no more than that left).
+    pub fn advance(&self, by: Duration) -> Result<(), TestRedisError> {
+        let by_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let err = |what| move |source| TestRedisError::Clock { what, source };
+        let mut con = self
+            .client
+            .get_connection()
+            .map_err(err("connect"))?;
+        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let keys: Vec<String> = redis::cmd("SCAN")
+            .cursor_arg(0)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .clone()
+            .iter(&mut con)
+            .map_err(err("list the prefix's keys"))?
+            .collect::<Result<_, _>>()
+            .map_err(err("list the prefix's keys"))?;
+        for key in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query(&mut con)
+                .map_err(err("read a key's type"))?;
+            if kind == "stream" {
+                let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+                    .arg("GROUPS")
+                    .arg(&key)
+                    .query(&mut con)
+                    .map_err(err("list a stream's groups"))?;
+                for group in groups {
+                    let Some(redis::Value::BulkString(name)) = group.get("name") else {
+                        continue;
+                    };
+                    let name = String::from_utf8_lossy(name).into_owned();
+                    // [id, consumer, idle ms, deliveries] per pending entry.
+                    let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+                        .arg(&key)
+                        .arg(&name)
+                        .arg("-")
+                        .arg("+")
+                        .arg(100_000)
+                        .query(&mut con)
+                        .map_err(err("list pending entries"))?;
+                    for (id, consumer, idle, _) in pending {
+                        // Claimed by its own consumer with JUSTID: neither the owner nor the
+                        // delivery count changes, only the idle time.
+                        let _: redis::Value = redis::cmd("XCLAIM")
+                            .arg(&key)
+                            .arg(&name)
+                            .arg(&consumer)
+                            .arg(0)
+                            .arg(&id)
+                            .arg("IDLE")
+                            .arg(idle.saturating_add(by_ms))
+                            .arg("JUSTID")
+                            .query(&mut con)
+                            .map_err(err("age a pending entry"))?;
+                    }
+                }
+            }
+            let left: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query(&mut con)
+                .map_err(err("read a TTL"))?;
+            if left > 0 {
+                let left = left as u64;
+                if left <= by_ms {
+                    let _: u64 = redis::cmd("DEL")
+                        .arg(&key)
+                        .query(&mut con)
+                        .map_err(err("expire a key"))?;
+                } else {
+                    let _: u64 = redis::cmd("PEXPIRE")
+                        .arg(&key)
+                        .arg(left - by_ms)
+                        .query(&mut con)
+                        .map_err(err("shorten a TTL"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `prefix` with SCAN's glob characters escaped, so it matches only itself.
+fn glob_escape(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len());
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
