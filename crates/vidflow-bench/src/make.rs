@@ -29,6 +29,9 @@ pub struct MakeBench {
     pub runs: usize,
     /// x264 preset.
     pub preset: String,
+    /// The voice every run speaks with (the same as the encode-only yardstick's narration,
+    /// and the one the README's figures use: `slt`, Flite).
+    pub voice: String,
 }
 
 /// One child run's figures.
@@ -116,11 +119,12 @@ fn render_seconds(report: &serde_json::Value) -> f64 {
 
 /// Runs the benchmark; needs to run inside the `vidflow` binary (it starts it as a child).
 pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
-    let (seconds, long_seconds, runs, preset) = (
+    let (seconds, long_seconds, runs, preset, voice) = (
         bench.seconds,
         bench.long_seconds,
         bench.runs.max(1),
         bench.preset.as_str(),
+        bench.voice.as_str(),
     );
     let work = tempfile::Builder::new()
         .prefix("vidflow-bench-")
@@ -140,6 +144,8 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
         "30",
         "--preset",
         preset,
+        "--voice",
+        voice,
         "-o",
         &out_s,
     ];
@@ -158,7 +164,7 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
         },
         fps: 30,
         max_seconds: seconds,
-        voice: "slt".into(),
+        voice: voice.into(),
         preset: preset.into(),
         crf: 23,
         x264: Default::default(),
@@ -248,35 +254,54 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
         warm.push(second.wall);
     }
 
-    // 4. Peak memory of a long video (one run: it takes minutes).
+    // 4. Peak memory of a long video next to a short one made the same way (a script, no
+    // images, no cache): one long run (it takes minutes), the short one's median of `runs`.
     let long = if long_seconds > 0.0 {
-        let script = work.path().join("long.txt");
-        std::fs::write(
-            &script,
-            sample_page::long_script((long_seconds * 2.9) as usize),
-        )?;
-        let script_s = script.to_string_lossy().into_owned();
-        let long_s = format!("{long_seconds}");
-        let r = run_child(&[
-            "--script",
-            &script_s,
-            "--max-seconds",
-            &long_s,
-            "--size",
-            "1280x720",
-            "--fps",
-            "30",
-            "--preset",
-            preset,
-            "--no-cache",
-            "-o",
-            &out_s,
-        ])?;
+        let script_run = |narration: f64| -> Result<ChildRun, BenchError> {
+            let script = work.path().join(format!("script-{narration}.txt"));
+            std::fs::write(
+                &script,
+                sample_page::long_script((narration * 2.9) as usize),
+            )?;
+            let script_s = script.to_string_lossy().into_owned();
+            // Room over the target: the script is whole paragraphs, a little longer.
+            let limit = format!("{}", (narration * 1.25).ceil());
+            run_child(&[
+                "--script",
+                &script_s,
+                "--max-seconds",
+                &limit,
+                "--size",
+                "1280x720",
+                "--fps",
+                "30",
+                "--preset",
+                preset,
+                "--voice",
+                voice,
+                "--no-cache",
+                "-o",
+                &out_s,
+            ])
+        };
+        let mut short_rss = Vec::new();
+        let mut short_seconds = 0.0;
+        for _ in 0..runs {
+            let r = script_run(seconds)?;
+            short_seconds = r.report["output"]["duration"].as_f64().unwrap_or(0.0);
+            short_rss.push(r.max_rss_bytes as f64);
+        }
+        let short_mib = median(short_rss) / 1048576.0;
+        let r = script_run(long_seconds)?;
+        let long_mib = r.max_rss_bytes as f64 / 1048576.0;
         json!({
             "video_seconds": r.report["output"]["duration"],
             "frames": r.report["output"]["frames"],
             "wall_seconds": r.wall,
-            "peak_rss_mib": r.max_rss_bytes as f64 / 1048576.0,
+            "peak_rss_mib": long_mib,
+            "short_script_video_seconds": short_seconds,
+            "short_script_peak_rss_mib": short_mib,
+            "ratio_to_short_script": long_mib / short_mib,
         })
     } else {
         serde_json::Value::Null
@@ -285,7 +310,8 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
     let e2e = median(e2e_fps);
     let enc = median(enc_fps);
     let result = json!({
-        "command": format!("vidflow bench make --seconds {seconds} --long-seconds {long_seconds} --runs {runs} --preset {preset}"),
+        "command": format!("vidflow bench make --seconds {seconds} --long-seconds {long_seconds} --runs {runs} --preset {preset} --voice {voice}"),
+        "voice": voice,
         "size": "1280x720",
         "fps": 30,
         "preset": preset,

@@ -79,7 +79,10 @@ impl MemoryCache {
     fn live(&self, key: &ContentKey) -> Option<Arc<[u8]>> {
         let stored = self.entries.get(key)?;
         let age = self.clock.now_ms().saturating_sub(stored.written_ms);
-        if self.ttl.is_some_and(|ttl| u128::from(age) >= ttl.as_millis()) {
+        if self
+            .ttl
+            .is_some_and(|ttl| u128::from(age) >= ttl.as_millis())
+        {
             self.entries.invalidate(key);
             return None;
         }

@@ -166,6 +166,23 @@ impl TieredCache {
         tier.backend.contains(key).await.ok()
     }
 
+    /// Stores `value` under `key` in the tier named `backend` only; false when there is no
+    /// such tier or it could not store it. Lets a worker copy a result it holds locally to
+    /// the shared tier once that is back.
+    pub async fn put_in(&self, backend: &str, key: &ContentKey, value: &[u8]) -> bool {
+        let Some(tier) = self.tiers.iter().find(|t| t.backend.name() == backend) else {
+            return false;
+        };
+        match tier.backend.put(key, value).await {
+            Ok(()) => true,
+            Err(err) => {
+                tier.errors.fetch_add(1, Ordering::Relaxed);
+                warn!(%key, backend, error = %err, "cache tier could not store an entry");
+                false
+            }
+        }
+    }
+
     /// Whether there is any tier at all.
     pub fn is_enabled(&self) -> bool {
         !self.tiers.is_empty()

@@ -2,13 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Pcm;
+
 /// Mono 16-bit PCM plus word and phone timings, all in seconds from the start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Speech {
     /// Samples per second.
     pub sample_rate: u32,
-    /// Mono samples.
-    pub samples: Vec<i16>,
+    /// Mono samples (in a temporary file when long: see [`Pcm`]).
+    pub samples: Pcm,
     /// Each spoken word, in order.
     pub words: Vec<WordTiming>,
     /// Each phone, in order, gap-free from 0 to the end (pauses are phone `pau`).

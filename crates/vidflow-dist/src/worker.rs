@@ -675,19 +675,36 @@ impl Worker {
     }
 
     /// Fails (for a retry) when a result did not reach the shared tier: another worker or
-    /// the server would not find it.
+    /// the server would not find it. Redis may be gone for a moment (restarted, failing
+    /// over) while the result sits in this worker's own tiers: then it waits for Redis, up
+    /// to ten leases (5 to 60 s), and copies the result there rather than have the work
+    /// redone. Longer than a restart and than the cache's backoff while Redis was down;
+    /// short next to the lease an operator chose, so a tier that never answers still fails
+    /// the task soon.
     async fn ensure_shared(&self, key: &str, task: &Task) -> Result<(), VidflowError> {
-        match self
-            .engine
-            .cache()
-            .contains_in("redis", &ContentKey::from_string(key))
-            .await
-        {
-            Some(true) => Ok(()),
-            _ => Err(VidflowError::transient(format!(
-                "the result of {} did not reach the shared cache (Redis)",
-                task.kind
-            ))),
+        let key = ContentKey::from_string(key);
+        let cache = self.engine.cache();
+        let wait = (self.options.lease * 10).clamp(Duration::from_secs(5), Duration::from_secs(60));
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            if cache.contains_in("redis", &key).await == Some(true) {
+                return Ok(());
+            }
+            if !cache.backends().contains(&"redis") || Instant::now() >= deadline {
+                return Err(VidflowError::transient(format!(
+                    "the result of {} did not reach the shared cache (Redis)",
+                    task.kind
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(4));
+            if let Some(hit) = cache.get(&key).await
+                && hit.backend != "redis"
+                && cache.put_in("redis", &key, &hit.bytes).await
+            {
+                info!(task = %task.kind, "result copied to the shared cache once Redis was back");
+            }
         }
     }
 }

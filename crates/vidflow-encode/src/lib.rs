@@ -18,7 +18,7 @@
 //! let tone: Vec<i16> = (0..16_000)
 //!     .map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 16_000.0).sin() * 8000.0) as i16)
 //!     .collect();
-//! write_wav(&wav, &tone, 16_000).unwrap();
+//! write_wav(&wav, &tone.into(), 16_000).unwrap();
 //!
 //! // ...under one second of frames (ceil(duration * fps) of them).
 //! let out = dir.path().join("clip.mp4");

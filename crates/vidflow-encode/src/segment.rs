@@ -375,7 +375,7 @@ mod tests {
     fn silence(dir: &Path, seconds: f64) -> PathBuf {
         let wav = dir.join("voice.wav");
         let samples = vec![0i16; (seconds * 16_000.0) as usize];
-        crate::write_wav(&wav, &samples, 16_000).unwrap();
+        crate::write_wav(&wav, &samples.into(), 16_000).unwrap();
         wav
     }
 

@@ -79,7 +79,7 @@ fn two_seconds_with_audio_probe_as_h264_aac_faststart() {
     let dir = tempfile::tempdir().unwrap();
     let s = small();
     let wav = dir.path().join("voice.wav");
-    write_wav(&wav, &sine(2.0), SAMPLE_RATE).unwrap();
+    write_wav(&wav, &sine(2.0).into(), SAMPLE_RATE).unwrap();
     let out = dir.path().join("clip.mp4");
 
     let mut encoder = VideoEncoder::start(&out, Some(&wav), &s).unwrap();
@@ -138,7 +138,7 @@ fn video_as_long_as_uneven_audio_matches_within_one_frame() {
     let s = small();
     let seconds = 1.23;
     let wav = dir.path().join("voice.wav");
-    write_wav(&wav, &sine(seconds), SAMPLE_RATE).unwrap();
+    write_wav(&wav, &sine(seconds).into(), SAMPLE_RATE).unwrap();
     let out = dir.path().join("uneven.mp4");
     let frames = (seconds * s.fps as f64).ceil() as u64;
     let mut encoder = VideoEncoder::start(&out, Some(&wav), &s).unwrap();
@@ -342,7 +342,7 @@ fn wav_round_trips_through_hound() {
         .into_iter()
         .chain([i16::MIN, i16::MAX, 0, -1])
         .collect();
-    write_wav(&path, &samples, SAMPLE_RATE).unwrap();
+    write_wav(&path, &samples.clone().into(), SAMPLE_RATE).unwrap();
     assert_eq!(entries(dir.path()), ["voice.wav"]);
 
     let mut reader = hound::WavReader::open(&path).unwrap();

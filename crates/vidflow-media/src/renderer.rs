@@ -26,7 +26,7 @@ pub const CROSSFADE_SECONDS: f64 = 0.3;
 /// Slides whose static layers are kept at once. Frames are rendered roughly in order, so
 /// a few suffice, and the bound keeps memory flat however many slides a video has
 /// (a 1080p layer with its yuv420p copy is about 11 MiB).
-const SLIDE_CACHE: usize = 4;
+const SLIDE_CACHE: usize = 3;
 /// Subtitle cue layers kept at once.
 const CUE_CACHE: usize = 16;
 

@@ -37,9 +37,9 @@
 
 #![warn(missing_docs)]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -604,10 +604,7 @@ impl RedisClock {
     pub fn advance(&self, by: Duration) -> Result<(), TestRedisError> {
         let by_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         let err = |what| move |source| TestRedisError::Clock { what, source };
-        let mut con = self
-            .client
-            .get_connection()
-            .map_err(err("connect"))?;
+        let mut con = self.client.get_connection().map_err(err("connect"))?;
         let pattern = format!("{}*", glob_escape(&self.prefix));
         let keys: Vec<String> = redis::cmd("SCAN")
             .cursor_arg(0)

@@ -41,7 +41,11 @@ mod voice;
 
 use std::sync::Arc;
 
-use vidflow_core::{Script, Speech, SpeechSegment, VidflowError};
+use vidflow_core::{PcmWriter, Script, Speech, SpeechSegment, VidflowError};
+
+/// Script segments a neural voice speaks at once: enough pieces to keep every core busy,
+/// few enough that a long script's audio is not all held in memory before it is joined.
+const NEURAL_BATCH: usize = 8;
 
 pub use catalog::{AUTO, VoiceChoice, VoiceEntry, resolve, voices};
 pub use neural::NeuralPool;
@@ -156,25 +160,29 @@ pub fn speak_script_with(
     }
     let count = script.segments.len();
     let mut whole = Utterance::empty();
+    let mut pcm = PcmWriter::new();
+    let stored = |e: std::io::Error| {
+        VidflowError::internal(format!(
+            "cannot keep the narration's audio in a temporary file: {e}"
+        ))
+    };
     let mut segments = Vec::with_capacity(count);
-    // A neural voice speaks every segment's pieces at once, over several cores; Flite is one
-    // engine behind one lock, so it speaks them in turn.
-    let mut spoken_all: Vec<Result<Utterance, VidflowError>> = match voice {
-        SpeakingVoice::Flite(_) => Vec::new(),
-        SpeakingVoice::Neural(pool) => {
-            let texts: Vec<&str> = script
-                .segments
+    // A neural voice speaks a batch of segments' pieces at once, over several cores; Flite is
+    // one engine behind one lock, so it speaks them in turn. Batches, not the whole script:
+    // what is spoken but not yet joined is held in memory.
+    let mut spoken_batch: Vec<Result<Utterance, VidflowError>> = Vec::new();
+    for (i, segment) in script.segments.iter().enumerate() {
+        if let SpeakingVoice::Neural(pool) = voice
+            && spoken_batch.is_empty()
+        {
+            let texts: Vec<&str> = script.segments[i..]
                 .iter()
+                .take(NEURAL_BATCH)
                 .map(|s| s.narration.as_str())
                 .collect();
-            pool.speak_all(&texts)
+            spoken_batch = pool.speak_all(&texts).into_iter().rev().collect();
         }
-    }
-    .into_iter()
-    .rev()
-    .collect();
-    for (i, segment) in script.segments.iter().enumerate() {
-        let spoken = match spoken_all.pop() {
+        let spoken = match spoken_batch.pop() {
             Some(result) => {
                 result.map_err(|e| e.context(format!("speaking with voice {:?}", voice.id())))
             }
@@ -195,10 +203,11 @@ pub fn speak_script_with(
             start,
             end: whole.duration(),
         });
+        pcm.push(&whole.take_samples()).map_err(stored)?;
     }
     Ok(Speech {
         sample_rate: whole.sample_rate,
-        samples: whole.samples,
+        samples: pcm.finish().map_err(stored)?,
         words: whole.words,
         phones: whole.phones,
         segments,

@@ -245,6 +245,7 @@ fn utterance(speech: NeuralSpeech) -> Utterance {
         samples: speech.samples,
         words: speech.words,
         phones: speech.phones,
+        taken: 0,
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Utterance {
     pub words: Vec<WordTiming>,
     /// Each phone (ARPAbet, lower case) with its time, gap-free from 0 to the end.
     pub phones: Vec<PhoneTiming>,
+    /// Samples already moved out by [`Utterance::take_samples`]: they still count in the
+    /// duration, so that what is appended later is timed after them.
+    pub(crate) taken: usize,
 }
 
 impl Utterance {
@@ -34,8 +37,15 @@ impl Utterance {
         if self.sample_rate == 0 {
             0.0
         } else {
-            self.samples.len() as f64 / self.sample_rate as f64
+            (self.taken + self.samples.len()) as f64 / self.sample_rate as f64
         }
+    }
+
+    /// Moves the samples out (a long narration goes to a file piece by piece) while the
+    /// timings go on counting them.
+    pub(crate) fn take_samples(&mut self) -> Vec<i16> {
+        self.taken += self.samples.len();
+        std::mem::take(&mut self.samples)
     }
 
     /// An utterance with no audio yet, to append to.
@@ -45,6 +55,7 @@ impl Utterance {
             samples: Vec::new(),
             words: Vec::new(),
             phones: Vec::new(),
+            taken: 0,
         }
     }
 
@@ -127,13 +138,14 @@ impl Utterance {
             samples,
             words,
             phones,
+            taken: 0,
         }
     }
 
     /// Appends `next` after this utterance's audio, shifting its times; a pause that ends this
     /// one and a pause that starts the next become one phone.
     pub(crate) fn append(&mut self, next: Utterance) -> Result<(), VidflowError> {
-        if self.samples.is_empty() && self.phones.is_empty() {
+        if self.taken == 0 && self.samples.is_empty() && self.phones.is_empty() {
             *self = next;
             return Ok(());
         }

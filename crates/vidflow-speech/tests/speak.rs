@@ -272,7 +272,7 @@ fn script_segments_are_offset_and_separated_by_the_pause() {
         // The audio itself is the segment's audio followed by silence.
         let first = (span.start * 16_000.0).round() as usize;
         assert_eq!(
-            &speech.samples[first..first + alone.samples.len()],
+            &speech.samples.to_vec().unwrap()[first..first + alone.samples.len()],
             &alone.samples[..]
         );
         offset = span.end;

@@ -412,6 +412,10 @@ pub enum BenchWhat {
         /// x264 preset.
         #[arg(long, default_value = "veryfast")]
         preset: String,
+        /// Voice of every run (Flite's `slt` by default: the figures in the README, and
+        /// minutes rather than an hour for a long neural narration).
+        #[arg(long, default_value = "slt")]
+        voice: String,
     },
     /// Render-only fps (no encoder) at 720p and 1080p, end-to-end fps at ultrafast and
     /// veryfast next to ffmpeg encode-only fps of the same frames and audio.

@@ -224,12 +224,14 @@ async fn bench(what: BenchWhat) -> Result<()> {
             long_seconds,
             runs,
             preset,
+            voice,
         } => {
             vidflow_bench::make::run(&vidflow_bench::make::MakeBench {
                 seconds,
                 long_seconds,
                 runs,
                 preset,
+                voice,
             })
             .await?
         }

@@ -28,9 +28,24 @@ use std::process::ExitCode;
 use clap::Parser;
 use vidflow_core::{Registry, VidflowError};
 
+/// Two malloc arenas instead of glibc's eight per core. Frames are drawn on worker threads
+/// and freed on the encoder's, in sizes that change with what moves on screen; with an arena
+/// per thread the freed space scatters and a long render's memory creeps up (a 10-minute
+/// render peaked 12 MiB above a 1-minute one; with two arenas, 2 MiB). Frames allocate a
+/// few buffers each, so two arenas cost no measurable contention. Called before any thread
+/// starts.
+fn limit_allocator_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes a malloc tunable; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Runs the command line of this process with the stage types and workflows of
 /// `registry`; returns the exit code (0 success, 2 bad input, 1 anything else).
 pub fn main_with(registry: Registry) -> ExitCode {
+    limit_allocator_arenas();
     let cli = cli::Cli::parse();
     progress::init_logging(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -228,7 +228,16 @@ impl Frames<'_> {
                 // Owned here so the channel closes when rendering ends.
                 let tx = tx;
                 let mut start = range.start;
+                let mut trimmed = std::time::Instant::now();
                 while start < range.end {
+                    // Frames are drawn and freed on different threads in sizes that change
+                    // with what moves; glibc keeps what they free in its per-thread arenas,
+                    // so a long render's memory creeps up unless it is handed back now and
+                    // then (a 10-minute render grew 12 MiB over a 1-minute one without).
+                    if trimmed.elapsed() >= std::time::Duration::from_secs(2) {
+                        release_free_memory();
+                        trimmed = std::time::Instant::now();
+                    }
                     if cancel.is_cancelled() {
                         return Err(VidflowError::cancelled());
                     }
@@ -280,5 +289,14 @@ impl Frames<'_> {
                 Err(e)
             }
         }
+    }
+}
+
+/// Returns the allocator's free pages to the system (glibc keeps them otherwise).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; any thread may call it.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -406,7 +406,7 @@ mod tests {
         ];
         let speech = Speech {
             sample_rate: 10,
-            samples: vec![0; 10],
+            samples: vec![0; 10].into(),
             phones,
             ..Default::default()
         };
@@ -451,7 +451,7 @@ mod tests {
         };
         let speech = Speech {
             sample_rate: 100,
-            samples: vec![0; 300],
+            samples: vec![0; 300].into(),
             segments: vec![
                 SpeechSegment {
                     start: 0.1,
