@@ -109,6 +109,33 @@ fn run_child(args: &[&str]) -> Result<ChildRun, BenchError> {
     })
 }
 
+/// The `make` arguments every run shares: `input`, then 1280x720 at 30 fps with the bench's
+/// narration limit, preset and voice, into `out`.
+fn make_args<'a>(
+    input: &[&'a str],
+    max_seconds: &'a str,
+    preset: &'a str,
+    voice: &'a str,
+    out: &'a str,
+) -> Vec<&'a str> {
+    let mut args = input.to_vec();
+    args.extend([
+        "--max-seconds",
+        max_seconds,
+        "--size",
+        "1280x720",
+        "--fps",
+        "30",
+        "--preset",
+        preset,
+        "--voice",
+        voice,
+        "-o",
+        out,
+    ]);
+    args
+}
+
 fn render_seconds(report: &serde_json::Value) -> f64 {
     report["stages"]
         .as_array()
@@ -134,21 +161,7 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
     let out = work.path().join("bench.mp4");
     let out_s = out.to_string_lossy().into_owned();
     let secs = format!("{seconds}");
-    let base: Vec<&str> = vec![
-        &page_s,
-        "--max-seconds",
-        &secs,
-        "--size",
-        "1280x720",
-        "--fps",
-        "30",
-        "--preset",
-        preset,
-        "--voice",
-        voice,
-        "-o",
-        &out_s,
-    ];
+    let base = make_args(&[&page_s], &secs, preset, voice, &out_s);
 
     // The frames for encode-only runs, rendered up front into memory.
     let cfg = Config::default();
@@ -266,23 +279,9 @@ pub async fn run(bench: &MakeBench) -> Result<serde_json::Value, BenchError> {
             let script_s = script.to_string_lossy().into_owned();
             // Room over the target: the script is whole paragraphs, a little longer.
             let limit = format!("{}", (narration * 1.25).ceil());
-            run_child(&[
-                "--script",
-                &script_s,
-                "--max-seconds",
-                &limit,
-                "--size",
-                "1280x720",
-                "--fps",
-                "30",
-                "--preset",
-                preset,
-                "--voice",
-                voice,
-                "--no-cache",
-                "-o",
-                &out_s,
-            ])
+            let mut args = make_args(&["--script", &script_s], &limit, preset, voice, &out_s);
+            args.push("--no-cache");
+            run_child(&args)
         };
         let mut short_rss = Vec::new();
         let mut short_seconds = 0.0;
