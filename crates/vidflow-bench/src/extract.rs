@@ -2,7 +2,7 @@
 //! precision and recall, title accuracy and which title rule fired how often), and
 //! extraction time per page next to the page's size.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::BenchError;
 
@@ -18,4 +18,21 @@ pub fn run(dir: &Path, worst: Option<usize>) -> Result<serde_json::Value, BenchE
         value["worst"] = serde_json::to_value(pages)?;
     }
     Ok(value)
+}
+
+/// Scores the snippet-annotated pages of `evaldata` (trafilatura's format), reading their
+/// files from `dirs`. The report's `pages` is replaced by the `worst` pages (most passages
+/// kept or lost first) when asked, and dropped otherwise: a thousand pages is noise.
+pub fn run_snippets(
+    evaldata: &Path,
+    dirs: &[PathBuf],
+    include_hashed: bool,
+    worst: Option<usize>,
+) -> Result<serde_json::Value, BenchError> {
+    let mut report = vidflow_extract::snippets::evaluate_snippets(evaldata, dirs, !include_hashed)?;
+    report
+        .pages
+        .sort_by_key(|p| std::cmp::Reverse(p.counts.fp + p.counts.fn_));
+    report.pages.truncate(worst.unwrap_or(0));
+    Ok(serde_json::to_value(&report)?)
 }

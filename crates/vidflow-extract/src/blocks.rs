@@ -80,8 +80,22 @@ pub fn collapse_whitespace(text: &str) -> String {
 pub struct Blocks {
     /// Text blocks in reading order.
     pub paragraphs: Vec<Paragraph>,
+    /// What the markup said about each block (one per paragraph, same order): what the
+    /// boilerplate rules judge by.
+    pub traits: Vec<BlockTraits>,
     /// Images in order, each pointing at the block it follows.
     pub images: Vec<ArticleImage>,
+}
+
+/// What the markup around a block says about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BlockTraits {
+    /// Share of the block's visible characters that are link text (0 to 1).
+    pub link_share: f32,
+    /// The block is (inside) a list item.
+    pub list_item: bool,
+    /// The block is (inside) a figure caption.
+    pub caption: bool,
 }
 
 /// Splits a fragment of HTML into paragraphs and images, resolving image addresses against
@@ -95,6 +109,10 @@ pub fn content_blocks(html: &str, base: &Url) -> Blocks {
         heading: None,
         pending_br: false,
         images_in_buffer: Vec::new(),
+        link_depth: 0,
+        link_chars: 0,
+        list_depth: 0,
+        caption_depth: 0,
     };
     walker.walk_children(fragment.tree.root());
     walker.flush();
@@ -117,6 +135,18 @@ struct Walker<'a> {
     pending_br: bool,
     /// Images met inside the block being read (indices into `out.images`).
     images_in_buffer: Vec<usize>,
+    /// How many `<a href>` elements enclose the current position.
+    link_depth: usize,
+    /// Visible characters of link text in the block being read.
+    link_chars: usize,
+    /// How many `<li>` elements enclose the current position.
+    list_depth: usize,
+    /// How many `<figcaption>` elements enclose the current position.
+    caption_depth: usize,
+}
+
+fn visible_chars(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
 impl Walker<'_> {
@@ -126,6 +156,9 @@ impl Walker<'_> {
                 Node::Text(text) => {
                     if !text.trim().is_empty() {
                         self.pending_br = false;
+                    }
+                    if self.link_depth > 0 {
+                        self.link_chars += visible_chars(text);
                     }
                     self.buffer.push_str(text);
                 }
@@ -156,8 +189,14 @@ impl Walker<'_> {
                     self.image(img);
                 }
                 if !text.is_empty() {
+                    let linked: usize = el
+                        .descendent_elements()
+                        .filter(|d| d.value().name() == "a" && d.value().attr("href").is_some())
+                        .map(|a| a.text().map(visible_chars).sum::<usize>())
+                        .sum();
                     self.heading = Some(text.clone());
-                    self.push_block(text, true);
+                    let share = linked as f32 / visible_chars(&text).max(1) as f32;
+                    self.push_block(text, true, share.min(1.0));
                 }
             }
             "br" => {
@@ -177,8 +216,20 @@ impl Walker<'_> {
             }
             _ if BLOCK_TAGS.contains(&name) => {
                 self.flush();
+                // Counted after the flush and undone before the next, so the block being
+                // read is the element's own.
+                let (li, cap) = (name == "li", name == "figcaption");
+                self.list_depth += usize::from(li);
+                self.caption_depth += usize::from(cap);
                 self.walk_children(*el);
                 self.flush();
+                self.list_depth -= usize::from(li);
+                self.caption_depth -= usize::from(cap);
+            }
+            "a" if el.value().attr("href").is_some() => {
+                self.link_depth += 1;
+                self.walk_children(*el);
+                self.link_depth -= 1;
             }
             _ => self.walk_children(*el),
         }
@@ -208,6 +259,7 @@ impl Walker<'_> {
         let text = collapse_whitespace(&self.buffer);
         self.buffer.clear();
         let images = std::mem::take(&mut self.images_in_buffer);
+        let link_chars = std::mem::take(&mut self.link_chars);
         if text.is_empty() {
             return;
         }
@@ -215,14 +267,20 @@ impl Walker<'_> {
         for i in images {
             self.out.images[i].near_paragraph = self.out.paragraphs.len();
         }
-        self.push_block(text, false);
+        let share = link_chars as f32 / visible_chars(&text).max(1) as f32;
+        self.push_block(text, false, share.min(1.0));
     }
 
-    fn push_block(&mut self, text: String, is_heading: bool) {
+    fn push_block(&mut self, text: String, is_heading: bool, link_share: f32) {
         self.out.paragraphs.push(Paragraph {
             text,
             heading: self.heading.clone(),
             is_heading,
+        });
+        self.out.traits.push(BlockTraits {
+            link_share,
+            list_item: self.list_depth > 0,
+            caption: self.caption_depth > 0,
         });
     }
 }

@@ -29,6 +29,7 @@
 //! nesting from costing more than a real page.
 
 mod blocks;
+pub mod boilerplate;
 mod decode;
 pub mod depth;
 pub mod eval;
@@ -36,6 +37,7 @@ mod images;
 mod lang;
 pub mod meta;
 mod plain;
+pub mod snippets;
 
 use dom_smoothie::{Readability, ReadabilityError};
 use scraper::{Html, Selector};
@@ -139,7 +141,8 @@ pub(crate) fn read_article_with_rule(
         }
     };
 
-    let blocks = blocks::content_blocks(&found.content, &base);
+    let mut blocks = blocks::content_blocks(&found.content, &base);
+    boilerplate::trim(&mut blocks);
     let text = blocks
         .paragraphs
         .iter()

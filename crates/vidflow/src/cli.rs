@@ -476,4 +476,22 @@ pub enum BenchWhat {
         #[arg(long, value_name = "N")]
         worst: Option<usize>,
     },
+    /// Boilerplate kept and content lost on snippet-annotated pages (trafilatura's
+    /// `tests/evaldata.json` format): precision, recall and F1 over the passages.
+    Snippets {
+        /// The evaluation file: page URL -> {"file", "with": [...], "without": [...]}.
+        evaldata: PathBuf,
+        /// Folders to look for the pages' files in, in order (e.g. trafilatura's
+        /// tests/cache and tests/eval).
+        #[arg(long = "pages", value_name = "DIR", required = true)]
+        pages: Vec<PathBuf>,
+        /// Also score pages whose file is named by a 32-digit hex hash (left out by
+        /// default: that is how the article-extraction benchmark, kept for checking, names
+        /// its pages).
+        #[arg(long)]
+        include_hashed: bool,
+        /// Also list the N pages that keep the most boilerplate or lose the most text.
+        #[arg(long, value_name = "N")]
+        worst: Option<usize>,
+    },
 }

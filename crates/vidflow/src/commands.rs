@@ -214,6 +214,12 @@ async fn run_request(
 async fn bench(what: BenchWhat) -> Result<()> {
     let report = match what {
         BenchWhat::Extract { dir, worst } => vidflow_bench::extract::run(&dir, worst)?,
+        BenchWhat::Snippets {
+            evaldata,
+            pages,
+            include_hashed,
+            worst,
+        } => vidflow_bench::extract::run_snippets(&evaldata, &pages, include_hashed, worst)?,
         BenchWhat::Render { seconds, runs } => {
             vidflow_bench::render::run(&vidflow_bench::render::RenderBench { seconds, runs })
                 .await?
