@@ -10,7 +10,8 @@ use vidflow_core::{
 };
 
 // 3: relative images of HTML given without a base URL are dropped.
-const VERSION: u32 = 3;
+// 4: boilerplate Readability keeps (link lists, captions, tail lines) is trimmed.
+const VERSION: u32 = 4;
 
 /// Finds the main text of a page.
 pub struct ExtractStage;
