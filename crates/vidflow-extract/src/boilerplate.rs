@@ -50,6 +50,16 @@ pub struct BlockFacts {
     pub words: usize,
     /// The block is a heading.
     pub heading: bool,
+    /// The block is a web or e-mail address written out (a reference the article gives,
+    /// not a link to another article).
+    pub address: bool,
+}
+
+/// Whether `text` is one web or e-mail address written out.
+fn is_address(text: &str) -> bool {
+    let t = text.trim();
+    !t.contains(char::is_whitespace)
+        && (t.contains("://") || t.starts_with("www.") || (t.contains('@') && t.contains('.')))
 }
 
 /// Returns, for each block, the rule that drops it (`None` keeps it). Nothing is dropped
@@ -62,7 +72,7 @@ pub fn judge(blocks: &[BlockFacts]) -> Vec<Option<TrimRule>> {
         return verdict;
     };
     for (i, b) in blocks.iter().enumerate() {
-        if b.traits.link_share >= LINKED {
+        if b.traits.link_share >= LINKED && !b.address {
             verdict[i] = Some(TrimRule::Links);
             if i > 0
                 && verdict[i - 1].is_none()
@@ -110,6 +120,7 @@ pub fn trim(blocks: &mut Blocks) {
             traits: *t,
             words: crate::count_words(&p.text),
             heading: p.is_heading,
+            address: is_address(&p.text),
         })
         .collect();
     let verdict = judge(&facts);
@@ -169,9 +180,10 @@ mod tests {
     #[test]
     fn links_inside_prose_and_lists_of_words_stay() {
         let html = r#"<p>The <a href="/r">report</a> says the river rose by two metres.</p>
+            <p><a href="https://example.org/petition">https://example.org/petition</a></p>
             <ul><li>sandbags</li><li>pumps</li></ul>
             <p>A single link: <a href="/x">the full report</a>, with words around it.</p>"#;
-        assert_eq!(texts(html).len(), 4);
+        assert_eq!(texts(html).len(), 5);
     }
 
     #[test]
