@@ -74,11 +74,7 @@ pub fn judge(blocks: &[BlockFacts]) -> Vec<Option<TrimRule>> {
     for (i, b) in blocks.iter().enumerate() {
         if b.traits.link_share >= LINKED && !b.address {
             verdict[i] = Some(TrimRule::Links);
-            if i > 0
-                && verdict[i - 1].is_none()
-                && blocks[i - 1].words <= LEAD_IN_WORDS
-                && !substance(&blocks[i - 1])
-            {
+            if i > 0 && verdict[i - 1].is_none() && blocks[i - 1].words <= LEAD_IN_WORDS {
                 verdict[i - 1] = Some(TrimRule::LeadIn);
             }
         } else if b.traits.caption {
