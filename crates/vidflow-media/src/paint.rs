@@ -123,7 +123,7 @@ impl Region<'_> {
     }
 
     /// The part of the region covering `rect` (inside the region).
-    fn sub_view_mut(&mut self, rect: PxRect) -> FrameViewMut<'_, u8> {
+    pub fn sub_view_mut(&mut self, rect: PxRect) -> FrameViewMut<'_, u8> {
         let r = self.rect;
         let stride = r.w as usize * 4;
         let at = (rect.y - r.y) as usize * stride + (rect.x - r.x) as usize * 4;
@@ -146,11 +146,18 @@ impl Region<'_> {
 
     /// Copies the region's pixels out of a whole opaque frame of width `fw`.
     pub fn copy_from_frame(&mut self, frame: &[u8], fw: u32) {
+        self.copy_rect_from_frame(frame, fw, self.rect);
+    }
+
+    /// Copies the pixels of `rect` (inside the region) out of a whole opaque frame of
+    /// width `fw`.
+    pub fn copy_rect_from_frame(&mut self, frame: &[u8], fw: u32, rect: PxRect) {
         let r = self.rect;
-        let row = r.w as usize * 4;
-        for (i, yy) in (r.y..r.bottom()).enumerate() {
-            let src = (yy as usize * fw as usize + r.x as usize) * 4;
-            self.buf[i * row..(i + 1) * row].copy_from_slice(&frame[src..src + row]);
+        let n = rect.w as usize * 4;
+        for yy in rect.y..rect.bottom() {
+            let src = (yy as usize * fw as usize + rect.x as usize) * 4;
+            let dst = ((yy - r.y) as usize * r.w as usize + (rect.x - r.x) as usize) * 4;
+            self.buf[dst..dst + n].copy_from_slice(&frame[src..src + n]);
         }
     }
 
@@ -167,6 +174,30 @@ impl Region<'_> {
         let (x, y) = self.offset_of(area);
         kernels::copy_masked(&mut self.view_mut(), &layer, &mask, x, y)
             .expect("layer, mask and region agree");
+    }
+
+    /// Copies the region's pixels out of a whole opaque frame of width `fw`, except those
+    /// inside `hole` (which something else is about to cover).
+    pub fn copy_from_frame_around(&mut self, frame: &[u8], fw: u32, hole: PxRect) {
+        let Some(hole) = self.rect.intersect(&hole) else {
+            return self.copy_from_frame(frame, fw);
+        };
+        let r = self.rect;
+        let row = r.w as usize * 4;
+        let (left, right) = (
+            (hole.x - r.x) as usize * 4,
+            (hole.right() - r.x) as usize * 4,
+        );
+        for (i, yy) in (r.y..r.bottom()).enumerate() {
+            let src = &frame[(yy as usize * fw as usize + r.x as usize) * 4..][..row];
+            let dst = &mut self.buf[i * row..(i + 1) * row];
+            if (hole.y..hole.bottom()).contains(&yy) {
+                dst[..left].copy_from_slice(&src[..left]);
+                dst[right..].copy_from_slice(&src[right..]);
+            } else {
+                dst.copy_from_slice(src);
+            }
+        }
     }
 
     /// Composites a premultiplied RGBA layer `src` (covering `src_rect`) over the region

@@ -117,6 +117,18 @@ pub(crate) fn window(pic: &Picture, panel: (u32, u32), progress: f64, seed: usiz
     }
 }
 
+/// Resamples `window` of `pic` into all of `dst` (opaque RGBA, strided or not). Returns
+/// false, leaving `dst` as it was, if the window does not lie inside the picture (never
+/// by construction; see [`render_window`]).
+pub(crate) fn render_window_into(
+    pic: &Picture,
+    window: SourceWindow,
+    dst: &mut FrameViewMut<'_, u8>,
+) -> bool {
+    FrameView::rgba(&pic.rgba, pic.width, pic.height)
+        .is_ok_and(|src| kernels::ken_burns(&src, window, dst).is_ok())
+}
+
 /// Resamples `window` of `pic` into `out` (`panel.0 * panel.1 * 4` bytes, opaque RGBA).
 pub(crate) fn render_window(
     pic: &Picture,

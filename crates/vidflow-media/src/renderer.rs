@@ -170,6 +170,10 @@ pub struct FrameRenderer {
     pictures: Vec<Option<Arc<Picture>>>,
     panel: PxRect,
     panel_mask: Vec<u8>,
+    /// Rows at the top and bottom of the panel's mask that are not fully opaque (its
+    /// rounded corners), when every row between them is: then a picture is drawn
+    /// straight into the frame and only those rows are blended.
+    panel_edges: Option<(u32, u32)>,
     card: PxRect,
     card_mask: Vec<u8>,
     slide_layers: LayerCache<SlideLayer>,
@@ -271,8 +275,10 @@ impl FrameRenderer {
             }
         });
 
+        let panel_mask = paint::rounded_mask(panel.w, panel.h, geometry.panel_radius);
         Ok(FrameRenderer {
-            panel_mask: paint::rounded_mask(panel.w, panel.h, geometry.panel_radius),
+            panel_edges: opaque_between_edges(&panel_mask, panel.w, panel.h),
+            panel_mask,
             card_mask: paint::rounded_mask(card.w, card.h, geometry.card_radius),
             timeline,
             presenter,
@@ -556,22 +562,49 @@ impl FrameRenderer {
     /// The slide's static layer plus its Ken Burns image at `time`.
     fn compose_slide(&self, index: usize, time: f64, region: &mut Region<'_>) {
         let layer = self.slide_layer(index);
-        region.copy_from_frame(&layer.rgba, self.size.width);
+        let fw = self.size.width;
         let slide = &self.slides[index];
-        let Some(pic) = slide
+        let pic = slide
             .image
             .and_then(|i| self.pictures.get(i))
-            .and_then(Option::as_ref)
-        else {
+            .and_then(Option::as_ref);
+        let Some(pic) = pic.filter(|_| region.rect.intersect(&self.panel).is_some()) else {
+            region.copy_from_frame(&layer.rgba, fw);
             return;
         };
-        if region.rect.intersect(&self.panel).is_none() {
-            return;
-        }
         let span = (slide.end - slide.start).max(1e-6);
         let progress = (time - slide.start) / span;
         let panel = (self.panel.w, self.panel.h);
         let window = picture::window(pic, panel, progress, slide.index);
+        if let Some((top, bottom)) = self.panel_edges
+            && region.rect.intersect(&self.panel) == Some(self.panel)
+        {
+            // The picture is opaque and the mask full inside the panel but for its
+            // corners' rows, so the picture goes straight into the region (no static
+            // pixels copied under it, no masked copy of it) and only those rows are
+            // blended: the same bytes, a quarter of the frame less copying.
+            let p = self.panel;
+            region.copy_from_frame_around(&layer.rgba, fw, p);
+            if !picture::render_window_into(pic, window, &mut region.sub_view_mut(p)) {
+                region.copy_rect_from_frame(&layer.rgba, fw, p);
+                return;
+            }
+            let bands = [
+                PxRect::new(p.x, p.y, p.w, top),
+                PxRect::new(p.x, p.bottom() - bottom, p.w, bottom),
+            ];
+            PANEL.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                for band in bands.into_iter().filter(|b| !b.is_empty()) {
+                    buf.resize((band.w * band.h * 4) as usize, 0);
+                    region.copy_to(&mut buf, band);
+                    region.copy_rect_from_frame(&layer.rgba, fw, band);
+                    region.copy_masked(&buf, band, &self.panel_mask, p);
+                }
+            });
+            return;
+        }
+        region.copy_from_frame(&layer.rgba, fw);
         PANEL.with(|cell| {
             let mut buf = cell.borrow_mut();
             picture::render_window(pic, window, panel, &mut buf);
@@ -657,6 +690,21 @@ fn presenter_rect(avatar: &Avatar, card: PxRect) -> PxRect {
         aw.min(card.w),
         ah.min(card.h),
     )
+}
+
+/// For a `w` × `h` coverage mask: how many rows at its top and bottom hold a pixel below
+/// full coverage, if every row between them is fully covered (`None` otherwise).
+fn opaque_between_edges(mask: &[u8], w: u32, h: u32) -> Option<(u32, u32)> {
+    let w = w as usize;
+    if w == 0 || mask.len() < w * h as usize {
+        return None;
+    }
+    let full = |y: usize| mask[y * w..(y + 1) * w].iter().all(|&m| m == 255);
+    let rows = h as usize;
+    let top = (0..rows).take_while(|&y| !full(y)).count();
+    let bottom = (top..rows).rev().take_while(|&y| !full(y)).count();
+    let all_full_between = (top..rows - bottom).all(full);
+    (top < rows && all_full_between).then_some((top as u32, bottom as u32))
 }
 
 /// Merges overlapping rectangles into their bounding boxes until none overlap, so each
@@ -790,6 +838,35 @@ mod tests {
                 .unwrap();
             assert!(worst <= 2, "frame {n}: differs by {worst}");
             assert_ne!(fused, copy(a), "frame {n}: the presenter was drawn");
+        }
+    }
+
+    #[test]
+    fn panel_edges_are_the_rows_of_the_rounded_corners() {
+        // 4 wide, 5 tall: partial rows 0 and 4, full rows between.
+        let mut mask = vec![255u8; 20];
+        mask[0] = 0;
+        mask[3] = 128;
+        mask[16] = 10;
+        assert_eq!(opaque_between_edges(&mask, 4, 5), Some((1, 1)));
+        assert_eq!(opaque_between_edges(&[255; 20], 4, 5), Some((0, 0)));
+        // A partial pixel between full rows: no fast path.
+        mask[9] = 254;
+        assert_eq!(opaque_between_edges(&mask, 4, 5), None);
+        assert_eq!(opaque_between_edges(&[7; 20], 4, 5), None);
+        assert_eq!(opaque_between_edges(&[255; 3], 4, 5), None);
+        // The renderer's own panels take it, with bands no taller than the corners.
+        for (w, h) in [(1280, 720), (1920, 1080), (1080, 1920), (1080, 1080)] {
+            let size = VideoSize {
+                width: w,
+                height: h,
+            };
+            let tl = Arc::new(crate::synthetic::timeline(size, 30, 4.0));
+            let r = FrameRenderer::new(tl, None).unwrap();
+            let (top, bottom) = r.panel_edges.expect("a panel with full rows");
+            let radius = r.geometry.panel_radius.ceil() as u32;
+            assert!(top >= 1 && top <= radius + 1, "{w}x{h}: {top}");
+            assert!(bottom >= 1 && bottom <= radius + 1, "{w}x{h}: {bottom}");
         }
     }
 
