@@ -16,6 +16,8 @@
 //! let report = vidflow_bench::render::run(&vidflow_bench::render::RenderBench {
 //!     seconds: 20.0,
 //!     runs: 5,
+//!     sizes: Vec::new(),
+//!     presets: vec!["ultrafast".into()],
 //! })
 //! .await?;
 //! println!("{}", serde_json::to_string_pretty(&report)?);

@@ -26,6 +26,10 @@ pub struct RenderBench {
     pub seconds: f64,
     /// Runs to take the median of.
     pub runs: usize,
+    /// Frame sizes (empty: 1280x720 and 1920x1080).
+    pub sizes: Vec<VideoSize>,
+    /// x264 presets (empty: ultrafast and veryfast).
+    pub presets: Vec<String>,
 }
 
 /// The timeline and narration of the sample page's explainer for `req` (every stage
@@ -59,16 +63,26 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
     let engine = Engine::new(Config::default(), Arc::new(TieredCache::disabled()))?;
     let avatar = Avatar::builtin("avatar_1")?;
     let mut sizes = Vec::new();
-    for size in [
-        VideoSize {
-            width: 1280,
-            height: 720,
-        },
-        VideoSize {
-            width: 1920,
-            height: 1080,
-        },
-    ] {
+    let wanted = if bench.sizes.is_empty() {
+        vec![
+            VideoSize {
+                width: 1280,
+                height: 720,
+            },
+            VideoSize {
+                width: 1920,
+                height: 1080,
+            },
+        ]
+    } else {
+        bench.sizes.clone()
+    };
+    let presets_wanted: Vec<String> = if bench.presets.is_empty() {
+        vec!["ultrafast".into(), "veryfast".into()]
+    } else {
+        bench.presets.clone()
+    };
+    for size in wanted {
         let req = MakeRequest {
             source: Some(Source::Url(page.to_string_lossy().into_owned())),
             script_text: None,
@@ -109,43 +123,57 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
             .collect();
         drop(renderer);
         let mut presets = Vec::new();
-        for preset in ["ultrafast", "veryfast"] {
+        for preset in &presets_wanted {
             let settings = EncodeSettings {
                 width: size.width,
                 height: size.height,
                 fps: 30,
-                preset: preset.into(),
+                preset: preset.clone(),
                 crf: 23,
                 ..EncodeSettings::default()
             };
             let (mut e2e, mut enc, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            // CPU milliseconds per frame: (this process, ffmpeg).
+            let (mut e2e_cpu, mut enc_cpu) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
             for i in 0..runs {
                 let job = vidflow_stages::RenderJob {
                     timeline: timeline.clone(),
                     avatar: Some(avatar.clone()),
                     speech: speech.clone(),
                     output: work.path().join(format!("e2e-{i}.mp4")),
-                    preset: preset.into(),
+                    preset: preset.clone(),
                     crf: 23,
                     x264: Default::default(),
                     threads: 0,
                     chunk_frames: Config::default().chunk_frames,
                     ahead: Config::default().render_ahead,
                 };
+                let cpu0 = CpuTime::now();
                 let started = Instant::now();
                 vidflow_stages::render_video(&job, &CancelFlag::default(), &|_, _| {})?;
                 let e = frames as f64 / started.elapsed().as_secs_f64();
+                let cpu1 = CpuTime::now();
                 let _ = std::fs::remove_file(&job.output);
                 let o = encode_only_fps(&all, frames, Some(&wav), &settings)?;
+                let cpu2 = CpuTime::now();
                 e2e.push(e);
                 enc.push(o);
                 ratios.push(e / o);
+                let per_frame = |s: f64| s * 1e3 / frames as f64;
+                e2e_cpu.0.push(per_frame(cpu1.own - cpu0.own));
+                e2e_cpu.1.push(per_frame(cpu1.children - cpu0.children));
+                enc_cpu.0.push(per_frame(cpu2.own - cpu1.own));
+                enc_cpu.1.push(per_frame(cpu2.children - cpu1.children));
             }
             presets.push(json!({
                 "preset": preset,
                 "end_to_end_fps": median(e2e.clone()),
                 "encode_only_fps": median(enc.clone()),
                 "ratio_end_to_end_to_encode_only": median(ratios.clone()),
+                "cpu_ms_per_frame": {
+                    "end_to_end": { "vidflow": median(e2e_cpu.0), "ffmpeg": median(e2e_cpu.1) },
+                    "encode_only": { "vidflow": median(enc_cpu.0), "ffmpeg": median(enc_cpu.1) },
+                },
                 "runs": { "end_to_end_fps": e2e, "encode_only_fps": enc, "ratio": ratios },
             }));
         }
@@ -166,4 +194,29 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
         "sizes": sizes,
     });
     Ok(report)
+}
+
+/// CPU seconds (user + system) used so far by this process and by its waited-for children
+/// (ffmpeg): where a render's time goes when the cores are shared.
+struct CpuTime {
+    own: f64,
+    children: f64,
+}
+
+impl CpuTime {
+    fn now() -> CpuTime {
+        fn seconds(who: libc::c_int) -> f64 {
+            // SAFETY: getrusage only writes the struct it is given.
+            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+            if unsafe { libc::getrusage(who, &mut u) } != 0 {
+                return 0.0;
+            }
+            let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+            t(u.ru_utime) + t(u.ru_stime)
+        }
+        CpuTime {
+            own: seconds(libc::RUSAGE_SELF),
+            children: seconds(libc::RUSAGE_CHILDREN),
+        }
+    }
 }

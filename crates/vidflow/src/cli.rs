@@ -426,6 +426,12 @@ pub enum BenchWhat {
         /// Runs to take the median of.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Frame sizes to measure (repeat the flag; default 1280x720 and 1920x1080).
+        #[arg(long = "size")]
+        sizes: Vec<String>,
+        /// x264 presets to measure (repeat the flag; default ultrafast and veryfast).
+        #[arg(long = "preset")]
+        presets: Vec<String>,
     },
     /// Frame kernels at 720p, 1080p and 2160p: ms per frame and GB/s, one thread and all
     /// cores, next to a plain memory copy of the same bytes.

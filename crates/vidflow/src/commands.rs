@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use vidflow_avatar::Avatar;
-use vidflow_core::{CancelFlag, Config, Registry, StageName, WorkflowDef};
+use vidflow_core::{CancelFlag, Config, Registry, StageName, VideoSize, WorkflowDef};
 use vidflow_stages::{Engine, MakeOutput};
 
 use crate::cli::{
@@ -220,9 +220,24 @@ async fn bench(what: BenchWhat) -> Result<()> {
             include_hashed,
             worst,
         } => vidflow_bench::extract::run_snippets(&evaldata, &pages, include_hashed, worst)?,
-        BenchWhat::Render { seconds, runs } => {
-            vidflow_bench::render::run(&vidflow_bench::render::RenderBench { seconds, runs })
-                .await?
+        BenchWhat::Render {
+            seconds,
+            runs,
+            sizes,
+            presets,
+        } => {
+            let sizes = sizes
+                .iter()
+                .map(|s| VideoSize::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            vidflow_bench::render::run(&vidflow_bench::render::RenderBench {
+                seconds,
+                runs,
+                sizes,
+                presets,
+            })
+            .await?
         }
         BenchWhat::Kernels { runs } => vidflow_bench::kernels::run(runs)?,
         BenchWhat::Make {
