@@ -10,6 +10,8 @@
 //! times as much boilerplate as content or more, and it left word F1 on the Readability
 //! fixtures above 0.94 on every page (see `vidflow bench snippets`).
 
+use serde::Serialize;
+
 use crate::blocks::{BlockTraits, Blocks};
 
 /// A block counts as a link when at least this share of its characters are link text.
@@ -26,7 +28,8 @@ const TAIL_WORDS: usize = 3;
 const SUBSTANCE_WORDS: usize = 8;
 
 /// Why a block was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TrimRule {
     /// A block that is all (80%+) link text: a list of other articles, a "read more" line.
     Links,
@@ -39,6 +42,41 @@ pub enum TrimRule {
     Tail,
     /// A heading whose section is empty once the rest is dropped.
     EmptySection,
+}
+
+impl TrimRule {
+    /// Every rule, in the order [`trim`] reports them.
+    pub const ALL: [TrimRule; 5] = [
+        TrimRule::Links,
+        TrimRule::LeadIn,
+        TrimRule::Caption,
+        TrimRule::Tail,
+        TrimRule::EmptySection,
+    ];
+}
+
+/// What one rule dropped: from a page, or summed over many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TrimCount {
+    /// The rule.
+    pub rule: TrimRule,
+    /// Blocks it dropped.
+    pub blocks: usize,
+    /// Words in them.
+    pub words: usize,
+}
+
+/// Adds `more` to `total`, rule by rule (a rule `total` lacks is appended).
+pub fn add_counts(total: &mut Vec<TrimCount>, more: &[TrimCount]) {
+    for m in more {
+        match total.iter_mut().find(|t| t.rule == m.rule) {
+            Some(t) => {
+                t.blocks += m.blocks;
+                t.words += m.words;
+            }
+            None => total.push(*m),
+        }
+    }
 }
 
 /// What [`judge`] knows of one block.
@@ -106,8 +144,8 @@ pub fn judge(blocks: &[BlockFacts]) -> Vec<Option<TrimRule>> {
 }
 
 /// Drops the blocks [`judge`] condemns, keeping each image with the nearest block before
-/// it that stays.
-pub fn trim(blocks: &mut Blocks) {
+/// it that stays. Returns what each rule that fired dropped, in [`TrimRule::ALL`] order.
+pub fn trim(blocks: &mut Blocks) -> Vec<TrimCount> {
     let facts: Vec<BlockFacts> = blocks
         .paragraphs
         .iter()
@@ -120,8 +158,25 @@ pub fn trim(blocks: &mut Blocks) {
         })
         .collect();
     let verdict = judge(&facts);
-    if verdict.iter().all(Option::is_none) {
-        return;
+    let counts: Vec<TrimCount> = TrimRule::ALL
+        .iter()
+        .map(|&rule| {
+            let dropped = || {
+                verdict
+                    .iter()
+                    .zip(&facts)
+                    .filter(|(v, _)| **v == Some(rule))
+            };
+            TrimCount {
+                rule,
+                blocks: dropped().count(),
+                words: dropped().map(|(_, f)| f.words).sum(),
+            }
+        })
+        .filter(|c| c.blocks > 0)
+        .collect();
+    if counts.is_empty() {
+        return counts;
     }
     // New index of every old block: the kept block at or before it.
     let mut kept_before = Vec::with_capacity(verdict.len());
@@ -143,6 +198,7 @@ pub fn trim(blocks: &mut Blocks) {
             .unwrap_or(0)
             .min(blocks.paragraphs.len().saturating_sub(1));
     }
+    counts
 }
 
 #[cfg(test)]
@@ -154,6 +210,31 @@ mod tests {
         let mut b = crate::blocks::content_blocks(html, &Url::parse("https://ex.org/").unwrap());
         trim(&mut b);
         b.paragraphs.into_iter().map(|p| p.text).collect()
+    }
+
+    #[test]
+    fn trim_says_what_each_rule_dropped() {
+        let mut b = crate::blocks::content_blocks(
+            r#"<p>The river rose by two metres overnight and the town closed its bridges.</p>
+            <p>Read more:</p>
+            <ul><li><a href="/a">Floods in the south</a></li><li><a href="/b">How dams work</a></li></ul>
+            <p>Engineers expect the water to fall by Sunday and the bridges to open.</p>
+            <p>Share</p>"#,
+            &Url::parse("https://ex.org/").unwrap(),
+        );
+        let counts = trim(&mut b);
+        let count = |rule| {
+            counts
+                .iter()
+                .find(|c| c.rule == rule)
+                .map(|c| (c.blocks, c.words))
+        };
+        assert_eq!(count(TrimRule::LeadIn), Some((1, 2)));
+        assert_eq!(count(TrimRule::Tail), Some((1, 1)));
+        let (links, words) = count(TrimRule::Links).expect("the link list went");
+        assert!(links >= 1 && words == 7, "{links} blocks, {words} words");
+        assert_eq!(count(TrimRule::Caption), None);
+        assert_eq!(b.paragraphs.len(), 2);
     }
 
     #[test]

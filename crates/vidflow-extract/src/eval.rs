@@ -15,6 +15,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use vidflow_core::VidflowError;
 
 use crate::blocks::collapse_whitespace;
+use crate::boilerplate::{TrimCount, add_counts};
 use crate::meta::TitleRule;
 
 /// The URL fixture pages are extracted as if served from. Readability's own test suite uses
@@ -88,6 +89,8 @@ pub struct PageScore {
     pub got_title: String,
     /// Which rule chose the title.
     pub title_rule: TitleRule,
+    /// What each boilerplate rule that fired dropped from the page (text it may have lost).
+    pub trimmed: Vec<TrimCount>,
     /// Whether the byline, site name and publication date match the expected ones; `None`
     /// where `expected-metadata.json` gives none.
     pub meta_ok: MetaMatch,
@@ -114,6 +117,8 @@ pub struct EvalReport {
     /// How often each title rule fired, and how often it was right, in the order the rules
     /// are tried.
     pub title_rules: Vec<RuleCount>,
+    /// What each boilerplate rule dropped, over all pages.
+    pub trimmed: Vec<TrimCount>,
     /// Pages [`crate::extract_html`] refuses as too short to narrate.
     pub refused: usize,
     /// Extraction time per page next to page size.
@@ -259,6 +264,11 @@ fn summarise(pages: Vec<PageScore>) -> EvalReport {
         })
         .filter(|c| c.fired > 0)
         .collect();
+    let mut trimmed = Vec::new();
+    for p in &pages {
+        add_counts(&mut trimmed, &p.trimmed);
+    }
+    let trimmed = crate::snippets::in_rule_order(trimmed);
     let refused = pages.iter().filter(|p| p.refused).count();
     let mean_f1_counting_refusals = if n == 0 {
         0.0
@@ -302,6 +312,7 @@ fn summarise(pages: Vec<PageScore>) -> EvalReport {
         mean_f1,
         title_accuracy,
         title_rules,
+        trimmed,
         refused,
         mean_f1_counting_refusals,
     }
@@ -411,7 +422,7 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
     let expected_blocks = crate::blocks::content_blocks(&expected_html, &base);
     let expected_block_texts = || expected_blocks.paragraphs.iter().map(|p| p.text.as_str());
     Ok(match result.expect("at least one timing run") {
-        Ok((article, title_rule)) => {
+        Ok((article, title_rule, trimmed)) => {
             let (precision, recall) = precision_recall(&article.text, &expected_text);
             let meta_ok = MetaMatch {
                 byline: check(&want_byline, article.byline.as_deref(), same_byline),
@@ -423,6 +434,7 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
             PageScore {
                 meta_ok,
                 title_rule,
+                trimmed,
                 name,
                 f1: word_f1(&article.text, &expected_text),
                 precision,
@@ -459,6 +471,7 @@ fn score_fixture(folder: &Path) -> Result<PageScore, VidflowError> {
             expected_title,
             got_title: String::new(),
             title_rule: TitleRule::None,
+            trimmed: Vec::new(),
             meta_ok: MetaMatch {
                 byline: want_byline.as_ref().map(|_| false),
                 site_name: want_site.as_ref().map(|_| false),
@@ -533,6 +546,7 @@ pub fn html_text(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::boilerplate::TrimRule;
 
     #[test]
     fn f1_is_one_for_same_words_any_case_or_punctuation() {
@@ -594,6 +608,18 @@ mod tests {
             } else {
                 TitleRule::None
             },
+            trimmed: vec![
+                TrimCount {
+                    rule: TrimRule::Tail,
+                    blocks: 1,
+                    words: 2,
+                },
+                TrimCount {
+                    rule: TrimRule::Links,
+                    blocks: 2,
+                    words: 10,
+                },
+            ],
             error: None,
             refused: f1 < 0.3,
         };
@@ -624,6 +650,22 @@ mod tests {
             ]
         );
         assert_eq!(r.worst_first()[0].f1, 0.2);
+        // Summed over the four pages, in the order the rules are listed.
+        assert_eq!(
+            r.trimmed,
+            [
+                TrimCount {
+                    rule: TrimRule::Links,
+                    blocks: 8,
+                    words: 40
+                },
+                TrimCount {
+                    rule: TrimRule::Tail,
+                    blocks: 4,
+                    words: 8
+                }
+            ]
+        );
         assert!((r.timing.median_ms - 0.7).abs() < 1e-12);
         assert!((r.timing.p95_ms - 0.985).abs() < 1e-12);
     }

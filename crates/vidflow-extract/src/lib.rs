@@ -109,14 +109,15 @@ fn no_readable_text(url: &str) -> VidflowError {
 /// Everything [`extract_html`] does except refusing short pages, so that the evaluation can
 /// score what the extractor found even on pages too short to narrate.
 pub(crate) fn read_article(html: &str, base_url: &str) -> Result<Article, VidflowError> {
-    read_article_with_rule(html, base_url).map(|(article, _)| article)
+    read_article_with_rule(html, base_url).map(|(article, _, _)| article)
 }
 
-/// [`read_article`], also saying which rule chose the title.
+/// [`read_article`], also saying which rule chose the title and what each boilerplate
+/// rule dropped.
 pub(crate) fn read_article_with_rule(
     html: &str,
     base_url: &str,
-) -> Result<(Article, meta::TitleRule), VidflowError> {
+) -> Result<(Article, meta::TitleRule, Vec<boilerplate::TrimCount>), VidflowError> {
     let page_url = Url::parse(base_url).map_err(|e| {
         VidflowError::bad_input(format!("base URL {base_url:?} is not an absolute URL: {e}"))
     })?;
@@ -142,7 +143,7 @@ pub(crate) fn read_article_with_rule(
     };
 
     let mut blocks = blocks::content_blocks(&found.content, &base);
-    boilerplate::trim(&mut blocks);
+    let trimmed = boilerplate::trim(&mut blocks);
     let text = blocks
         .paragraphs
         .iter()
@@ -186,6 +187,7 @@ pub(crate) fn read_article_with_rule(
             images: blocks.images,
         },
         rule,
+        trimmed,
     ))
 }
 

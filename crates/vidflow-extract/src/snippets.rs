@@ -23,6 +23,13 @@ use serde::{Deserialize, Serialize};
 use vidflow_core::VidflowError;
 
 use crate::blocks::collapse_whitespace;
+use crate::boilerplate::{TrimCount, TrimRule, add_counts};
+
+/// `counts` in [`TrimRule::ALL`] order.
+pub(crate) fn in_rule_order(mut counts: Vec<TrimCount>) -> Vec<TrimCount> {
+    counts.sort_by_key(|c| TrimRule::ALL.iter().position(|r| *r == c.rule));
+    counts
+}
 
 /// One annotated page as the evaluation file gives it.
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +115,8 @@ pub struct SnippetReport {
     pub recall: f64,
     /// F1 over all passages.
     pub f1: f64,
+    /// What each boilerplate rule dropped, over all pages.
+    pub trimmed: Vec<TrimCount>,
     /// Every page scored, in URL order.
     pub pages: Vec<SnippetPage>,
 }
@@ -138,6 +147,7 @@ pub fn evaluate_snippets(
     let mut pages = Vec::new();
     let mut skipped = 0;
     let mut counts = SnippetCounts::default();
+    let mut trimmed = Vec::new();
     for (url, a) in annotations {
         if skip_hashed && is_hashed_name(&a.file) {
             skipped += 1;
@@ -153,8 +163,11 @@ pub fn evaluate_snippets(
             VidflowError::bad_input(format!("page file {} cannot be read: {e}", path.display()))
         })?;
         let html = crate::decode::decode_body(&source, None);
-        let page = match crate::read_article(&html, &url) {
-            Ok(article) => score_text(&url, &a, &article.text),
+        let page = match crate::read_article_with_rule(&html, &url) {
+            Ok((article, _, dropped)) => {
+                add_counts(&mut trimmed, &dropped);
+                score_text(&url, &a, &article.text)
+            }
             Err(e) => {
                 let mut page = score_text(&url, &a, "");
                 page.error = Some(e.message);
@@ -171,6 +184,7 @@ pub fn evaluate_snippets(
         recall: counts.recall(),
         f1: counts.f1(),
         counts,
+        trimmed: in_rule_order(trimmed),
         pages,
     })
 }
