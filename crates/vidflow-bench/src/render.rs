@@ -170,6 +170,13 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
                 "end_to_end_fps": median(e2e.clone()),
                 "encode_only_fps": median(enc.clone()),
                 "ratio_end_to_end_to_encode_only": median(ratios.clone()),
+                // Encode-only CPU over the render's, per pair: what the fps ratio tends to on
+                // a machine whose cores are all busy, and much steadier than it.
+                "cpu_ratio_encode_only_to_end_to_end": median(
+                    (0..e2e_cpu.0.len())
+                        .map(|i| (enc_cpu.0[i] + enc_cpu.1[i]) / (e2e_cpu.0[i] + e2e_cpu.1[i]))
+                        .collect()
+                ),
                 "cpu_ms_per_frame": {
                     "end_to_end": { "vidflow": median(e2e_cpu.0), "ffmpeg": median(e2e_cpu.1) },
                     "encode_only": { "vidflow": median(enc_cpu.0), "ffmpeg": median(enc_cpu.1) },

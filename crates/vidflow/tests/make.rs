@@ -383,3 +383,45 @@ fn config_show_names_where_values_came_from() {
     assert!(line("video.preset").contains("default"), "{out}");
     assert!(!out.contains("sk-secret"), "secret printed: {out}");
 }
+
+#[test]
+fn bench_render_measures_one_case_and_says_where_the_cpu_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "bench",
+            "render",
+            "--size",
+            "1280x720",
+            "--preset",
+            "ultrafast",
+            "--seconds",
+            "2",
+            "--runs",
+            "1",
+        ],
+    );
+    let v = json_stdout(&o);
+    let sizes = v["sizes"].as_array().unwrap();
+    assert_eq!(sizes.len(), 1, "{v}");
+    assert_eq!(sizes[0]["size"], "1280x720");
+    let encoders = sizes[0]["encoders"].as_array().unwrap();
+    assert_eq!(encoders.len(), 1, "{v}");
+    let e = &encoders[0];
+    assert_eq!(e["preset"], "ultrafast");
+    assert!(f(&e["end_to_end_fps"]) > 0.0 && f(&e["encode_only_fps"]) > 0.0);
+    // Both sides spend CPU: ffmpeg encodes, vidflow composes and feeds the pipe.
+    for side in ["end_to_end", "encode_only"] {
+        for who in ["vidflow", "ffmpeg"] {
+            let ms = f(&e["cpu_ms_per_frame"][side][who]);
+            assert!(ms > 0.0 && ms < 1000.0, "{side} {who}: {ms}");
+        }
+    }
+    let cpu_ratio = f(&e["cpu_ratio_encode_only_to_end_to_end"]);
+    assert!(cpu_ratio > 0.0 && cpu_ratio < 2.0, "{cpu_ratio}");
+
+    let bad = run_in(dir.path(), &["bench", "render", "--size", "1280 by 720"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("1280 by 720"), "{}", stderr(&bad));
+}
