@@ -64,16 +64,8 @@ pub async fn run(bench: &RenderBench) -> Result<serde_json::Value, BenchError> {
     let avatar = Avatar::builtin("avatar_1")?;
     let mut sizes = Vec::new();
     let wanted = if bench.sizes.is_empty() {
-        vec![
-            VideoSize {
-                width: 1280,
-                height: 720,
-            },
-            VideoSize {
-                width: 1920,
-                height: 1080,
-            },
-        ]
+        // 1280x720 and 1920x1080.
+        VideoSize::SUPPORTED[..2].to_vec()
     } else {
         bench.sizes.clone()
     };
