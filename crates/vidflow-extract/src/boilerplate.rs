@@ -66,7 +66,7 @@ pub struct TrimCount {
     pub words: usize,
 }
 
-/// Adds `more` to `total`, rule by rule (a rule `total` lacks is appended).
+/// Adds `more` to `total`, rule by rule, keeping `total` in [`TrimRule::ALL`] order.
 pub fn add_counts(total: &mut Vec<TrimCount>, more: &[TrimCount]) {
     for m in more {
         match total.iter_mut().find(|t| t.rule == m.rule) {
@@ -77,6 +77,7 @@ pub fn add_counts(total: &mut Vec<TrimCount>, more: &[TrimCount]) {
             None => total.push(*m),
         }
     }
+    total.sort_by_key(|c| TrimRule::ALL.iter().position(|r| *r == c.rule));
 }
 
 /// What [`judge`] knows of one block.

@@ -268,7 +268,6 @@ fn summarise(pages: Vec<PageScore>) -> EvalReport {
     for p in &pages {
         add_counts(&mut trimmed, &p.trimmed);
     }
-    let trimmed = crate::snippets::in_rule_order(trimmed);
     let refused = pages.iter().filter(|p| p.refused).count();
     let mean_f1_counting_refusals = if n == 0 {
         0.0

@@ -23,13 +23,7 @@ use serde::{Deserialize, Serialize};
 use vidflow_core::VidflowError;
 
 use crate::blocks::collapse_whitespace;
-use crate::boilerplate::{TrimCount, TrimRule, add_counts};
-
-/// `counts` in [`TrimRule::ALL`] order.
-pub(crate) fn in_rule_order(mut counts: Vec<TrimCount>) -> Vec<TrimCount> {
-    counts.sort_by_key(|c| TrimRule::ALL.iter().position(|r| *r == c.rule));
-    counts
-}
+use crate::boilerplate::{TrimCount, add_counts};
 
 /// One annotated page as the evaluation file gives it.
 #[derive(Debug, Clone, Deserialize)]
@@ -184,7 +178,7 @@ pub fn evaluate_snippets(
         recall: counts.recall(),
         f1: counts.f1(),
         counts,
-        trimmed: in_rule_order(trimmed),
+        trimmed,
         pages,
     })
 }

@@ -179,24 +179,18 @@ impl Region<'_> {
     /// Copies the region's pixels out of a whole opaque frame of width `fw`, except those
     /// inside `hole` (which something else is about to cover).
     pub fn copy_from_frame_around(&mut self, frame: &[u8], fw: u32, hole: PxRect) {
-        let Some(hole) = self.rect.intersect(&hole) else {
+        let r = self.rect;
+        let Some(h) = r.intersect(&hole) else {
             return self.copy_from_frame(frame, fw);
         };
-        let r = self.rect;
-        let row = r.w as usize * 4;
-        let (left, right) = (
-            (hole.x - r.x) as usize * 4,
-            (hole.right() - r.x) as usize * 4,
-        );
-        for (i, yy) in (r.y..r.bottom()).enumerate() {
-            let src = &frame[(yy as usize * fw as usize + r.x as usize) * 4..][..row];
-            let dst = &mut self.buf[i * row..(i + 1) * row];
-            if (hole.y..hole.bottom()).contains(&yy) {
-                dst[..left].copy_from_slice(&src[..left]);
-                dst[right..].copy_from_slice(&src[right..]);
-            } else {
-                dst.copy_from_slice(src);
-            }
+        // Above, below, left of and right of the hole.
+        for part in [
+            PxRect::new(r.x, r.y, r.w, h.y - r.y),
+            PxRect::new(r.x, h.bottom(), r.w, r.bottom() - h.bottom()),
+            PxRect::new(r.x, h.y, h.x - r.x, h.h),
+            PxRect::new(h.right(), h.y, r.right() - h.right(), h.h),
+        ] {
+            self.copy_rect_from_frame(frame, fw, part);
         }
     }
 
