@@ -121,6 +121,13 @@ pub(crate) fn read_article_with_rule(
     let page_url = Url::parse(base_url).map_err(|e| {
         VidflowError::bad_input(format!("base URL {base_url:?} is not an absolute URL: {e}"))
     })?;
+    // `mailto:x` or `key::name` parse, but nothing on the page can be resolved against them
+    // (and the Readability port refuses them later, less clearly).
+    if page_url.cannot_be_a_base() {
+        return Err(VidflowError::bad_input(format!(
+            "base URL {base_url:?} is not an absolute URL: it has no host or path to resolve links against"
+        )));
+    }
     // Before either parser sees it: both slow down with nesting depth, and a hostile page
     // can nest without limit.
     let html = depth::cap_depth(html);
@@ -356,6 +363,11 @@ mod tests {
     fn relative_base_url_is_refused() {
         let err = extract_html(ARTICLE, "notes/page.html").unwrap_err();
         assert_eq!(err.kind, ErrorKind::BadInput);
+        for url in ["hard::page.html", "mailto:someone@ex.org"] {
+            let err = extract_html(ARTICLE, url).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::BadInput, "{url}");
+            assert!(err.message.contains(url), "{}", err.message);
+        }
     }
 
     #[test]

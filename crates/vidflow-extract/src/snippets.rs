@@ -157,7 +157,8 @@ pub fn evaluate_snippets(
             VidflowError::bad_input(format!("page file {} cannot be read: {e}", path.display()))
         })?;
         let html = crate::decode::decode_body(&source, None);
-        let page = match crate::read_article_with_rule(&html, &url) {
+        let base = page_base_url(&url, &path);
+        let page = match crate::read_article_with_rule(&html, &base) {
             Ok((article, _, dropped)) => {
                 add_counts(&mut trimmed, &dropped);
                 score_text(&url, &a, &article.text)
@@ -203,6 +204,21 @@ fn score_text(url: &str, a: &Annotation, text: &str) -> SnippetPage {
         lost,
         error: None,
     }
+}
+
+/// The URL a page is read at: its key when that is a web address, else its file's own
+/// `file://` URL (the set keys some pages by names like `hard::page.html`, which nothing can
+/// be resolved against; scoring those with no text at all would count as lost passages what
+/// is only a missing address).
+fn page_base_url(key: &str, file: &Path) -> String {
+    let web = url::Url::parse(key).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    if web {
+        return key.to_owned();
+    }
+    std::path::absolute(file)
+        .ok()
+        .and_then(|p| url::Url::from_file_path(p).ok())
+        .map_or_else(|| key.to_owned(), String::from)
 }
 
 fn is_hashed_name(file: &str) -> bool {
@@ -255,6 +271,22 @@ mod tests {
         assert_eq!(r.counts.fp + r.counts.tn, 2);
         let all = evaluate_snippets(&evaldata, &[dir.path().to_path_buf()], false).unwrap();
         assert_eq!(all.pages_scored, 2);
+    }
+
+    #[test]
+    fn a_page_keyed_by_a_name_is_read_at_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rivers.html"), PAGE).unwrap();
+        let evaldata = dir.path().join("evaldata.json");
+        std::fs::write(
+            &evaldata,
+            r#"{"hard::rivers.html": {"file": "rivers.html",
+                "with": ["stepping stones"], "without": ["All rights reserved"]}}"#,
+        )
+        .unwrap();
+        let r = evaluate_snippets(&evaldata, &[dir.path().to_path_buf()], false).unwrap();
+        assert_eq!(r.pages[0].error, None, "{r:?}");
+        assert_eq!((r.counts.tp, r.counts.tn), (1, 1), "{r:?}");
     }
 
     #[test]
