@@ -53,10 +53,13 @@ const BLOCK_TAGS: &[&str] = &[
     "ul",
 ];
 
-/// Elements whose text is never read out: code and styling, form widgets, vector art.
+/// Elements whose text is never read out: code and styling, form widgets, vector art, and
+/// ruby annotations (`<rt>` readings and `<rp>` fallback brackets printed over or after
+/// the base text: read inline they say every annotated word twice).
 const SKIPPED_TAGS: &[&str] = &[
     "script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object", "embed",
-    "select", "option", "textarea", "input", "button", "canvas", "audio", "video", "map",
+    "select", "option", "textarea", "input", "button", "canvas", "audio", "video", "map", "rt",
+    "rp",
 ];
 
 /// Collapses runs of whitespace (including non-breaking spaces, which pages use as
@@ -352,6 +355,14 @@ mod tests {
     fn scripts_and_styles_are_not_text() {
         let b = blocks("<p>kept<script>var x = 1;</script><style>p{}</style></p>");
         assert_eq!(texts(&b), ["kept"]);
+    }
+
+    #[test]
+    fn ruby_readings_are_not_read_out() {
+        let b = blocks(
+            "<p><ruby>子<rp>(</rp><rt>こ</rt><rp>)</rp></ruby>どもへの<ruby>法律<rt>ほうりつ</rt></ruby>ができて</p>",
+        );
+        assert_eq!(texts(&b), ["子どもへの法律ができて"]);
     }
 
     #[test]
