@@ -36,6 +36,7 @@ pub mod eval;
 mod images;
 mod lang;
 pub mod meta;
+mod noscript;
 mod plain;
 pub mod snippets;
 
@@ -136,9 +137,11 @@ pub(crate) fn read_article_with_rule(
     let base = document_base(&doc, &page_url);
     let page_meta = meta::read_meta(&doc);
 
-    let mut readability = Readability::new(html, Some(base.as_str()), None).map_err(|e| {
-        VidflowError::internal(format!("reading the HTML of {base_url} failed: {e}"))
-    })?;
+    let readable = noscript::readable_document(html, &doc);
+    let mut readability =
+        Readability::with_document(readable, Some(base.as_str()), None).map_err(|e| {
+            VidflowError::internal(format!("reading the HTML of {base_url} failed: {e}"))
+        })?;
     let found = match readability.parse() {
         Ok(found) => found,
         Err(ReadabilityError::GrabFailed) => return Err(no_readable_text(base_url)),

@@ -12,7 +12,8 @@ use vidflow_core::{
 // 3: relative images of HTML given without a base URL are dropped.
 // 4: boilerplate Readability keeps (link lists, captions, tail lines) is trimmed.
 // 5: ruby readings (`<rt>`, `<rp>`) are left out of the text.
-const VERSION: u32 = 5;
+// 6: an article shown only in `<noscript>` is read.
+const VERSION: u32 = 6;
 
 /// Finds the main text of a page.
 pub struct ExtractStage;

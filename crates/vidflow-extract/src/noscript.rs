@@ -1,0 +1,115 @@
+//! Articles a page shows only to readers without scripts.
+//!
+//! vidflow runs no scripts, so it reads a page as a browser with scripts off would show it:
+//! `<noscript>` content included. Readability drops every `<noscript>` (it is usually a
+//! tracking pixel or an "enable JavaScript" line), which loses the whole post on pages that
+//! keep their text in a script template and repeat it in `<noscript>` for everyone else, as
+//! Blogger's Google-blog template does. So a `<noscript>` holding paragraphs of prose that the
+//! page shows nowhere else is turned into a plain `<div>` before Readability looks.
+
+use dom_query::Document;
+use scraper::{Html, Node};
+
+use crate::blocks::collapse_whitespace;
+
+/// Fewer words than this in a `<noscript>` is a notice, not an article.
+const MIN_WORDS: usize = 40;
+/// Words from the start of a `<noscript>`'s text looked for in the rest of the page.
+const PROBE_WORDS: usize = 8;
+
+/// Parses `html` for Readability, with every `<noscript>` that holds an article no other
+/// part of `page` shows turned into a `<div>`.
+pub(crate) fn readable_document(html: &str, page: &Html) -> Document {
+    let doc = Document::from(html);
+    let mut visible: Option<String> = None;
+    for node in doc.select("body noscript").nodes() {
+        let text = collapse_whitespace(&node.text());
+        let words: Vec<&str> = text.split(' ').collect();
+        if words.len() < MIN_WORDS || !node.is(":has(p)") {
+            continue;
+        }
+        let probe = words[..PROBE_WORDS].join(" ");
+        let visible = visible.get_or_insert_with(|| visible_text(page));
+        if !visible.contains(&probe) {
+            node.rename("div");
+        }
+    }
+    doc
+}
+
+/// The page's text as a reader with scripts on sees it: without scripts, styles,
+/// templates or `<noscript>` content, whitespace collapsed.
+fn visible_text(page: &Html) -> String {
+    const HIDDEN: &[&str] = &["script", "style", "template", "noscript", "head"];
+    let mut out = String::new();
+    for node in page.tree.root().descendants() {
+        let Node::Text(text) = node.value() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| HIDDEN.contains(&e.name()))
+        });
+        if !hidden {
+            out.push_str(text);
+            out.push(' ');
+        }
+    }
+    collapse_whitespace(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POST: &str = "<p>Over the past few years we have seen threats on the web becoming \
+        increasingly sophisticated. Phishing sites rotate domains very quickly to avoid being \
+        blocked, and malware campaigns are directly targeting at-risk users.</p><p>We have \
+        realized that to combat these most effectively, protection needs to be informed by \
+        what is happening across the whole web right now.</p>";
+
+    fn divs_and_noscripts(html: &str) -> (usize, usize) {
+        let doc = readable_document(html, &Html::parse_document(html));
+        (
+            doc.select("body div").length(),
+            doc.select("body noscript").length(),
+        )
+    }
+
+    #[test]
+    fn a_post_shown_only_without_scripts_is_kept() {
+        let html = format!(
+            "<html><body><script type='text/template'>{POST}</script><noscript>{POST}</noscript></body></html>"
+        );
+        assert_eq!(divs_and_noscripts(&html), (1, 0));
+    }
+
+    #[test]
+    fn a_noscript_repeating_visible_text_or_too_short_stays_dropped() {
+        let repeated =
+            format!("<html><body><div>{POST}</div><noscript>{POST}</noscript></body></html>");
+        assert_eq!(divs_and_noscripts(&repeated), (1, 1));
+        let notice = "<html><body><noscript><p>Please enable JavaScript to view the comments.</p></noscript></body></html>";
+        assert_eq!(divs_and_noscripts(notice), (0, 1));
+        let pixel =
+            "<html><body><noscript><img src='https://t.example/p.gif'></noscript></body></html>";
+        assert_eq!(divs_and_noscripts(pixel), (0, 1));
+    }
+
+    #[test]
+    fn the_whole_post_reaches_the_text() {
+        let html = format!(
+            "<html><head><title>Safe browsing</title></head><body><nav><a href='/'>Home</a></nav>\
+             <div class='post'><h2>Enhanced protection</h2><div class='post-body'>\
+             <script type='text/template'>{POST}</script><noscript>{POST}</noscript></div></div></body></html>"
+        );
+        let article = crate::extract_html(&html, "https://blog.example/2020/05/post.html").unwrap();
+        assert!(
+            article.text.contains("Phishing sites rotate domains"),
+            "{}",
+            article.text
+        );
+        assert_eq!(article.text.matches("Phishing sites").count(), 1);
+    }
+}
