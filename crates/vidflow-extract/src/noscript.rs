@@ -7,7 +7,7 @@
 //! Blogger's Google-blog template does. So a `<noscript>` holding paragraphs of prose that the
 //! page shows nowhere else is turned into a plain `<div>` before Readability looks.
 
-use dom_query::Document;
+use dom_query::{Document, Selection};
 use scraper::{Html, Node};
 
 use crate::blocks::collapse_whitespace;
@@ -22,7 +22,17 @@ const PROBE_WORDS: usize = 8;
 pub(crate) fn readable_document(html: &str, page: &Html) -> Document {
     let doc = Document::from(html);
     let mut visible: Option<String> = None;
-    for node in doc.select("body noscript").nodes() {
+    // Outermost ones only, chosen before any is renamed: a nested one goes with its
+    // ancestor, and reading each level's text again would cost a hostile page time
+    // quadratic in its nesting.
+    let outermost: Vec<_> = doc
+        .select("body noscript")
+        .nodes()
+        .iter()
+        .filter(|n| !n.ancestors_it(None).any(|a| a.has_name("noscript")))
+        .cloned()
+        .collect();
+    for node in outermost {
         let text = collapse_whitespace(&node.text());
         let words: Vec<&str> = text.split(' ').collect();
         if words.len() < MIN_WORDS || !node.is(":has(p)") {
@@ -31,6 +41,7 @@ pub(crate) fn readable_document(html: &str, page: &Html) -> Document {
         let probe = words[..PROBE_WORDS].join(" ");
         let visible = visible.get_or_insert_with(|| visible_text(page));
         if !visible.contains(&probe) {
+            Selection::from(node).select("noscript").rename("div");
             node.rename("div");
         }
     }
@@ -86,10 +97,13 @@ mod tests {
     }
 
     #[test]
-    fn a_noscript_repeating_visible_text_or_too_short_stays_dropped() {
+    fn a_noscript_repeating_visible_text_or_too_short_stays_dropped_and_nested_ones_go_whole() {
         let repeated =
             format!("<html><body><div>{POST}</div><noscript>{POST}</noscript></body></html>");
         assert_eq!(divs_and_noscripts(&repeated), (1, 1));
+        let nested =
+            format!("<html><body><noscript><noscript>{POST}</noscript></noscript></body></html>");
+        assert_eq!(divs_and_noscripts(&nested), (2, 0));
         let notice = "<html><body><noscript><p>Please enable JavaScript to view the comments.</p></noscript></body></html>";
         assert_eq!(divs_and_noscripts(notice), (0, 1));
         let pixel =
