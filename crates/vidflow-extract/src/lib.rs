@@ -137,7 +137,7 @@ pub(crate) fn read_article_with_rule(
     let base = document_base(&doc, &page_url);
     let page_meta = meta::read_meta(&doc);
 
-    let readable = noscript::readable_document(html, &doc);
+    let readable = noscript::readable_document(html);
     let mut readability =
         Readability::with_document(readable, Some(base.as_str()), None).map_err(|e| {
             VidflowError::internal(format!("reading the HTML of {base_url} failed: {e}"))

@@ -4,22 +4,21 @@
 //! `<noscript>` content included. Readability drops every `<noscript>` (it is usually a
 //! tracking pixel or an "enable JavaScript" line), which loses the whole post on pages that
 //! keep their text in a script template and repeat it in `<noscript>` for everyone else, as
-//! Blogger's Google-blog template does. So a `<noscript>` holding paragraphs of prose that the
+//! Blogger's Google-blog template does; and on pages whose `<noscript>` is never closed the
+//! parser puts the whole page in it. So a `<noscript>` holding paragraphs of prose that the
 //! page shows nowhere else is turned into a plain `<div>` before Readability looks.
 
-use dom_query::{Document, Selection};
-use scraper::{Html, Node};
-
-use crate::blocks::collapse_whitespace;
+use dom_query::{Document, NodeRef, Selection};
 
 /// Fewer words than this in a `<noscript>` is a notice, not an article.
 const MIN_WORDS: usize = 40;
-/// Words from the start of a `<noscript>`'s text looked for in the rest of the page.
-const PROBE_WORDS: usize = 8;
+/// Characters (whitespace left out) from the start of a `<noscript>`'s text looked for in
+/// the rest of the page.
+const PROBE_CHARS: usize = 60;
 
 /// Parses `html` for Readability, with every `<noscript>` that holds an article no other
-/// part of `page` shows turned into a `<div>`.
-pub(crate) fn readable_document(html: &str, page: &Html) -> Document {
+/// part of the page shows turned into a `<div>`.
+pub(crate) fn readable_document(html: &str) -> Document {
     let doc = Document::from(html);
     let mut visible: Option<String> = None;
     // Outermost ones only, chosen before any is renamed: a nested one goes with its
@@ -33,13 +32,12 @@ pub(crate) fn readable_document(html: &str, page: &Html) -> Document {
         .cloned()
         .collect();
     for node in outermost {
-        let text = collapse_whitespace(&node.text());
-        let words: Vec<&str> = text.split(' ').collect();
-        if words.len() < MIN_WORDS || !node.is(":has(p)") {
+        let text = node.text();
+        if text.split_whitespace().count() < MIN_WORDS || !node.is(":has(p)") {
             continue;
         }
-        let probe = words[..PROBE_WORDS].join(" ");
-        let visible = visible.get_or_insert_with(|| visible_text(page));
+        let probe: String = without_whitespace(&text).take(PROBE_CHARS).collect();
+        let visible = visible.get_or_insert_with(|| visible_text(doc.root()));
         if !visible.contains(&probe) {
             Selection::from(node).select("noscript").rename("div");
             node.rename("div");
@@ -48,26 +46,28 @@ pub(crate) fn readable_document(html: &str, page: &Html) -> Document {
     doc
 }
 
-/// The page's text as a reader with scripts on sees it: without scripts, styles,
-/// templates or `<noscript>` content, whitespace collapsed.
-fn visible_text(page: &Html) -> String {
+/// The characters of `text` but its whitespace. The probe and the page join text nodes
+/// differently (one glues block boundaries), so neither may make a shown text look unshown.
+fn without_whitespace(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().filter(|c| !c.is_whitespace())
+}
+
+/// The text Readability would read under `root`: outside scripts, styles, templates and
+/// `<noscript>`, whitespace left out. Read from the same parse Readability reads, so that
+/// what that parse hides (a whole page swallowed by an unclosed `<noscript>`) counts as
+/// unshown.
+fn visible_text(root: NodeRef<'_>) -> String {
     const HIDDEN: &[&str] = &["script", "style", "template", "noscript", "head"];
     let mut out = String::new();
-    for node in page.tree.root().descendants() {
-        let Node::Text(text) = node.value() else {
-            continue;
-        };
-        let hidden = node.ancestors().any(|a| {
-            a.value()
-                .as_element()
-                .is_some_and(|e| HIDDEN.contains(&e.name()))
-        });
-        if !hidden {
-            out.push_str(text);
-            out.push(' ');
+    for node in root.descendants_it().filter(NodeRef::is_text) {
+        if !node
+            .ancestors_it(None)
+            .any(|a| HIDDEN.iter().any(|h| a.has_name(h)))
+        {
+            out.extend(without_whitespace(&node.text()));
         }
     }
-    collapse_whitespace(&out)
+    out
 }
 
 #[cfg(test)]
@@ -81,7 +81,7 @@ mod tests {
         what is happening across the whole web right now.</p>";
 
     fn divs_and_noscripts(html: &str) -> (usize, usize) {
-        let doc = readable_document(html, &Html::parse_document(html));
+        let doc = readable_document(html);
         (
             doc.select("body div").length(),
             doc.select("body noscript").length(),
@@ -104,11 +104,30 @@ mod tests {
         let nested =
             format!("<html><body><noscript><noscript>{POST}</noscript></noscript></body></html>");
         assert_eq!(divs_and_noscripts(&nested), (2, 0));
+        let split = format!(
+            "<html><body><div><p>Over the past <b>f</b>ew years</p>{POST}</div><noscript><p>Over the past few years</p>{POST}</noscript></body></html>"
+        );
+        assert_eq!(divs_and_noscripts(&split), (1, 1));
         let notice = "<html><body><noscript><p>Please enable JavaScript to view the comments.</p></noscript></body></html>";
         assert_eq!(divs_and_noscripts(notice), (0, 1));
         let pixel =
             "<html><body><noscript><img src='https://t.example/p.gif'></noscript></body></html>";
         assert_eq!(divs_and_noscripts(pixel), (0, 1));
+    }
+
+    #[test]
+    fn a_page_swallowed_by_an_unclosed_noscript_is_read() {
+        // The `</noscript>` is ignored inside the open `<div>`: the page ends up in it.
+        let html = format!(
+            "<html><head><title>Bears</title></head><body><noscript><div id='nojs'></noscript>\
+             <div class='news'>{POST}</div></body></html>"
+        );
+        let article = crate::extract_html(&html, "https://park.example/news?id=1").unwrap();
+        assert!(
+            article.text.contains("Phishing sites rotate domains"),
+            "{}",
+            article.text
+        );
     }
 
     #[test]
